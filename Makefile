@@ -1,0 +1,38 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test test-fast lint bench schemas clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## run: migrate, then run gateway + worker + relay until Ctrl-C (honours DATABASE_URL, AMQP_URL, ...)
+run: $(STAMP)
+	$(PY) -m ledger_cli.main run
+
+## test: the whole suite against the local PostgreSQL and RabbitMQ
+test: $(STAMP)
+	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+bench: $(STAMP)
+	$(PY) -m ledger_cli.main bench $(BENCH_ARGS)
+
+schemas: $(STAMP)
+	$(PY) -m contracts.export
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,70 @@
+"""AMQP names and declarations shared by every process and documented in docs/topology.md.
+
+``namespace`` prefixes every name so tests (or tenants) can run side by side on one broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+#: Header carrying the reason a command was dead-lettered by the worker.
+DEAD_LETTER_REASON_HEADER = "x-ledger-dead-letter-reason"
+#: Redeliveries before RabbitMQ itself dead-letters a command (poison message guard).
+DELIVERY_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Topology:
+    namespace: str = ""
+
+    def _n(self, name: str) -> str:
+        return f"{self.namespace}{name}"
+
+    @property
+    def commands_exchange(self) -> str:
+        return self._n("ledger.commands")
+
+    @property
+    def commands_queue(self) -> str:
+        return self._n("ledger.commands.worker")
+
+    @property
+    def commands_dlx(self) -> str:
+        return self._n("ledger.commands.dlx")
+
+    @property
+    def commands_dead_queue(self) -> str:
+        return self._n("ledger.commands.dead")
+
+    @property
+    def events_exchange(self) -> str:
+        return self._n("ledger.events")
+
+    async def declare_commands(self, channel: AbstractChannel) -> tuple[AbstractExchange, AbstractQueue]:
+        """Declare the command exchange, the worker's quorum queue and its dead-letter path."""
+        dlx = await channel.declare_exchange(self.commands_dlx, aio_pika.ExchangeType.FANOUT, durable=True)
+        dead = await channel.declare_queue(
+            self.commands_dead_queue, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        await dead.bind(dlx)
+        exchange = await channel.declare_exchange(
+            self.commands_exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(
+            self.commands_queue,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-dead-letter-exchange": self.commands_dlx,
+                "x-delivery-limit": DELIVERY_LIMIT,
+            },
+        )
+        await queue.bind(exchange, routing_key="#")
+        return exchange, queue
+
+    async def declare_events(self, channel: AbstractChannel) -> AbstractExchange:
+        """Declare the durable topic exchange subscribers bind their queues to."""
+        return await channel.declare_exchange(self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)

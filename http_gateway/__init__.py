@@ -1,0 +1,1 @@
+"""HTTP gateway: validates and authenticates, sends writes as commands, reads from PostgreSQL."""

@@ -1,0 +1,62 @@
+"""Composition root of the gateway: FastAPI app with its pool and command bus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aio_pika
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.responses import JSONResponse
+
+from http_gateway import problems, reads, writes
+from http_gateway.bus import CommandBus
+from http_gateway.deps import BusDep, PoolDep, require_service_token
+from ledger_common.db import create_pool
+from ledger_common.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
+        connection = await aio_pika.connect_robust(settings.amqp_url.get_secret_value())
+        app.state.bus = CommandBus(connection, settings.topology)
+        await app.state.bus.start()
+        try:
+            yield
+        finally:
+            await connection.close()
+            await app.state.pool.close()
+
+    app = FastAPI(title="Ledger", version="1", lifespan=lifespan,
+                  description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.")
+    problems.install(app)
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_service_token)])
+    v1.include_router(writes.router)
+    v1.include_router(reads.router)
+    app.include_router(v1)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process is serving."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(pool: PoolDep, bus: BusDep) -> JSONResponse:
+        """Readiness: PostgreSQL answers and the broker connection is open."""
+        database = await _database_ok(pool)
+        broker = bus.connected
+        ok = database and broker
+        return JSONResponse({"status": "ready" if ok else "unavailable", "database": database, "broker": broker},
+                            status_code=200 if ok else 503)
+
+    return app
+
+
+async def _database_ok(pool: PoolDep) -> bool:
+    try:
+        return bool(await pool.fetchval("SELECT 1", timeout=2))
+    except Exception:
+        return False

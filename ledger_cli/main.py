@@ -1,0 +1,118 @@
+"""``ledger <subcommand>``: run a process, migrate, seed, benchmark, inspect the outbox."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+
+from ledger_common.logs import setup_logging
+from ledger_common.settings import Settings, get_settings
+
+log = logging.getLogger("ledger")
+
+
+def _gateway(settings: Settings, _: argparse.Namespace) -> int:
+    import uvicorn
+
+    from http_gateway.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
+                log_level=settings.log_level.lower(), access_log=False)
+    return 0
+
+
+def _worker(settings: Settings, _: argparse.Namespace) -> int:
+    from ledger_worker.main import run_worker
+
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _relay(settings: Settings, _: argparse.Namespace) -> int:
+    from outbox_relay.main import run_relay
+
+    asyncio.run(run_relay(settings))
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from ledger_cli.database import migrate
+
+    migrate(settings)
+    return 0
+
+
+def _run(settings: Settings, _: argparse.Namespace) -> int:
+    """Migrate, then run gateway, worker and relay until Ctrl-C."""
+    _migrate(settings, _)
+    procs = [subprocess.Popen([sys.executable, "-m", "ledger_cli.main", name])
+             for name in ("worker", "relay", "gateway")]
+    print(f"Ledger API on http://{settings.http_host}:{settings.http_port} (docs at /docs)")
+    if settings.environment == "development":
+        print(f"Bearer token (development): {settings.service_api_key.get_secret_value()}")
+    try:
+        while all(p.poll() is None for p in procs):
+            try:
+                procs[0].wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    return max((p.returncode or 0) for p in procs)
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.seed import seed
+
+    return asyncio.run(seed(settings))
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.bench import bench
+
+    return asyncio.run(bench(settings, args))
+
+
+def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.outbox import outbox
+
+    return asyncio.run(outbox(settings, args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+        "gateway": _gateway, "worker": _worker, "relay": _relay, "migrate": _migrate, "run": _run,
+        "seed": _seed,
+    }
+    for name, fn in handlers.items():
+        sub.add_parser(name, help=(fn.__doc__ or name).splitlines()[0])
+    b = sub.add_parser("bench", help="push transfers through the running system and print latency")
+    b.add_argument("--transfers", type=int, default=2000)
+    b.add_argument("--accounts", type=int, default=200)
+    b.add_argument("--concurrency", type=int, default=32)
+    b.add_argument("--mode", choices=["amqp", "http", "both"], default="both")
+    b.add_argument("--url", default=None, help="gateway base URL (default from HTTP_PORT)")
+    handlers["bench"] = _bench
+    o = sub.add_parser("outbox", help="list or replay dead-lettered outbox rows")
+    o.add_argument("action", choices=["dead", "replay"])
+    o.add_argument("ids", nargs="*", type=int)
+    handlers["outbox"] = _outbox
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    setup_logging(settings.log_level)
+    return handlers[args.command](settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

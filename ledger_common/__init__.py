@@ -1,0 +1,1 @@
+"""Code shared by the gateway, worker, relay and CLI: settings, connections, errors."""

@@ -1,0 +1,1 @@
+"""Ledger worker: consumes commands and applies each in one PostgreSQL transaction."""

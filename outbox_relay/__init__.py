@@ -1,0 +1,1 @@
+"""Outbox relay: publishes committed outbox rows to ``ledger.events`` with publisher confirms."""
