@@ -1,0 +1,60 @@
+"""Fixtures: a fresh database and a unique AMQP namespace per test session (xdist worker)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from ledger_cli.database import migrate
+from ledger_common.db import create_pool
+from ledger_common.settings import Settings
+
+ADMIN_URL = os.environ.get("TEST_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+def _db_url(name: str) -> str:
+    base, _, _ = ADMIN_URL.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    import asyncio
+
+    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    url = _db_url(name)
+    migrate(Settings(database_url=url))  # type: ignore[arg-type]
+    yield url
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,  # type: ignore[arg-type]
+        amqp_url=AMQP_URL,  # type: ignore[arg-type]
+        ledger_namespace=f"t{uuid.uuid4().hex[:10]}.",
+        service_api_key="test-key-" + uuid.uuid4().hex,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(settings.database_url.get_secret_value(), size=25)
+    yield p
+    await p.close()
