@@ -1,0 +1,115 @@
+"""Kill each process at the step that makes a guarantee, restart it, and check nothing was lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import aio_pika
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from contracts.results import CommandResult
+from ledger_common.settings import Settings
+from tests.e2e.conftest import publish_command, subscribe
+from tests.processes import System
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def isolated(isolated_settings: Settings) -> Iterator[System]:
+    sys_ = System(isolated_settings)
+    yield sys_
+    sys_.stop_all()
+
+
+def command(kind: str, payload: dict[str, object], command_id: str | None = None) -> dict[str, object]:
+    return {"command_id": command_id or uuid.uuid4().hex, "type": kind,
+            "issued_at": datetime.now(UTC).isoformat(), "payload": payload}
+
+
+async def wait_until(check: object, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached")
+
+
+async def test_worker_killed_between_commit_and_ack(isolated: System, amqp: AbstractRobustConnection) -> None:
+    s = isolated.settings
+    conn = await asyncpg.connect(s.database_url.get_secret_value())
+    channel = await amqp.channel()
+    replies = await channel.declare_queue(exclusive=True, auto_delete=True)
+    account = str(uuid.uuid4())
+    isolated.start("worker")
+    await publish_command(amqp, s, command("account.open", {"account_id": account, "currency": "USD"}),
+                          routing_key="account.open")
+    await wait_until(lambda: conn.fetchval("SELECT count(*) = 1 FROM accounts WHERE id = $1", uuid.UUID(account)))
+    isolated.kill("worker", signal.SIGTERM)
+
+    isolated.start("worker", crash_at="worker.after_commit")
+    deposit = command("deposit", {"account_id": account, "amount": 1_234, "currency": "USD"})
+    await publish_command(amqp, s, deposit, routing_key="deposit", reply_to=replies.name, correlation_id="c1")
+    assert isolated.wait_exit("worker") == -signal.SIGKILL  # died after its commit, before the ack
+    assert await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 1_234
+
+    isolated.start("worker")  # the unacked command is redelivered and replayed, not re-applied
+    reply = None
+    for _ in range(200):
+        reply = await replies.get(no_ack=True, fail=False)
+        if reply is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert reply is not None
+    result = CommandResult.model_validate_json(reply.body)
+    assert result.status == "applied" and result.replayed
+    assert await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 1_234
+    assert await conn.fetchval("SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.transaction_id"
+                               " WHERE t.command_id = $1", deposit["command_id"]) == 2
+    assert await conn.fetchval("SELECT count(*) FROM outbox WHERE command_id = $1", deposit["command_id"]) == 1
+    queue = await channel.declare_queue(s.topology.commands_queue, passive=True)
+    await wait_until(lambda: _empty(channel, s))
+    assert queue.name
+    await conn.close()
+
+
+async def _empty(channel: aio_pika.abc.AbstractChannel, s: Settings) -> bool:
+    q = await channel.declare_queue(s.topology.commands_queue, passive=True)
+    return q.declaration_result.message_count == 0
+
+
+async def test_relay_killed_between_publish_and_mark_sent(isolated: System, amqp: AbstractRobustConnection) -> None:
+    s = isolated.settings
+    conn = await asyncpg.connect(s.database_url.get_secret_value())
+    sub = await subscribe(amqp, s)
+    isolated.start("worker")
+    isolated.start("relay", crash_at="relay.after_publish")
+    cmd = command("account.open", {"currency": "USD"})
+    await publish_command(amqp, s, cmd, routing_key="account.open")
+    await sub.wait_for(lambda evs: any(e.command_id == cmd["command_id"] for e in evs))
+    assert isolated.wait_exit("relay") == -signal.SIGKILL  # published and confirmed, not marked sent
+    assert await conn.fetchval("SELECT sent_at IS NULL FROM outbox WHERE command_id = $1", cmd["command_id"])
+
+    isolated.start("relay")
+    await sub.wait_for(lambda evs: sum(e.command_id == cmd["command_id"] for e in evs) == 2)
+    first, again = [e for e in sub.events if e.command_id == cmd["command_id"]]
+    assert first.event_id == again.event_id  # the re-sent event is deduplicable
+    await wait_until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1",
+                                           cmd["command_id"]))
+    await conn.close()
+
+
+async def test_sigterm_drains_and_exits_cleanly(isolated: System, amqp: AbstractRobustConnection) -> None:
+    s = isolated.settings
+    isolated.start("worker")
+    isolated.start("relay")
+    for _ in range(50):
+        await publish_command(amqp, s, command("account.open", {"currency": "USD"}), routing_key="account.open")
+    assert isolated.kill("worker", signal.SIGTERM) == 0
+    assert isolated.kill("relay", signal.SIGTERM) == 0
