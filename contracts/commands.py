@@ -64,11 +64,6 @@ class _Envelope(Contract):
     #: Who asked: an API key id or AMQP user; recorded on the transaction for audit.
     principal: str | None = Field(default=None, max_length=255)
 
-    def payload_digest(self) -> str:
-        """Fingerprint of what the command does, used to detect idempotency-key reuse."""
-        body = getattr(self, "payload").model_dump_json()
-        return hashlib.sha256(f"{getattr(self, 'type')}|{body}".encode()).hexdigest()
-
 
 class OpenAccountCommand(_Envelope):
     type: Literal["account.open"] = "account.open"
@@ -96,6 +91,11 @@ Command = Annotated[
 ]
 COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
 COMMAND_TYPES = ("account.open", "deposit", "withdraw", "transfer")
+
+
+def payload_digest(cmd: Command) -> str:
+    """Fingerprint of what the command does, used to detect idempotency-key reuse."""
+    return hashlib.sha256(f"{cmd.type}|{cmd.payload.model_dump_json()}".encode()).hexdigest()
 
 
 def parse_command(body: bytes) -> Command:

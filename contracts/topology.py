@@ -46,13 +46,9 @@ class Topology:
     async def declare_commands(self, channel: AbstractChannel) -> tuple[AbstractExchange, AbstractQueue]:
         """Declare the command exchange, the worker's quorum queue and its dead-letter path."""
         dlx = await channel.declare_exchange(self.commands_dlx, aio_pika.ExchangeType.FANOUT, durable=True)
-        dead = await channel.declare_queue(
-            self.commands_dead_queue, durable=True, arguments={"x-queue-type": "quorum"}
-        )
+        dead = await channel.declare_queue(self.commands_dead_queue, durable=True, arguments={"x-queue-type": "quorum"})
         await dead.bind(dlx)
-        exchange = await channel.declare_exchange(
-            self.commands_exchange, aio_pika.ExchangeType.TOPIC, durable=True
-        )
+        exchange = await channel.declare_exchange(self.commands_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
         queue = await channel.declare_queue(
             self.commands_queue,
             durable=True,

@@ -30,8 +30,12 @@ def create_app(settings: Settings) -> FastAPI:
             await connection.close()
             await app.state.pool.close()
 
-    app = FastAPI(title="Ledger", version="1", lifespan=lifespan,
-                  description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.")
+    app = FastAPI(
+        title="Ledger",
+        version="1",
+        lifespan=lifespan,
+        description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.",
+    )
     problems.install(app)
     v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_service_token)])
     v1.include_router(writes.router)
@@ -49,8 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
         database = await _database_ok(pool)
         broker = bus.connected
         ok = database and broker
-        return JSONResponse({"status": "ready" if ok else "unavailable", "database": database, "broker": broker},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "unavailable", "database": database, "broker": broker},
+            status_code=200 if ok else 503,
+        )
 
     return app
 

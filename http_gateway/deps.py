@@ -33,9 +33,7 @@ PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
 
 
-async def require_service_token(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
-) -> str:
+async def require_service_token(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> str:
     """Accept only ``Authorization: Bearer <SERVICE_API_KEY>``, compared in constant time."""
     scheme, _, token = (authorization or "").partition(" ")
     expected = settings.service_api_key.get_secret_value()

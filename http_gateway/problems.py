@@ -28,13 +28,27 @@ class Problem(Exception):
 def problem_response(
     status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> JSONResponse:
-    body = {"type": f"urn:ledger:problem:{code}", "title": code.replace("_", " "), "status": status,
-            "detail": detail, "code": code, **extra}
+    body = {
+        "type": f"urn:ledger:problem:{code}",
+        "title": code.replace("_", " "),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-_HTTP_CODES = {400: "malformed_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-               406: "not_acceptable", 413: "payload_too_large", 415: "unsupported_media_type"}
+_HTTP_CODES = {
+    400: "malformed_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
 
 
 def install(app: FastAPI) -> None:
@@ -45,8 +59,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
+        ]
         return problem_response(422, "validation_error", "the request is not valid", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
@@ -58,8 +73,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OSError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
         log.warning("dependency unavailable: %s", type(exc).__name__)
-        return problem_response(503, "service_unavailable", "a backing service is unavailable; retry",
-                                {"Retry-After": "1"})
+        return problem_response(
+            503, "service_unavailable", "a backing service is unavailable; retry", {"Retry-After": "1"}
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -92,7 +92,9 @@ async def list_entries(
         "SELECT p.id AS posting_id, p.transaction_id, t.kind, p.amount, p.currency, p.balance_after,"
         " p.created_at FROM postings p JOIN transactions t ON t.id = p.transaction_id"
         " WHERE p.account_id = $1 AND p.id < $2 ORDER BY p.id DESC LIMIT $3",
-        account_id, before, limit + 1,
+        account_id,
+        before,
+        limit + 1,
     )
     entries = [Entry(**dict(r)) for r in rows[:limit]]
     more = len(rows) > limit
@@ -102,14 +104,13 @@ async def list_entries(
 @router.get("/transactions/{transaction_id}", response_model=Transaction)
 async def get_transaction(transaction_id: UUID, pool: PoolDep) -> Transaction:
     """A transaction and its postings."""
-    row = await pool.fetchrow(
-        "SELECT id, command_id, kind, created_at FROM transactions WHERE id = $1", transaction_id
-    )
+    row = await pool.fetchrow("SELECT id, command_id, kind, created_at FROM transactions WHERE id = $1", transaction_id)
     if row is None:
         raise Problem(404, "transaction_not_found", f"transaction {transaction_id} does not exist")
     postings = await pool.fetch(
         "SELECT id AS posting_id, account_id, amount, currency, balance_after FROM postings"
-        " WHERE transaction_id = $1 ORDER BY id", transaction_id,
+        " WHERE transaction_id = $1 ORDER BY id",
+        transaction_id,
     )
     return Transaction(**dict(row), postings=[dict(p) for p in postings])
 

@@ -51,16 +51,21 @@ async def _dispatch(cmd: Command, bus: BusDep, settings: SettingsDep, *, created
     result = await bus.send(cmd, timeout=settings.reply_timeout_seconds)
     if result is None:
         url = f"/v1/commands/{cmd.command_id}"
-        return JSONResponse({"command_id": cmd.command_id, "status": "pending", "status_url": url},
-                            status_code=202, headers={"Location": url})
+        return JSONResponse(
+            {"command_id": cmd.command_id, "status": "pending", "status_url": url},
+            status_code=202,
+            headers={"Location": url},
+        )
     headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
     if result.status == "refused":
         assert result.refusal is not None
         status = _REFUSAL_STATUS.get(result.refusal, 422)
-        return problem_response(status, result.refusal.value, result.detail or "", headers,
-                                result=result.model_dump(mode="json"))
-    return JSONResponse(result.model_dump(mode="json"), status_code=200 if result.replayed else created,
-                        headers=headers)
+        return problem_response(
+            status, result.refusal.value, result.detail or "", headers, result=result.model_dump(mode="json")
+        )
+    return JSONResponse(
+        result.model_dump(mode="json"), status_code=200 if result.replayed else created, headers=headers
+    )
 
 
 def _envelope(key: str | None, principal: str) -> dict[str, object]:
@@ -68,37 +73,42 @@ def _envelope(key: str | None, principal: str) -> dict[str, object]:
 
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
-    200: {"model": CommandResult}, 202: {"description": "Still processing; poll the Location URL"},
+    200: {"model": CommandResult},
+    202: {"description": "Still processing; poll the Location URL"},
 }
 
 
 @router.post("/accounts", status_code=201, response_model=CommandResult, responses=_RESPONSES)
-async def open_account(body: OpenAccount, bus: BusDep, settings: SettingsDep, principal: Principal,
-                       idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def open_account(
+    body: OpenAccount, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Open an account in one currency."""
-    cmd = OpenAccountCommand(payload=body, **_envelope(idempotency_key, principal))  # type: ignore[arg-type]
+    cmd = OpenAccountCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings, created=201)
 
 
 @router.post("/deposits", response_model=CommandResult, responses=_RESPONSES)
-async def deposit(body: Deposit, bus: BusDep, settings: SettingsDep, principal: Principal,
-                  idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def deposit(
+    body: Deposit, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Credit an account from the currency's system account."""
-    cmd = DepositCommand(payload=body, **_envelope(idempotency_key, principal))  # type: ignore[arg-type]
+    cmd = DepositCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)
 
 
 @router.post("/withdrawals", response_model=CommandResult, responses=_RESPONSES)
-async def withdraw(body: Withdraw, bus: BusDep, settings: SettingsDep, principal: Principal,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def withdraw(
+    body: Withdraw, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Debit an account to the currency's system account; refused if funds are short."""
-    cmd = WithdrawCommand(payload=body, **_envelope(idempotency_key, principal))  # type: ignore[arg-type]
+    cmd = WithdrawCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)
 
 
 @router.post("/transfers", response_model=CommandResult, responses=_RESPONSES)
-async def transfer(body: Transfer, bus: BusDep, settings: SettingsDep, principal: Principal,
-                   idempotency_key: IdempotencyKey = None) -> JSONResponse:
+async def transfer(
+    body: Transfer, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
     """Move money between two accounts of the same currency."""
-    cmd = TransferCommand(payload=body, **_envelope(idempotency_key, principal))  # type: ignore[arg-type]
+    cmd = TransferCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)

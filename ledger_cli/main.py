@@ -20,8 +20,13 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
 
     from http_gateway.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
     return 0
 
 
@@ -46,11 +51,14 @@ def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
+def _spawn(name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "ledger_cli.main", name])  # noqa: S603 - our own module
+
+
 def _run(settings: Settings, _: argparse.Namespace) -> int:
     """Migrate, then run gateway, worker and relay until Ctrl-C."""
     _migrate(settings, _)
-    procs = [subprocess.Popen([sys.executable, "-m", "ledger_cli.main", name])
-             for name in ("worker", "relay", "gateway")]
+    procs = [_spawn(name) for name in ("worker", "relay", "gateway")]
     print(f"Ledger API on http://{settings.http_host}:{settings.http_port} (docs at /docs)")
     if settings.environment == "development":
         print(f"Bearer token (development): {settings.service_api_key.get_secret_value()}")
@@ -92,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     handlers: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-        "gateway": _gateway, "worker": _worker, "relay": _relay, "migrate": _migrate, "run": _run,
+        "gateway": _gateway,
+        "worker": _worker,
+        "relay": _relay,
+        "migrate": _migrate,
+        "run": _run,
         "seed": _seed,
     }
     for name, fn in handlers.items():

@@ -18,8 +18,10 @@ async def outbox(settings: Settings, args: argparse.Namespace) -> int:
                 " WHERE dead_at IS NOT NULL ORDER BY id LIMIT 1000"
             )
             for r in rows:
-                print(f"{r['id']}\t{r['event_id']}\t{r['routing_key']}\tattempts={r['attempts']}"
-                      f"\t{r['dead_at']:%Y-%m-%dT%H:%M:%S}\t{r['last_error']}")
+                print(
+                    f"{r['id']}\t{r['event_id']}\t{r['routing_key']}\tattempts={r['attempts']}"
+                    f"\t{r['dead_at']:%Y-%m-%dT%H:%M:%S}\t{r['last_error']}"
+                )
             print(f"{len(rows)} dead-lettered row(s)")
         else:
             # Replaying puts the row back in line; the relay publishes it with its original event_id.

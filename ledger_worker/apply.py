@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from contracts.commands import Command, OpenAccountCommand
+from contracts.commands import Command, OpenAccountCommand, payload_digest
 from contracts.events import AccountOpened, BalanceChanged, CommandRefused, EventEnvelope
 from contracts.results import AccountBalance, CommandResult, Refusal
 from ledger_worker.domain import (
@@ -56,12 +56,10 @@ async def apply_command(conn: asyncpg.Connection, cmd: Command) -> CommandResult
 
 
 async def _stored_result(conn: asyncpg.Connection, cmd: Command) -> CommandResult | None:
-    row = await conn.fetchrow(
-        "SELECT payload_digest, result FROM commands WHERE command_id = $1", cmd.command_id
-    )
+    row = await conn.fetchrow("SELECT payload_digest, result FROM commands WHERE command_id = $1", cmd.command_id)
     if row is None:
         return None
-    if row["payload_digest"] != cmd.payload_digest():
+    if row["payload_digest"] != payload_digest(cmd):
         return CommandResult(
             command_id=cmd.command_id,
             command_type=cmd.type,
@@ -87,9 +85,7 @@ async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResul
     return await _post(conn, cmd, accounts, outcome)
 
 
-async def _open_account(
-    conn: asyncpg.Connection, cmd: OpenAccountCommand
-) -> tuple[CommandResult, list[_OutboxRow]]:
+async def _open_account(conn: asyncpg.Connection, cmd: OpenAccountCommand) -> tuple[CommandResult, list[_OutboxRow]]:
     account_id = cmd.payload.account_id or derived_account_id(cmd.command_id)
     created = await conn.fetchval(
         "INSERT INTO accounts (id, currency, kind, last_sequence) VALUES ($1, $2, 'user', 1)"
@@ -142,7 +138,7 @@ async def _post(
     postings: tuple[Posting, Posting],
 ) -> tuple[CommandResult, list[_OutboxRow]]:
     transaction_id = uuid4()
-    currency: str = getattr(cmd.payload, "currency")
+    currency: str = cmd.payload.currency
     await conn.execute(
         "INSERT INTO transactions (id, command_id, kind, principal) VALUES ($1, $2, $3, $4)",
         transaction_id,
@@ -196,9 +192,7 @@ async def _post(
     return result, events
 
 
-def _refused(
-    cmd: Command, refused: Refused, account_id: UUID | None
-) -> tuple[CommandResult, list[_OutboxRow]]:
+def _refused(cmd: Command, refused: Refused, account_id: UUID | None) -> tuple[CommandResult, list[_OutboxRow]]:
     result = CommandResult(
         command_id=cmd.command_id,
         command_type=cmd.type,
@@ -236,15 +230,13 @@ def _event(
     return envelope.event_id, kind, partition, envelope.model_dump_json().encode()
 
 
-async def _record(
-    conn: asyncpg.Connection, cmd: Command, result: CommandResult, events: list[_OutboxRow]
-) -> None:
+async def _record(conn: asyncpg.Connection, cmd: Command, result: CommandResult, events: list[_OutboxRow]) -> None:
     inserted = await conn.fetchval(
         "INSERT INTO commands (command_id, command_type, payload_digest, status, result, transaction_id)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING RETURNING true",
         cmd.command_id,
         cmd.type,
-        cmd.payload_digest(),
+        payload_digest(cmd),
         result.status,
         result.model_dump(mode="json"),
         result.transaction_id,

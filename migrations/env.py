@@ -15,7 +15,7 @@ def _async_url(url: str) -> str:
     # Operators write plain postgresql:// URLs; SQLAlchemy needs the driver named.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url[len(prefix):]
+            return "postgresql+asyncpg://" + url[len(prefix) :]
     return url
 
 

@@ -35,8 +35,7 @@ async def run_relay(settings: Settings) -> None:
     try:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await settings.topology.declare_events(channel)
-        relay = Relay(pool, exchange, batch_size=settings.relay_batch_size,
-                      max_attempts=settings.relay_max_attempts)
+        relay = Relay(pool, exchange, batch_size=settings.relay_batch_size, max_attempts=settings.relay_max_attempts)
         log.info("relay publishing to %s", settings.topology.events_exchange)
         while not stop.is_set():
             # A batch runs to its commit even when SIGTERM arrives: nothing is published twice.

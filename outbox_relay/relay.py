@@ -54,9 +54,7 @@ class _Row:
 
 
 class Relay:
-    def __init__(
-        self, pool: asyncpg.Pool, exchange: AbstractExchange, *, batch_size: int, max_attempts: int
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, exchange: AbstractExchange, *, batch_size: int, max_attempts: int) -> None:
         self._pool = pool
         self._exchange = exchange
         self._batch_size = batch_size
@@ -97,13 +95,22 @@ class Relay:
         attempts = row.attempts + 1
         delay = min(300.0, 0.5 * 2**attempts) * random.uniform(0.5, 1.5)  # exponential, jittered
         dead = attempts >= self._max_attempts
-        log.warning("event %s publish failed (attempt %d%s): %s", row.event_id, attempts,
-                    ", dead-lettered" if dead else "", error)
+        log.warning(
+            "event %s publish failed (attempt %d%s): %s",
+            row.event_id,
+            attempts,
+            ", dead-lettered" if dead else "",
+            error,
+        )
         await conn.execute(
             "UPDATE outbox SET attempts = $2, last_error = $3,"
             " next_attempt_at = now() + make_interval(secs => $4),"
             " dead_at = CASE WHEN $5 THEN now() END WHERE id = $1",
-            row.id, attempts, error[:1000], delay, dead,
+            row.id,
+            attempts,
+            error[:1000],
+            delay,
+            dead,
         )
 
 

@@ -37,7 +37,7 @@ def database_url() -> Iterator[str]:
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = _db_url(name)
-    migrate(Settings(database_url=url))  # type: ignore[arg-type]
+    migrate(Settings(database_url=url))
     yield url
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
@@ -46,10 +46,10 @@ def database_url() -> Iterator[str]:
 def settings(database_url: str) -> Settings:
     return Settings(
         environment="test",
-        database_url=database_url,  # type: ignore[arg-type]
-        amqp_url=AMQP_URL,  # type: ignore[arg-type]
+        database_url=database_url,
+        amqp_url=AMQP_URL,
         ledger_namespace=f"t{uuid.uuid4().hex[:10]}.",
-        service_api_key="test-key-" + uuid.uuid4().hex,  # type: ignore[arg-type]
+        service_api_key="test-key-" + uuid.uuid4().hex,
     )
 
 

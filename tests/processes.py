@@ -51,7 +51,7 @@ class System:
         return env
 
     def start(self, name: str, crash_at: str = "") -> subprocess.Popen[bytes]:
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the process
+        log = open(self.logdir / f"{name}.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "ledger_cli.main", name], env=self.env(crash_at), stdout=log, stderr=log, cwd=ROOT
         )

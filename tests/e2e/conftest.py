@@ -39,8 +39,9 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
     name = f"ledger_test_{uuid.uuid4().hex[:12]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = _db_url(name)
-    s = settings.model_copy(update={"database_url": type(settings.database_url)(url),
-                                     "ledger_namespace": f"t{uuid.uuid4().hex[:10]}."})
+    s = settings.model_copy(
+        update={"database_url": type(settings.database_url)(url), "ledger_namespace": f"t{uuid.uuid4().hex[:10]}."}
+    )
     migrate(s)
     yield s
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -49,8 +50,9 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
 @pytest.fixture
 async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
     token = system.settings.service_api_key.get_secret_value()
-    async with httpx.AsyncClient(base_url=system.base_url, timeout=30,
-                                 headers={"Authorization": f"Bearer {token}"}) as c:
+    async with httpx.AsyncClient(
+        base_url=system.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+    ) as c:
         yield c
 
 
@@ -90,11 +92,17 @@ async def amqp(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
     await connection.close()
 
 
-async def publish_command(connection: AbstractRobustConnection, settings: Settings, body: dict[str, Any] | bytes,
-                          routing_key: str = "x", **props: Any) -> None:
+async def publish_command(
+    connection: AbstractRobustConnection,
+    settings: Settings,
+    body: dict[str, Any] | bytes,
+    routing_key: str = "x",
+    **props: Any,
+) -> None:
     channel = await connection.channel(publisher_confirms=True)
     exchange, _ = await settings.topology.declare_commands(channel)
     raw = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
-    await exchange.publish(aio_pika.Message(raw, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props),
-                           routing_key=routing_key)
+    await exchange.publish(
+        aio_pika.Message(raw, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props), routing_key=routing_key
+    )
     await channel.close()

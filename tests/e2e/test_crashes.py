@@ -29,8 +29,12 @@ def isolated(isolated_settings: Settings) -> Iterator[System]:
 
 
 def command(kind: str, payload: dict[str, object], command_id: str | None = None) -> dict[str, object]:
-    return {"command_id": command_id or uuid.uuid4().hex, "type": kind,
-            "issued_at": datetime.now(UTC).isoformat(), "payload": payload}
+    return {
+        "command_id": command_id or uuid.uuid4().hex,
+        "type": kind,
+        "issued_at": datetime.now(UTC).isoformat(),
+        "payload": payload,
+    }
 
 
 async def wait_until(check: object, timeout: float = 20.0) -> None:
@@ -48,8 +52,9 @@ async def test_worker_killed_between_commit_and_ack(isolated: System, amqp: Abst
     replies = await channel.declare_queue(exclusive=True, auto_delete=True)
     account = str(uuid.uuid4())
     isolated.start("worker")
-    await publish_command(amqp, s, command("account.open", {"account_id": account, "currency": "USD"}),
-                          routing_key="account.open")
+    await publish_command(
+        amqp, s, command("account.open", {"account_id": account, "currency": "USD"}), routing_key="account.open"
+    )
     await wait_until(lambda: conn.fetchval("SELECT count(*) = 1 FROM accounts WHERE id = $1", uuid.UUID(account)))
     isolated.kill("worker", signal.SIGTERM)
 
@@ -70,8 +75,13 @@ async def test_worker_killed_between_commit_and_ack(isolated: System, amqp: Abst
     result = CommandResult.model_validate_json(reply.body)
     assert result.status == "applied" and result.replayed
     assert await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 1_234
-    assert await conn.fetchval("SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.transaction_id"
-                               " WHERE t.command_id = $1", deposit["command_id"]) == 2
+    assert (
+        await conn.fetchval(
+            "SELECT count(*) FROM postings p JOIN transactions t ON t.id = p.transaction_id WHERE t.command_id = $1",
+            deposit["command_id"],
+        )
+        == 2
+    )
     assert await conn.fetchval("SELECT count(*) FROM outbox WHERE command_id = $1", deposit["command_id"]) == 1
     queue = await channel.declare_queue(s.topology.commands_queue, passive=True)
     await wait_until(lambda: _empty(channel, s))
@@ -100,8 +110,9 @@ async def test_relay_killed_between_publish_and_mark_sent(isolated: System, amqp
     await sub.wait_for(lambda evs: sum(e.command_id == cmd["command_id"] for e in evs) == 2)
     first, again = [e for e in sub.events if e.command_id == cmd["command_id"]]
     assert first.event_id == again.event_id  # the re-sent event is deduplicable
-    await wait_until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1",
-                                           cmd["command_id"]))
+    await wait_until(
+        lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1", cmd["command_id"])
+    )
     await conn.close()
 
 

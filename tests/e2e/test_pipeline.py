@@ -35,8 +35,11 @@ async def test_open_deposit_transfer_emits_events(
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     alice, bob = await open_account(client), await open_account(client)
-    r = await client.post("/v1/deposits", json={"account_id": alice, "amount": 10_000, "currency": "USD"},
-                          headers={"Idempotency-Key": key()})
+    r = await client.post(
+        "/v1/deposits",
+        json={"account_id": alice, "amount": 10_000, "currency": "USD"},
+        headers={"Idempotency-Key": key()},
+    )
     assert r.status_code == 200, r.text
     t = await client.post(
         "/v1/transfers",
@@ -51,9 +54,14 @@ async def test_open_deposit_transfer_emits_events(
     await sub.wait_for(lambda evs: sum(e.command_id == transfer_key for e in evs) == 2)
     mine = [e for e in sub.events if str(e.account_id) in (alice, bob)]
     assert [(e.type, e.sequence) for e in mine if str(e.account_id) == alice] == [
-        ("account.opened", 1), ("account.credited", 2), ("account.debited", 3)]
+        ("account.opened", 1),
+        ("account.credited", 2),
+        ("account.debited", 3),
+    ]
     assert [(e.type, e.sequence) for e in mine if str(e.account_id) == bob] == [
-        ("account.opened", 1), ("account.credited", 2)]
+        ("account.opened", 1),
+        ("account.credited", 2),
+    ]
     ids = {m.message_id for m in sub.messages}
     assert all(str(e.event_id) in ids for e in mine)
 
@@ -85,19 +93,32 @@ async def test_same_idempotency_key_replays_and_posts_nothing(client: httpx.Asyn
 
 async def test_concurrent_withdrawals_never_overdraw(client: httpx.AsyncClient, pool: asyncpg.Pool) -> None:
     acct = await open_account(client)
-    await client.post("/v1/deposits", json={"account_id": acct, "amount": 10_000, "currency": "USD"},
-                      headers={"Idempotency-Key": key()})
+    await client.post(
+        "/v1/deposits",
+        json={"account_id": acct, "amount": 10_000, "currency": "USD"},
+        headers={"Idempotency-Key": key()},
+    )
     body = {"account_id": acct, "amount": 70, "currency": "USD"}
-    rs = await asyncio.gather(*(client.post("/v1/withdrawals", json=body, headers={"Idempotency-Key": key()})
-                                for _ in range(200)))
+    rs = await asyncio.gather(
+        *(client.post("/v1/withdrawals", json=body, headers={"Idempotency-Key": key()}) for _ in range(200))
+    )
     ok = sum(r.status_code == 200 for r in rs)
     refused = [r.json()["code"] for r in rs if r.status_code != 200]
     assert ok == 142 and set(refused) == {"insufficient_funds"}, (ok, set(refused))
     assert (await client.get(f"/v1/accounts/{acct}")).json()["balance"] == 10_000 - 142 * 70
-    assert await pool.fetchval("SELECT count(*) FROM (SELECT currency FROM postings GROUP BY currency"
-                               " HAVING sum(amount) <> 0) x") == 0
-    assert await pool.fetchval("SELECT count(*) FROM accounts WHERE balance <> (SELECT coalesce(sum(amount), 0)"
-                               " FROM postings p WHERE p.account_id = accounts.id)") == 0
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM (SELECT currency FROM postings GROUP BY currency HAVING sum(amount) <> 0) x"
+        )
+        == 0
+    )
+    assert (
+        await pool.fetchval(
+            "SELECT count(*) FROM accounts WHERE balance <> (SELECT coalesce(sum(amount), 0)"
+            " FROM postings p WHERE p.account_id = accounts.id)"
+        )
+        == 0
+    )
 
 
 async def test_refusals_are_recorded_with_reply_and_event(
@@ -108,15 +129,19 @@ async def test_refusals_are_recorded_with_reply_and_event(
     cases = [
         ("/v1/withdrawals", {"account_id": usd, "amount": 1, "currency": "USD"}, 422, "insufficient_funds"),
         ("/v1/deposits", {"account_id": str(uuid.uuid4()), "amount": 1, "currency": "USD"}, 404, "account_not_found"),
-        ("/v1/transfers", {"debit_account_id": eur, "credit_account_id": usd, "amount": 1, "currency": "USD"},
-         422, "currency_mismatch"),
+        (
+            "/v1/transfers",
+            {"debit_account_id": eur, "credit_account_id": usd, "amount": 1, "currency": "USD"},
+            422,
+            "currency_mismatch",
+        ),
     ]
     for path, body, status, code in cases:
         k = key()
         r = await client.post(path, json=body, headers={"Idempotency-Key": k})
         assert (r.status_code, r.json()["code"]) == (status, code), r.text
         assert (await client.get(f"/v1/commands/{k}")).json()["refusal"] == code
-        await sub.wait_for(lambda evs, k=k: any(e.command_id == k and e.type == "command.refused" for e in evs))
+        await sub.wait_for(lambda evs: any(e.command_id == k and e.type == "command.refused" for e in evs))  # noqa: B023
 
 
 async def test_malformed_command_is_dead_lettered_and_worker_keeps_serving(
@@ -126,8 +151,12 @@ async def test_malformed_command_is_dead_lettered_and_worker_keeps_serving(
     await settings.topology.declare_commands(channel)
     dead = await channel.get_queue(settings.topology.commands_dead_queue)
     await publish_command(amqp, settings, b"{not json", message_id="bad-1")
-    await publish_command(amqp, settings, {"command_id": "bad-2", "type": "teleport", "issued_at": "2026-01-01T00:00:00Z",
-                                           "payload": {}}, message_id="bad-2")
+    await publish_command(
+        amqp,
+        settings,
+        {"command_id": "bad-2", "type": "teleport", "issued_at": "2026-01-01T00:00:00Z", "payload": {}},
+        message_id="bad-2",
+    )
     acct = await open_account(client)  # the worker still serves
     reasons: dict[str, str] = {}
     for _ in range(100):
@@ -148,8 +177,12 @@ async def test_command_straight_over_amqp(
 ) -> None:
     acct = await open_account(client)
     sub = await subscribe(amqp, settings)
-    cmd = {"command_id": (k := key()), "type": "deposit", "issued_at": datetime.now(UTC).isoformat(),
-           "payload": {"account_id": acct, "amount": 42, "currency": "USD"}}
+    cmd = {
+        "command_id": (k := key()),
+        "type": "deposit",
+        "issued_at": datetime.now(UTC).isoformat(),
+        "payload": {"account_id": acct, "amount": 42, "currency": "USD"},
+    }
     await publish_command(amqp, settings, cmd, routing_key="deposit")
     await sub.wait_for(lambda evs: any(e.command_id == k for e in evs))
     assert (await client.get(f"/v1/accounts/{acct}")).json()["balance"] == 42
@@ -179,8 +212,12 @@ async def test_bad_input_gets_problem_documents(
 
 async def test_every_v1_route_needs_the_token(system: System) -> None:
     async with httpx.AsyncClient(base_url=system.base_url) as anon:
-        for method, path in [("post", "/v1/accounts"), ("get", f"/v1/accounts/{uuid.uuid4()}"),
-                             ("post", "/v1/transfers"), ("get", "/v1/commands/x")]:
+        for method, path in [
+            ("post", "/v1/accounts"),
+            ("get", f"/v1/accounts/{uuid.uuid4()}"),
+            ("post", "/v1/transfers"),
+            ("get", "/v1/commands/x"),
+        ]:
             r = await anon.request(method, path, headers={"Authorization": "Bearer wrong"})
             assert r.status_code == 401 and r.json()["code"] == "unauthorized"
         assert (await anon.get("/healthz")).status_code == 200

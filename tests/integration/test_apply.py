@@ -23,11 +23,20 @@ def _now() -> datetime:
 
 
 async def test_concurrent_duplicates_apply_once(pool: asyncpg.Pool) -> None:
-    opened = await _apply(pool, OpenAccountCommand.model_validate(
-        {"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {"currency": "USD"}}))
+    opened = await _apply(
+        pool,
+        OpenAccountCommand.model_validate(
+            {"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {"currency": "USD"}}
+        ),
+    )
     account = opened.account_id
-    cmd = DepositCommand.model_validate({"command_id": uuid.uuid4().hex, "issued_at": _now(),
-                                         "payload": {"account_id": account, "amount": 700, "currency": "USD"}})
+    cmd = DepositCommand.model_validate(
+        {
+            "command_id": uuid.uuid4().hex,
+            "issued_at": _now(),
+            "payload": {"account_id": account, "amount": 700, "currency": "USD"},
+        }
+    )
     results = await asyncio.gather(*(_apply(pool, cmd) for _ in range(12)))
     assert sum(not r.replayed for r in results) == 1
     assert len({r.transaction_id for r in results}) == 1
@@ -38,17 +47,37 @@ async def test_concurrent_duplicates_apply_once(pool: asyncpg.Pool) -> None:
 async def test_opposing_transfers_do_not_deadlock(pool: asyncpg.Pool) -> None:
     accounts = []
     for _ in range(2):
-        r = await _apply(pool, parse_command(OpenAccountCommand.model_validate(
-            {"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {"currency": "EUR"}}
-        ).model_dump_json().encode()))
+        r = await _apply(
+            pool,
+            parse_command(
+                OpenAccountCommand.model_validate(
+                    {"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {"currency": "EUR"}}
+                )
+                .model_dump_json()
+                .encode()
+            ),
+        )
         accounts.append(r.account_id)
-        await _apply(pool, DepositCommand.model_validate({"command_id": uuid.uuid4().hex, "issued_at": _now(),
-                     "payload": {"account_id": r.account_id, "amount": 1_000, "currency": "EUR"}}))
+        await _apply(
+            pool,
+            DepositCommand.model_validate(
+                {
+                    "command_id": uuid.uuid4().hex,
+                    "issued_at": _now(),
+                    "payload": {"account_id": r.account_id, "amount": 1_000, "currency": "EUR"},
+                }
+            ),
+        )
     a, b = accounts
 
     def transfer(src: object, dst: object) -> TransferCommand:
-        return TransferCommand.model_validate({"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {
-            "debit_account_id": src, "credit_account_id": dst, "amount": 10, "currency": "EUR"}})
+        return TransferCommand.model_validate(
+            {
+                "command_id": uuid.uuid4().hex,
+                "issued_at": _now(),
+                "payload": {"debit_account_id": src, "credit_account_id": dst, "amount": 10, "currency": "EUR"},
+            }
+        )
 
     results = await asyncio.gather(*(_apply(pool, transfer(a, b) if i % 2 else transfer(b, a)) for i in range(40)))
     assert all(r.status == "applied" for r in results)

@@ -30,7 +30,10 @@ async def test_unbalanced_transaction_cannot_commit(pool: asyncpg.Pool) -> None:
                 tx = await _transaction(conn)
                 await conn.execute(
                     "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after)"
-                    " VALUES ($1, $2, 'USD', 100, 100)", tx, account)
+                    " VALUES ($1, $2, 'USD', 100, 100)",
+                    tx,
+                    account,
+                )
         assert await conn.fetchval("SELECT count(*) FROM postings WHERE account_id = $1", account) == 0
 
 
@@ -38,15 +41,24 @@ async def test_postings_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None
     async with pool.acquire() as conn:
         account = await _account(conn)
         system = system_account_id("USD")
-        await conn.execute("INSERT INTO accounts (id, currency, kind, min_balance) VALUES ($1, 'USD', 'system', NULL)"
-                           " ON CONFLICT DO NOTHING", system)
+        await conn.execute(
+            "INSERT INTO accounts (id, currency, kind, min_balance) VALUES ($1, 'USD', 'system', NULL)"
+            " ON CONFLICT DO NOTHING",
+            system,
+        )
         async with conn.transaction():
             tx = await _transaction(conn)
             await conn.execute(
                 "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after)"
-                " VALUES ($1, $2, 'USD', 100, 100), ($1, $3, 'USD', -100, -100)", tx, account, system)
-        for sql in ("UPDATE postings SET amount = 1 WHERE transaction_id = $1",
-                    "DELETE FROM postings WHERE transaction_id = $1"):
+                " VALUES ($1, $2, 'USD', 100, 100), ($1, $3, 'USD', -100, -100)",
+                tx,
+                account,
+                system,
+            )
+        for sql in (
+            "UPDATE postings SET amount = 1 WHERE transaction_id = $1",
+            "DELETE FROM postings WHERE transaction_id = $1",
+        ):
             with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
                 await conn.execute(sql, tx)
 
