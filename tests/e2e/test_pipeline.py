@@ -189,15 +189,18 @@ async def test_command_straight_over_amqp(
     _ = aio_pika  # imported for type context
 
 
+NOBODY = "00000000-0000-4000-8000-00000000dead"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status"),
     [
         ("post", "/v1/transfers", {"content": b"\xff\xfe not json"}, 400),
         ("post", "/v1/deposits", {"json": {"account_id": "x", "amount": 1.5, "currency": "usd"}}, 422),
-        ("post", "/v1/deposits", {"json": {"account_id": str(uuid.uuid4()), "amount": 2**70, "currency": "USD"}}, 422),
+        ("post", "/v1/deposits", {"json": {"account_id": NOBODY, "amount": 2**70, "currency": "USD"}}, 422),
         ("get", "/v1/accounts/not-a-uuid", {}, 422),
-        ("get", f"/v1/accounts/{uuid.uuid4()}/entries?cursor=%%%", {}, 400),
-        ("get", f"/v1/accounts/{uuid.uuid4()}", {}, 404),
+        ("get", f"/v1/accounts/{NOBODY}/entries?cursor=%%%", {}, 400),
+        ("get", f"/v1/accounts/{NOBODY}", {}, 404),
         ("get", "/v1/nowhere", {}, 404),
     ],
 )
