@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import aio_pika
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
@@ -21,13 +20,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
-        connection = await aio_pika.connect_robust(settings.amqp_url.get_secret_value())
-        app.state.bus = CommandBus(connection, settings.topology)
+        app.state.bus = CommandBus(settings)
         await app.state.bus.start()
         try:
             yield
         finally:
-            await connection.close()
+            await app.state.bus.close()
             await app.state.pool.close()
 
     app = FastAPI(

@@ -7,26 +7,61 @@ import logging
 from uuid import uuid4
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
 
 from contracts.commands import Command
 from contracts.results import CommandResult
-from contracts.topology import Topology
+from ledger_common.amqp import connect, connection_lost
+from ledger_common.settings import Settings
 
 log = logging.getLogger("http_gateway")
 
 
+class BrokerUnavailable(Exception):
+    """No broker connection right now; the caller should answer 503 and the client retry."""
+
+
 class CommandBus:
-    def __init__(self, connection: AbstractRobustConnection, topology: Topology) -> None:
-        self._connection = connection
-        self._topology = topology
+    """Owns the gateway's broker connection and reconnects it in the background when it drops."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._topology = settings.topology
+        self._connection: AbstractConnection | None = None
+        self._supervisor: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
         self._pending: dict[str, asyncio.Future[CommandResult]] = {}
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self.reply_queue = f"{topology.namespace}ledger.gateway.replies.{uuid4().hex}"
+        self.reply_queue = f"{self._topology.namespace}ledger.gateway.replies.{uuid4().hex}"
 
     async def start(self) -> None:
-        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._supervisor = asyncio.create_task(self._supervise())
+        await asyncio.wait_for(self._ready.wait(), timeout=60)
+
+    async def close(self) -> None:
+        if self._supervisor is not None:
+            self._supervisor.cancel()
+        if self._connection is not None:
+            await self._connection.close()
+
+    async def _supervise(self) -> None:
+        while True:
+            self._connection = await connect(self._settings, "gateway")
+            lost = connection_lost(self._connection)
+            try:
+                await self._open(self._connection)
+                self._ready.set()
+                await lost
+            except Exception:
+                log.warning("broker session failed", exc_info=True)
+            finally:
+                self._ready.clear()
+            log.warning("broker connection lost; reconnecting")
+            await asyncio.sleep(0.2)
+
+    async def _open(self, connection: AbstractConnection) -> None:
+        self._channel = await connection.channel(publisher_confirms=True)
         # Declaring the worker's queue here too means commands are kept even before a worker starts.
         self._exchange, _ = await self._topology.declare_commands(self._channel)
         queue = await self._channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
@@ -34,11 +69,12 @@ class CommandBus:
 
     @property
     def connected(self) -> bool:
-        return not self._connection.is_closed
+        return self._ready.is_set() and self._connection is not None and not self._connection.is_closed
 
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
         """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout."""
-        assert self._exchange is not None
+        if not self.connected or self._exchange is None:
+            raise BrokerUnavailable
         correlation_id = cmd.correlation_id or uuid4().hex
         cmd = cmd.model_copy(update={"correlation_id": correlation_id, "reply_to": self.reply_queue})
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()

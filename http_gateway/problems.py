@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from http_gateway.bus import BrokerUnavailable
+
 log = logging.getLogger("http_gateway")
 
 PROBLEM_JSON = "application/problem+json"
@@ -69,6 +71,7 @@ def install(app: FastAPI) -> None:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return problem_response(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(asyncpg.PostgresError)
     @app.exception_handler(OSError)
     async def _unavailable(_: Request, exc: Exception) -> JSONResponse:

@@ -15,13 +15,14 @@ from typing import Any
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from contracts.commands import Command, parse_command
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
+from ledger_common.amqp import settle
 from ledger_common.db import is_transient
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
@@ -33,17 +34,17 @@ log = logging.getLogger("ledger_worker")
 class Worker:
     """One consumer of the command queue; ``stop()`` drains in-flight commands before closing."""
 
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, connection: AbstractRobustConnection):
+    def __init__(self, settings: Settings, pool: asyncpg.Pool):
         self._settings = settings
         self._pool = pool
-        self._connection = connection
         self._channel: AbstractChannel | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._consumer_tag: str | None = None
         self._queue: Any = None
 
-    async def start(self) -> None:
-        self._channel = await self._connection.channel(publisher_confirms=True)
+    async def start(self, connection: AbstractConnection) -> None:
+        """Declare the topology and consume on a (new) broker connection."""
+        self._channel = await connection.channel(publisher_confirms=True)
         await self._channel.set_qos(prefetch_count=self._settings.worker_prefetch)
         topology = self._settings.topology
         _, self._queue = await topology.declare_commands(self._channel)
@@ -67,6 +68,12 @@ class Worker:
 
     async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
+            await self._process(message)
+        except Exception:  # never let one message kill the consumer; unacked, it is redelivered
+            log.exception("message %s not settled", message.delivery_tag)
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
             cmd = parse_command(message.body)
         except (ValidationError, ValueError) as exc:
             await self._dead_letter(message, f"invalid command: {_short(exc)}")
@@ -76,14 +83,14 @@ class Worker:
         except Exception as exc:
             if is_transient(exc):
                 log.warning("command %s: database unavailable, requeueing", cmd.command_id)
-                await asyncio.shield(message.nack(requeue=True))
+                await asyncio.shield(settle(message, ack=False, requeue=True))
             else:
                 log.exception("command %s failed", cmd.command_id)
                 await self._dead_letter(message, f"internal error: {type(exc).__name__}")
             return
         crash_point("worker.after_commit")
         await self._reply(cmd, message, result)
-        await asyncio.shield(message.ack())
+        await asyncio.shield(settle(message, ack=True))
 
     async def _apply(self, cmd: Command) -> CommandResult:
         async for attempt in AsyncRetrying(
@@ -127,7 +134,7 @@ class Worker:
         )
         exchange = await self._channel.get_exchange(self._settings.topology.commands_dlx, ensure=False)
         await exchange.publish(dead, routing_key=message.routing_key or "")
-        await asyncio.shield(message.ack())
+        await asyncio.shield(settle(message, ack=True))
 
 
 def _short(exc: Exception) -> str:

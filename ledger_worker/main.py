@@ -6,8 +6,7 @@ import asyncio
 import logging
 import signal
 
-import aio_pika
-
+from ledger_common.amqp import connect, connection_lost, wait_first
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 from ledger_worker.consumer import Worker
@@ -21,14 +20,27 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
-    connection = await aio_pika.connect_robust(settings.amqp_url.get_secret_value())
-    worker = Worker(settings, pool, connection)
+    worker = Worker(settings, pool)
     try:
-        await worker.start()
-        await stop.wait()
-        log.info("worker stopping: draining in-flight commands")
-        await worker.stop()
+        while not stop.is_set():
+            connection = await connect(settings, "worker")
+            try:
+                await worker.start(connection)
+                await wait_first(stop.wait(), connection_lost(connection))
+                if stop.is_set():
+                    log.info("worker stopping: draining in-flight commands")
+                    await worker.stop()
+                else:  # unacked commands go back to the queue; idempotency makes the replay harmless
+                    log.warning("broker connection lost; reconnecting")
+            finally:
+                await _close(connection)
     finally:
-        await connection.close()
         await pool.close()
         log.info("worker stopped")
+
+
+async def _close(connection: object) -> None:
+    try:
+        await connection.close()  # type: ignore[attr-defined]
+    except Exception:  # already closed by the broker
+        log.debug("close after loss failed", exc_info=True)
