@@ -60,6 +60,8 @@ async def test_database_and_broker_cuts_lose_nothing(isolated: System, amqp: Abs
         },
         routing_key="account.open",
     )
+    # The worker applies commands concurrently: a deposit must not race the account's opening.
+    await sub.wait_for(lambda evs: any(e.command_id == f"open-{account}" for e in evs))
     ids = [f"dep-{i}-{uuid.uuid4().hex[:6]}" for i in range(300)]
     admin = await asyncpg.connect(dsn)
     for i, command_id in enumerate(ids):
@@ -77,7 +79,7 @@ async def test_database_and_broker_cuts_lose_nothing(isolated: System, amqp: Abs
             )
         if i in (120, 240):
             assert close_broker_connections(s.ledger_namespace) >= 3
-    await sub.wait_for(lambda evs: {e.command_id for e in evs} >= set(ids), timeout=90)
+    await sub.wait_for(lambda evs: {e.command_id for e in evs if e.type == "account.credited"} >= set(ids), timeout=90)
     assert await admin.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 300
     assert await admin.fetchval("SELECT count(*) FROM transactions WHERE command_id = ANY($1::text[])", ids) == 300
     token = s.service_api_key.get_secret_value()
