@@ -25,7 +25,7 @@ async def connect(settings: Settings, role: str) -> AbstractConnection:
     name = f"{settings.ledger_namespace}{role}"
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type((ConnectionError, OSError, aio_pika.exceptions.AMQPConnectionError)),
-        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.2),
         before_sleep=lambda s: log.warning("%s: broker unreachable, retrying", role),
     ):
         with attempt:

@@ -31,7 +31,7 @@ async def create_pool(dsn: str, *, size: int, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; retries for a minute so the database may start later."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(is_transient),
-        wait=wait_exponential_jitter(initial=0.2, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.2),
         stop=stop_after_delay(60),
         reraise=True,
     ):

@@ -95,7 +95,7 @@ class Worker:
     async def _apply(self, cmd: Command) -> CommandResult:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(initial=0.05, max=2.0),
+            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
             stop=stop_after_delay(30),
             reraise=True,
         ):

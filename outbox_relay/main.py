@@ -60,7 +60,7 @@ async def _pump(relay: Relay) -> int:
     """One batch, retrying database faults; broker faults propagate so the caller reconnects."""
     async for attempt in AsyncRetrying(
         retry=retry_if_exception(is_transient),
-        wait=wait_exponential_jitter(initial=0.1, max=5.0),
+        wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1),
         before_sleep=lambda s: log.warning("relay retrying after %r", s.outcome and s.outcome.exception()),
     ):
         with attempt:

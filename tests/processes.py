@@ -45,6 +45,7 @@ class System:
             LEDGER_NAMESPACE=s.ledger_namespace,
             HTTP_PORT=str(self.port),
             RELAY_POLL_SECONDS="0.5",
+            REPLY_TIMEOUT_SECONDS=str(s.reply_timeout_seconds),
             LEDGER_CRASH_AT=crash_at,
             PYTHONPATH=str(ROOT),
         )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import aio_pika
 import asyncpg
+import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
@@ -124,3 +125,23 @@ async def test_sigterm_drains_and_exits_cleanly(isolated: System, amqp: Abstract
         await publish_command(amqp, s, command("account.open", {"currency": "USD"}), routing_key="account.open")
     assert isolated.kill("worker", signal.SIGTERM) == 0
     assert isolated.kill("relay", signal.SIGTERM) == 0
+
+
+async def test_no_worker_means_202_then_the_command_completes(isolated_settings: Settings) -> None:
+    sys_ = System(isolated_settings.model_copy(update={"reply_timeout_seconds": 0.5}))
+    try:
+        sys_.start("gateway")
+        token = isolated_settings.service_api_key.get_secret_value()
+        async with httpx.AsyncClient(base_url=sys_.base_url, headers={"Authorization": f"Bearer {token}"}) as http:
+            r = await http.post("/v1/accounts", json={"currency": "USD"}, headers={"Idempotency-Key": "late-1"})
+            assert r.status_code == 202 and r.headers["Location"] == "/v1/commands/late-1"
+            assert (await http.get("/v1/commands/late-1")).status_code == 404
+            sys_.start("worker")  # the command waited in its durable queue
+            for _ in range(100):
+                status = await http.get("/v1/commands/late-1")
+                if status.status_code == 200:
+                    break
+                await asyncio.sleep(0.1)
+            assert status.status_code == 200 and status.json()["status"] == "applied"
+    finally:
+        sys_.stop_all()
