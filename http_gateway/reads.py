@@ -116,7 +116,7 @@ async def get_transaction(transaction_id: UUID, pool: PoolDep) -> Transaction:
 
 
 @router.get("/commands/{command_id}", response_model=CommandResult)
-async def get_command(command_id: Annotated[str, ...], pool: PoolDep) -> CommandResult:
+async def get_command(command_id: str, pool: PoolDep) -> CommandResult:
     """The recorded outcome of a command; 404 while it is still queued."""
     if len(command_id) > 128:
         raise Problem(404, "command_not_found", "no such command")

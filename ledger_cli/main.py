@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -58,6 +59,7 @@ def _spawn(name: str) -> subprocess.Popen[bytes]:
 def _run(settings: Settings, _: argparse.Namespace) -> int:
     """Migrate, then run gateway, worker and relay until Ctrl-C."""
     _migrate(settings, _)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the children on SIGTERM too
     procs = [_spawn(name) for name in ("worker", "relay", "gateway")]
     print(f"Ledger API on http://{settings.http_host}:{settings.http_port} (docs at /docs)")
     if settings.environment == "development":
