@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import asyncpg
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_delay,
+    stop_never,
+    wait_exponential_jitter,
+)
+
+log = logging.getLogger("ledger")
 
 #: SQLSTATEs worth retrying: serialization failure, deadlock, and connection/admin shutdown classes.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
@@ -27,14 +37,25 @@ async def _init(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+def retrying(*, first_wait: float, max_wait: float, give_up_after: float | None = None) -> AsyncRetrying:
+    """Retry transient database errors with jittered exponential backoff; re-raise the last one."""
+
+    def _log(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        log.warning("database unavailable (%s), retry %d", type(exc).__name__, state.attempt_number)
+
+    return AsyncRetrying(
+        before_sleep=_log,
+        retry=retry_if_exception(is_transient),
+        wait=wait_exponential_jitter(multiplier=first_wait, max=max_wait, jitter=first_wait),
+        stop=stop_after_delay(give_up_after) if give_up_after is not None else stop_never,
+        reraise=True,
+    )
+
+
 async def create_pool(dsn: str, *, size: int, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; retries for a minute so the database may start later."""
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.2),
-        stop=stop_after_delay(60),
-        reraise=True,
-    ):
+    async for attempt in retrying(first_wait=0.2, max_wait=5.0, give_up_after=60):
         with attempt:
             pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init, **kwargs)
             assert pool is not None

@@ -17,13 +17,12 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential_jitter
 
 from contracts.commands import Command, parse_command
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common.amqp import settle
-from ledger_common.db import is_transient
+from ledger_common.db import is_transient, retrying
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
 from ledger_worker.apply import apply_command
@@ -93,12 +92,7 @@ class Worker:
         await asyncio.shield(settle(message, ack=True))
 
     async def _apply(self, cmd: Command) -> CommandResult:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(is_transient),
-            wait=wait_exponential_jitter(multiplier=0.05, max=2.0, jitter=0.05),
-            stop=stop_after_delay(30),
-            reraise=True,
-        ):
+        async for attempt in retrying(first_wait=0.05, max_wait=2.0, give_up_after=30):
             with attempt:
                 async with self._pool.acquire() as conn:
                     return await apply_command(conn, cmd)

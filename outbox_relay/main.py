@@ -7,10 +7,9 @@ import logging
 import signal
 
 import asyncpg
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
 
 from ledger_common.amqp import connect, is_broker_transient
-from ledger_common.db import create_pool, is_transient
+from ledger_common.db import create_pool, retrying
 from ledger_common.settings import Settings
 from outbox_relay.relay import Relay
 
@@ -58,11 +57,7 @@ async def _serve(
 
 async def _pump(relay: Relay) -> int:
     """One batch, retrying database faults; broker faults propagate so the caller reconnects."""
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception(is_transient),
-        wait=wait_exponential_jitter(multiplier=0.1, max=5.0, jitter=0.1),
-        before_sleep=lambda s: log.warning("relay retrying after %r", s.outcome and s.outcome.exception()),
-    ):
+    async for attempt in retrying(first_wait=0.1, max_wait=5.0):
         with attempt:
             return await relay.pump_once()
     return 0

@@ -48,6 +48,14 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
 
 
 @pytest.fixture
+def isolated(isolated_settings: Settings) -> Iterator[System]:
+    """A system of its own (database, namespace) whose processes a test starts and kills itself."""
+    sys_ = System(isolated_settings)
+    yield sys_
+    sys_.stop_all()
+
+
+@pytest.fixture
 async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
     token = system.settings.service_api_key.get_secret_value()
     async with httpx.AsyncClient(

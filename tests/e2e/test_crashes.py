@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import aio_pika
@@ -20,13 +19,6 @@ from tests.e2e.conftest import publish_command, subscribe
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def isolated(isolated_settings: Settings) -> Iterator[System]:
-    sys_ = System(isolated_settings)
-    yield sys_
-    sys_.stop_all()
 
 
 def command(kind: str, payload: dict[str, object], command_id: str | None = None) -> dict[str, object]:

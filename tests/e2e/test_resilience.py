@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -13,18 +12,10 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from ledger_common.settings import Settings
 from tests.e2e.conftest import publish_command, subscribe
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def isolated(isolated_settings: Settings) -> Iterator[System]:
-    sys_ = System(isolated_settings)
-    yield sys_
-    sys_.stop_all()
 
 
 def close_broker_connections(namespace: str) -> int:
