@@ -1,0 +1,54 @@
+"""Write the JSON Schemas of every public message into ``contracts/schemas`` (``make schemas``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from contracts.commands import (
+    COMMAND_ADAPTER,
+    DepositCommand,
+    OpenAccountCommand,
+    TransferCommand,
+    WithdrawCommand,
+)
+from contracts.events import EventEnvelope
+from contracts.results import CommandResult
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+_MODELS: dict[str, type[BaseModel]] = {
+    "command.account.open.v1": OpenAccountCommand,
+    "command.deposit.v1": DepositCommand,
+    "command.withdraw.v1": WithdrawCommand,
+    "command.transfer.v1": TransferCommand,
+    "event.v1": EventEnvelope,
+    "command-result.v1": CommandResult,
+}
+
+
+def _text(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def render() -> dict[str, str]:
+    """File name -> schema text, exactly as committed."""
+    files = {f"{name}.json": _text(model.model_json_schema()) for name, model in _MODELS.items()}
+    files["command.v1.json"] = _text(COMMAND_ADAPTER.json_schema())
+    return files
+
+
+def main() -> None:
+    SCHEMA_DIR.mkdir(exist_ok=True)
+    for stale in SCHEMA_DIR.glob("*.json"):
+        stale.unlink()
+    for name, text in render().items():
+        (SCHEMA_DIR / name).write_text(text)
+    print(f"wrote {len(render())} schemas to {SCHEMA_DIR}")
+
+
+if __name__ == "__main__":
+    main()
