@@ -24,8 +24,9 @@ class BrokerUnavailable(Exception):
 class CommandBus:
     """Owns the gateway's broker connection and reconnects it in the background when it drops."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, role: str = "gateway") -> None:
         self._settings = settings
+        self._role = role
         self._topology = settings.topology
         self._connection: AbstractConnection | None = None
         self._supervisor: asyncio.Task[None] | None = None
@@ -33,7 +34,7 @@ class CommandBus:
         self._pending: dict[str, asyncio.Future[CommandResult]] = {}
         self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
-        self.reply_queue = f"{self._topology.namespace}ledger.gateway.replies.{uuid4().hex}"
+        self.reply_queue = f"{self._topology.namespace}ledger.{role}.replies.{uuid4().hex}"
 
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -47,7 +48,7 @@ class CommandBus:
 
     async def _supervise(self) -> None:
         while True:
-            self._connection = await connect(self._settings, "gateway")
+            self._connection = await connect(self._settings, self._role)
             lost = connection_lost(self._connection)
             try:
                 await self._open(self._connection)

@@ -32,7 +32,8 @@ log = logging.getLogger("outbox_relay")
 _LOCK_NAMESPACE = 7361  # first key of pg_try_advisory_xact_lock(int, int) for outbox partitions
 
 CLAIM = """
-SELECT id, event_id, routing_key, partition, body, attempts, next_attempt_at <= now() AS due
+SELECT id, event_id, routing_key, partition, body, attempts,
+       (attempts = 0 OR next_attempt_at <= clock_timestamp()) AS due
   FROM outbox
  WHERE sent_at IS NULL AND dead_at IS NULL
    AND pg_try_advisory_xact_lock($2, partition::int)
