@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from contracts.commands import Command, OpenAccountCommand, payload_digest
+from contracts.commands import Command, DepositCommand, OpenAccountCommand, WithdrawCommand, payload_digest
 from contracts.events import AccountOpened, BalanceChanged, CommandRefused, EventEnvelope
 from contracts.results import AccountBalance, CommandResult, Refusal
 from ledger_worker.domain import (
@@ -42,6 +42,8 @@ async def apply_command(conn: asyncpg.Connection, cmd: Command) -> CommandResult
     stored = await _stored_result(conn, cmd)
     if stored is not None:
         return stored
+    if isinstance(cmd, (DepositCommand, WithdrawCommand)):
+        await _ensure_system_account(conn, cmd.payload.currency)
     try:
         async with conn.transaction():
             result, events = await _execute(conn, cmd)
@@ -75,8 +77,6 @@ async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResul
         return await _open_account(conn, cmd)
     payload = cmd.payload
     debit_id, credit_id = legs(payload)
-    if cmd.type in ("deposit", "withdraw"):
-        await _ensure_system_account(conn, payload.currency)
     accounts = await _lock_accounts(conn, [debit_id, credit_id])
     outcome = plan(payload, accounts)
     primary = credit_id if cmd.type == "deposit" else debit_id
@@ -110,6 +110,8 @@ _known_system_accounts: set[str] = set()
 
 
 async def _ensure_system_account(conn: asyncpg.Connection, currency: str) -> None:
+    """Create the currency's system account in its own committed statement, before the command's
+    transaction: caching it as known while still uncommitted let a concurrent command miss it."""
     if currency in _known_system_accounts:
         return
     await conn.execute(

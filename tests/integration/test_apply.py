@@ -83,3 +83,28 @@ async def test_opposing_transfers_do_not_deadlock(pool: asyncpg.Pool) -> None:
     assert all(r.status == "applied" for r in results)
     balances = await pool.fetch("SELECT balance FROM accounts WHERE id = ANY($1::uuid[])", [a, b])
     assert sorted(r["balance"] for r in balances) == [1_000, 1_000]
+
+
+async def test_first_deposits_in_a_new_currency_race_safely(pool: asyncpg.Pool) -> None:
+    currency = "Q" + uuid.uuid4().hex[:8].upper()  # a currency no system account exists for yet
+    accounts = []
+    for _ in range(10):
+        opened = await _apply(
+            pool,
+            OpenAccountCommand.model_validate(
+                {"command_id": uuid.uuid4().hex, "issued_at": _now(), "payload": {"currency": currency}}
+            ),
+        )
+        accounts.append(opened.account_id)
+    deposits = [
+        DepositCommand.model_validate(
+            {
+                "command_id": uuid.uuid4().hex,
+                "issued_at": _now(),
+                "payload": {"account_id": a, "amount": 5, "currency": currency},
+            }
+        )
+        for a in accounts * 2
+    ]
+    results = await asyncio.gather(*(_apply(pool, d) for d in deposits))
+    assert [r.status for r in results] == ["applied"] * 20, {r.detail for r in results}
