@@ -12,6 +12,7 @@ import asyncio
 import random
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -132,6 +133,7 @@ async def _http(events: _Events, accounts: list[str], run: str, settings: Settin
     token = settings.service_api_key.get_secret_value()
     sent: dict[str, float] = {}
     responses: list[float] = []
+    statuses: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(
         base_url=url, timeout=30, limits=limits, headers={"Authorization": f"Bearer {token}"}
@@ -142,14 +144,16 @@ async def _http(events: _Events, accounts: list[str], run: str, settings: Settin
             sent[key] = t0 = time.perf_counter()
             try:
                 r = await http.post("/v1/transfers", json=_transfer_body(accounts), headers={"Idempotency-Key": key})
-            except httpx.HTTPError:
+            except httpx.HTTPError as exc:
+                statuses[type(exc).__name__] += 1
                 return False
             responses.append(time.perf_counter() - t0)
+            statuses[str(r.status_code)] += 1
             return r.status_code == 200
 
         seconds, failed = await _closed_loop(args.transfers, args.concurrency, one)
     await events.wait(set(sent), timeout=60)
-    print(_row("http request->response", args.transfers, seconds, responses, failed))
+    print(_row("http request->response", args.transfers, seconds, responses, failed) + f"  {dict(statuses)}")
     _print_event_row("http command->event", sent, events, seconds)
 
 
