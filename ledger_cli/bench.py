@@ -62,7 +62,9 @@ async def _closed_loop(n: int, concurrency: int, one: Callable[[int], Awaitable[
     async def lane() -> None:
         nonlocal failed
         for i in queue:
-            failed += 0 if await one(i) else 1
+            ok = await one(i)  # awaited before touching the counter: `failed += await …` loses updates
+            if not ok:
+                failed += 1
 
     start = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
