@@ -26,6 +26,7 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
+        timeout_keep_alive=75,  # longer than client/LB idle timeouts, so the client closes first
         access_log=False,
     )
     return 0
