@@ -46,6 +46,7 @@ class System:
             HTTP_PORT=str(self.port),
             RELAY_POLL_SECONDS="0.5",
             REPLY_TIMEOUT_SECONDS=str(s.reply_timeout_seconds),
+            RELAY_MAX_ATTEMPTS=str(s.relay_max_attempts),
             LEDGER_CRASH_AT=crash_at,
             PYTHONPATH=str(ROOT),
         )
@@ -77,6 +78,19 @@ class System:
     def log(self, name: str) -> str:
         path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def cli(self, *args: str) -> str:
+        """Run a ``ledger`` subcommand against this system and return its output."""
+        done = subprocess.run(
+            [sys.executable, "-m", "ledger_cli.main", *args],
+            env=self.env(),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return done.stdout
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int:
         proc = self.procs.pop(name)

@@ -1,0 +1,75 @@
+"""An event the broker keeps refusing backs off, is dead-lettered in the outbox, and can be replayed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+
+from ledger_common.settings import Settings
+from tests.e2e.conftest import publish_command
+from tests.processes import System
+
+pytestmark = pytest.mark.e2e
+
+
+async def _until(check: object, timeout: float = 30.0) -> None:
+    for _ in range(int(timeout / 0.1)):
+        if await check():  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
+async def test_refused_event_is_dead_lettered_then_replayed(
+    isolated_settings: Settings, amqp: AbstractRobustConnection
+) -> None:
+    s = isolated_settings.model_copy(update={"relay_max_attempts": 2})
+    system = System(s)
+    channel = await amqp.channel()
+    exchange = await s.topology.declare_events(channel)
+    # A full queue that rejects publishes makes the broker nack the event: a refusal, not an outage.
+    full = await channel.declare_queue(
+        f"{s.ledger_namespace}full", arguments={"x-max-length": 1, "x-overflow": "reject-publish"}
+    )
+    await full.bind(exchange, routing_key="account.opened")
+    conn = await asyncpg.connect(s.database_url.get_secret_value())
+    try:
+        system.start("worker")
+        system.start("relay")
+        first, second = (
+            {
+                "command_id": uuid.uuid4().hex,
+                "type": "account.open",
+                "issued_at": datetime.now(UTC).isoformat(),
+                "payload": {"currency": "USD"},
+            }
+            for _ in range(2)
+        )
+        await publish_command(amqp, s, first, routing_key="account.open")
+        await _until(
+            lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1", first["command_id"])
+        )
+        await publish_command(amqp, s, second, routing_key="account.open")
+        await _until(
+            lambda: conn.fetchval("SELECT dead_at IS NOT NULL FROM outbox WHERE command_id = $1", second["command_id"])
+        )
+        row = await conn.fetchrow(
+            "SELECT id, event_id, attempts, last_error FROM outbox WHERE command_id = $1", second["command_id"]
+        )
+        assert row["attempts"] == 2 and "refused" in row["last_error"]
+        assert str(row["event_id"]) in system.cli("outbox", "dead")
+
+        await full.purge()
+        assert "replayed 1" in system.cli("outbox", "replay", str(row["id"]))
+        await _until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", row["id"]))
+        message = await full.get(no_ack=True, fail=False)
+        assert message is not None and message.message_id == str(row["event_id"])
+    finally:
+        await conn.close()
+        await full.delete(if_unused=False, if_empty=False)
+        system.stop_all()
