@@ -93,6 +93,12 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(bench(settings, args))
 
 
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.audit import audit
+
+    return asyncio.run(audit(settings, args))
+
+
 def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     from ledger_cli.outbox import outbox
 
@@ -119,6 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--mode", choices=["amqp", "http", "both"], default="both")
     b.add_argument("--url", default=None, help="gateway base URL (default from HTTP_PORT)")
     handlers["bench"] = _bench
+    a = sub.add_parser("audit", help="check the ledger's invariants; exit 1 with a report if any is broken")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--outbox-max-age", type=float, default=60.0, help="seconds an event may stay unsent")
+    handlers["audit"] = _audit
     o = sub.add_parser("outbox", help="list or replay dead-lettered outbox rows")
     o.add_argument("action", choices=["dead", "replay"])
     o.add_argument("ids", nargs="*", type=int)

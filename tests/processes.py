@@ -79,10 +79,14 @@ class System:
         path = self.logdir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    @staticmethod
+    def cli_argv(*args: str) -> list[str]:
+        return [sys.executable, "-m", "ledger_cli.main", *args]
+
     def cli(self, *args: str) -> str:
         """Run a ``ledger`` subcommand against this system and return its output."""
         done = subprocess.run(
-            [sys.executable, "-m", "ledger_cli.main", *args],
+            self.cli_argv(*args),
             env=self.env(),
             cwd=ROOT,
             capture_output=True,
