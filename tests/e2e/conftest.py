@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import aio_pika
@@ -98,6 +98,15 @@ async def amqp(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
     connection = await aio_pika.connect_robust(settings.amqp_url.get_secret_value())
     yield connection
     await connection.close()
+
+
+async def wait_until(check: Callable[[], Awaitable[object]], timeout: float = 30.0) -> None:
+    """Poll ``check`` until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached")
+        await asyncio.sleep(0.05)
 
 
 async def publish_command(

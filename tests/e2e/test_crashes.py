@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from contracts.results import CommandResult
 from ledger_common.settings import Settings
-from tests.e2e.conftest import publish_command, subscribe
+from tests.e2e.conftest import publish_command, subscribe, wait_until
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
@@ -28,14 +28,6 @@ def command(kind: str, payload: dict[str, object], command_id: str | None = None
         "issued_at": datetime.now(UTC).isoformat(),
         "payload": payload,
     }
-
-
-async def wait_until(check: object, timeout: float = 20.0) -> None:
-    for _ in range(int(timeout / 0.05)):
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_worker_killed_between_commit_and_ack(isolated: System, amqp: AbstractRobustConnection) -> None:

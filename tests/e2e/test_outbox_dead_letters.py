@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -11,18 +10,10 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from ledger_common.settings import Settings
-from tests.e2e.conftest import publish_command
+from tests.e2e.conftest import publish_command, wait_until
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
-
-
-async def _until(check: object, timeout: float = 30.0) -> None:
-    for _ in range(int(timeout / 0.1)):
-        if await check():  # type: ignore[operator]
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("condition not reached")
 
 
 async def test_refused_event_is_dead_lettered_then_replayed(
@@ -51,11 +42,11 @@ async def test_refused_event_is_dead_lettered_then_replayed(
             for _ in range(2)
         )
         await publish_command(amqp, s, first, routing_key="account.open")
-        await _until(
+        await wait_until(
             lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1", first["command_id"])
         )
         await publish_command(amqp, s, second, routing_key="account.open")
-        await _until(
+        await wait_until(
             lambda: conn.fetchval("SELECT dead_at IS NOT NULL FROM outbox WHERE command_id = $1", second["command_id"])
         )
         row = await conn.fetchrow(
@@ -66,7 +57,7 @@ async def test_refused_event_is_dead_lettered_then_replayed(
 
         await full.purge()
         assert "replayed 1" in system.cli("outbox", "replay", str(row["id"]))
-        await _until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", row["id"]))
+        await wait_until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", row["id"]))
         message = await full.get(no_ack=True, fail=False)
         assert message is not None and message.message_id == str(row["event_id"])
     finally:
