@@ -2,21 +2,100 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar, Self
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-MAX_AMOUNT = 2**63 - 1
+#: Largest amount or balance in minor units: 38 decimal digits (about an unsigned 128-bit integer),
+#: so assets with up to 18 decimal places still hold more than 10^20 whole units.
+MAX_AMOUNT = 10**38 - 1
 
 #: Integer amount in the currency's minor units (cents for USD). Never a float.
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, strict=True)]
+#: A signed balance bound, e.g. a minimum balance (negative = a credit line).
+Bound = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, strict=True)]
 #: ISO-4217-style code; custom asset codes (GOLD, POINTS) use the same shape.
 Currency = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{2,11}$")]
 #: Client-chosen command id; doubles as the idempotency key.
 CommandId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+#: A wallet's unique public name, written with its ``@``.
+Handle = Annotated[str, Field(pattern=r"^@[a-z0-9_]{2,32}$")]
+#: A reference the owner's own systems use for the wallet (unique).
+ExternalRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+#: Names a wallet wherever a party is expected: ``@handle``, ``ext:<external ref>`` or the wallet id.
+WalletRef = Annotated[
+    str,
+    Field(
+        pattern=r"^(@[a-z0-9_]{2,32}|ext:[A-Za-z0-9._:\-]{1,128}|"
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$",
+        description="@handle, ext:<external_ref>, or the wallet id",
+    ),
+]
+MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+#: String key/values on wallets, transactions, holds and intents; searchable by key.
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=32)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 class Contract(BaseModel):
     """Base for every message model: immutable and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WalletRefParts(BaseModel):
+    """A parsed :data:`WalletRef`: exactly one of the three fields is set."""
+
+    model_config = ConfigDict(frozen=True)
+
+    wallet_id: UUID | None = None
+    handle: str | None = None  # without the leading @
+    external_ref: str | None = None
+
+    @classmethod
+    def parse(cls, ref: str) -> WalletRefParts:
+        if ref.startswith("@"):
+            return cls(handle=ref[1:])
+        if ref.startswith("ext:"):
+            return cls(external_ref=ref[4:])
+        return cls(wallet_id=UUID(ref))
+
+
+class Party:
+    """Either an account id or a wallet (resolved to its account in the command's currency)."""
+
+    __slots__ = ("account_id", "wallet")
+
+    def __init__(self, *, account_id: UUID | None, wallet: str | None) -> None:
+        self.account_id, self.wallet = account_id, wallet
+
+    def __repr__(self) -> str:
+        return f"Party({self.account_id or self.wallet})"
+
+
+class WithParties(Contract):
+    """A payload naming parties as ``<prefix>account_id`` or ``<prefix>wallet``, exactly one of each pair.
+
+    ``_parties`` lists the required prefixes, ``_optional_parties`` those that may be left out.
+    """
+
+    _parties: ClassVar[tuple[str, ...]] = ()
+    _optional_parties: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _one_of_each_pair(self) -> Self:
+        for prefix in (*self._parties, *self._optional_parties):
+            given = [f for f in (f"{prefix}account_id", f"{prefix}wallet") if getattr(self, f) is not None]
+            if len(given) > 1:
+                raise ValueError(f"give either {prefix}account_id or {prefix}wallet, not both")
+            if not given and prefix in self._parties:
+                raise ValueError(f"{prefix}account_id or {prefix}wallet is required")
+        return self
+
+    def party(self, prefix: str = "") -> Party | None:
+        account_id, wallet = getattr(self, f"{prefix}account_id"), getattr(self, f"{prefix}wallet")
+        if account_id is None and wallet is None:
+            return None
+        return Party(account_id=account_id, wallet=wallet)

@@ -1,39 +1,134 @@
 """Event envelope (schema version 1), published to the ``ledger.events`` topic exchange.
 
-Events are per account: a transfer emits ``account.debited`` for the payer and
-``account.credited`` for the payee. ``sequence`` counts one account's events from 1 without gaps,
-in commit order; refusal events carry no sequence because they change no account.
-Delivery is at least once: deduplicate on ``event_id``.
+Streams and order: an event about an account (``account_id`` set) carries that account's
+``sequence``, counting its events from 1 without gaps in commit order. Wallet lifecycle events
+(``wallet.*``) carry ``account_id = null`` and the wallet's own ``sequence``. ``currency.registered``
+and ``command.refused`` belong to no stream and have no sequence. Delivery is at least once:
+deduplicate on ``event_id``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Self
 from uuid import UUID
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, model_validator
 
 from contracts.base import Contract
 from contracts.results import Refusal
 
-EventType = Literal["account.opened", "account.credited", "account.debited", "command.refused"]
-EVENT_TYPES: tuple[str, ...] = ("account.opened", "account.credited", "account.debited", "command.refused")
+EventType = Literal[
+    "currency.registered",
+    "wallet.created",
+    "wallet.frozen",
+    "wallet.unfrozen",
+    "wallet.closed",
+    "wallet.metadata_changed",
+    "account.opened",
+    "account.credited",
+    "account.debited",
+    "account.limits_changed",
+    "hold.placed",
+    "hold.captured",
+    "hold.released",
+    "hold.expired",
+    "intent.created",
+    "intent.authorized",
+    "intent.paid",
+    "intent.canceled",
+    "intent.expired",
+    "intent.refunded",
+    "command.refused",
+]
+
+
+class CurrencyRegistered(Contract):
+    code: str
+    name: str
+    exponent: int
+
+
+class WalletCreated(Contract):
+    owner_id: str
+    kind: str
+    handle: str | None
+    external_ref: str | None
+    metadata: dict[str, str]
+
+
+class WalletStatusChanged(Contract):
+    """Payload of ``wallet.frozen`` / ``unfrozen`` / ``closed``."""
+
+    status: Literal["active", "frozen", "closed"]
+    allow_credits: bool
+    reason: str | None = None
+
+
+class WalletMetadataChanged(Contract):
+    metadata: dict[str, str]
 
 
 class AccountOpened(Contract):
     currency: str
+    wallet_id: UUID | None = None
+    min_balance: int | None = 0
+
+
+class LimitsChanged(Contract):
+    min_balance: int | None
+    max_per_transaction: int | None
+    daily_debit_amount: int | None
+    daily_debit_count: int | None
 
 
 class BalanceChanged(Contract):
-    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive."""
+    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive.
+
+    ``entry_hash`` chains this posting to the account's previous one (``previous_hash``); see
+    ``docs/design.md`` for how a subscriber recomputes it.
+    """
 
     command_type: str
     transaction_id: UUID
     amount: int
     currency: str
     balance_after: int
-    counterparty_account_id: UUID
+    held_after: int = 0
+    available_after: int
+    counterparty_account_id: UUID | None
+    entry_hash: str
+    previous_hash: str
+
+
+class HoldChanged(Contract):
+    """Payload of ``hold.*``: the hold as it is after the change, and the account's balances."""
+
+    hold_id: UUID
+    currency: str
+    amount: int
+    captured_amount: int
+    status: Literal["pending", "captured", "released", "expired"]
+    expires_at: datetime | None
+    recipient_account_id: UUID | None
+    transaction_id: UUID | None = None
+    held_after: int
+    available_after: int
+
+
+class IntentChanged(Contract):
+    """Payload of ``intent.*``: the payment intent as it is after the change."""
+
+    intent_id: UUID
+    status: Literal["open", "authorized", "paid", "canceled", "expired"]
+    amount: int
+    currency: str
+    paid_amount: int
+    refunded_amount: int
+    payer_account_id: UUID | None
+    hold_id: UUID | None
+    transaction_id: UUID | None = None
+    refund_amount: int | None = None
 
 
 class CommandRefused(Contract):
@@ -42,15 +137,64 @@ class CommandRefused(Contract):
     detail: str
 
 
+EventPayload = (
+    CurrencyRegistered
+    | WalletCreated
+    | WalletStatusChanged
+    | WalletMetadataChanged
+    | AccountOpened
+    | LimitsChanged
+    | BalanceChanged
+    | HoldChanged
+    | IntentChanged
+    | CommandRefused
+)
+
+#: The payload model of each event type.
+PAYLOADS: dict[str, type[Contract]] = {
+    "currency.registered": CurrencyRegistered,
+    "wallet.created": WalletCreated,
+    "wallet.frozen": WalletStatusChanged,
+    "wallet.unfrozen": WalletStatusChanged,
+    "wallet.closed": WalletStatusChanged,
+    "wallet.metadata_changed": WalletMetadataChanged,
+    "account.opened": AccountOpened,
+    "account.credited": BalanceChanged,
+    "account.debited": BalanceChanged,
+    "account.limits_changed": LimitsChanged,
+    "hold.placed": HoldChanged,
+    "hold.captured": HoldChanged,
+    "hold.released": HoldChanged,
+    "hold.expired": HoldChanged,
+    "intent.created": IntentChanged,
+    "intent.authorized": IntentChanged,
+    "intent.paid": IntentChanged,
+    "intent.canceled": IntentChanged,
+    "intent.expired": IntentChanged,
+    "intent.refunded": IntentChanged,
+    "command.refused": CommandRefused,
+}
+EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
+
+
 class EventEnvelope(Contract):
     event_id: UUID
     type: EventType
     schema_version: Literal[1] = 1
     occurred_at: datetime
     command_id: str
+    #: Who asked for the command that caused the event (API key id, AMQP user, ``system``).
+    principal: str | None = None
     account_id: UUID | None
+    wallet_id: UUID | None = None
     sequence: int | None
-    payload: AccountOpened | BalanceChanged | CommandRefused
+    payload: EventPayload
+
+    @model_validator(mode="after")
+    def _payload_matches_type(self) -> Self:
+        if not isinstance(self.payload, PAYLOADS[self.type]):
+            raise ValueError(f"{self.type} carries a {PAYLOADS[self.type].__name__} payload")
+        return self
 
 
 EVENT_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(EventEnvelope)

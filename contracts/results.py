@@ -10,20 +10,78 @@ from contracts.base import Contract
 
 
 class Refusal(StrEnum):
-    """Closed set of business refusals; a retrying client can act on each."""
+    """Closed set of business refusals; a retrying client can act on each.
 
-    INSUFFICIENT_FUNDS = "insufficient_funds"
-    ACCOUNT_NOT_FOUND = "account_not_found"
-    CURRENCY_MISMATCH = "currency_mismatch"
-    ACCOUNT_EXISTS = "account_exists"
+    A refusal is a recorded outcome: retrying the same command id returns the same refusal.
+    """
+
+    # the command itself
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    # currencies
+    CURRENCY_NOT_FOUND = "currency_not_found"
+    CURRENCY_EXISTS = "currency_exists"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    # wallets and accounts
+    WALLET_NOT_FOUND = "wallet_not_found"
+    WALLET_EXISTS = "wallet_exists"
+    HANDLE_TAKEN = "handle_taken"
+    EXTERNAL_REF_TAKEN = "external_ref_taken"
+    WALLET_NOT_EMPTY = "wallet_not_empty"
+    WALLET_NOT_FROZEN = "wallet_not_frozen"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ACCOUNT_EXISTS = "account_exists"
+    ACCOUNT_FROZEN = "account_frozen"
+    ACCOUNT_CLOSED = "account_closed"
+    SYSTEM_ACCOUNT = "system_account"
+    SAME_ACCOUNT = "same_account"
+    METADATA_LIMIT = "metadata_limit"
+    # funds and limits
+    INSUFFICIENT_FUNDS = "insufficient_funds"
     BALANCE_OVERFLOW = "balance_overflow"
+    EXCEEDS_TRANSACTION_LIMIT = "exceeds_transaction_limit"
+    EXCEEDS_DAILY_AMOUNT = "exceeds_daily_amount"
+    EXCEEDS_DAILY_COUNT = "exceeds_daily_count"
+    EXCEEDS_KEY_LIMIT = "exceeds_key_limit"
+    # holds
+    HOLD_NOT_FOUND = "hold_not_found"
+    HOLD_EXISTS = "hold_exists"
+    HOLD_NOT_PENDING = "hold_not_pending"
+    HOLD_EXPIRED = "hold_expired"
+    HOLD_NOT_EXPIRED = "hold_not_expired"
+    CAPTURE_EXCEEDS_HOLD = "capture_exceeds_hold"
+    RECIPIENT_REQUIRED = "recipient_required"
+    HOLD_BELONGS_TO_INTENT = "hold_belongs_to_intent"
+    # payment intents and refunds
+    INTENT_NOT_FOUND = "intent_not_found"
+    INTENT_EXISTS = "intent_exists"
+    INTENT_NOT_PAYABLE = "intent_not_payable"
+    INTENT_EXPIRED = "intent_expired"
+    INTENT_NOT_AUTHORIZED = "intent_not_authorized"
+    INTENT_NOT_PAID = "intent_not_paid"
+    INTENT_NOT_EXPIRED = "intent_not_expired"
+    REFUND_EXCEEDS_PAID = "refund_exceeds_paid"
+    # transactions
+    TRANSACTION_NOT_FOUND = "transaction_not_found"
+    ALREADY_REVERSED = "already_reversed"
+    NOT_REVERSIBLE = "not_reversible"
 
 
 class AccountBalance(Contract):
+    """An account's balances right after the command: ``available = balance - held``.
+
+    Amounts are integer minor units; the ``*_decimal`` strings are the same amounts written with
+    the currency's exponent (``"12.50"`` for 1250 USD).
+    """
+
     account_id: UUID
+    wallet_id: UUID | None = None
     currency: str
     balance: int
+    held: int = 0
+    available: int
+    balance_decimal: str
+    held_decimal: str
+    available_decimal: str
 
 
 class CommandResult(Contract):
@@ -36,5 +94,8 @@ class CommandResult(Contract):
     detail: str | None = None
     transaction_id: UUID | None = None
     account_id: UUID | None = None
+    wallet_id: UUID | None = None
+    hold_id: UUID | None = None
+    intent_id: UUID | None = None
     balances: tuple[AccountBalance, ...] = ()
     replayed: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -33,8 +34,25 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))
 
 
-async def _init(conn: asyncpg.Connection) -> None:
+def _numeric(text: str) -> int | Decimal:
+    """Amounts are numeric(38,0): decode them as exact ints; anything fractional stays a Decimal."""
+    try:
+        return int(text)
+    except ValueError:
+        return Decimal(text)
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Codecs every connection uses: jsonb as Python objects, integral numerics as ints."""
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("numeric", encoder=str, decoder=_numeric, schema="pg_catalog", format="text")
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """A single connection with the same codecs as the pools (for the CLI and tools)."""
+    conn = await asyncpg.connect(dsn)
+    await init_connection(conn)
+    return conn
 
 
 def retrying(*, first_wait: float, max_wait: float, give_up_after: float | None = None) -> AsyncRetrying:
@@ -57,7 +75,7 @@ async def create_pool(dsn: str, *, size: int, **kwargs: Any) -> asyncpg.Pool:
     """A pool whose connections decode jsonb; retries for a minute so the database may start later."""
     async for attempt in retrying(first_wait=0.2, max_wait=5.0, give_up_after=60):
         with attempt:
-            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=_init, **kwargs)
+            pool = await asyncpg.create_pool(dsn, min_size=1, max_size=size, init=init_connection, **kwargs)
             assert pool is not None
             return pool
     raise AssertionError("unreachable")

@@ -25,7 +25,13 @@ class Settings(BaseSettings):
     #: Prefix for every exchange and queue name (isolates tests and tenants on one broker).
     ledger_namespace: str = ""
     reply_timeout_seconds: float = Field(default=5.0, gt=0)
-    worker_prefetch: int = Field(default=64, ge=1, le=5000)
+    worker_prefetch: int = Field(default=512, ge=1, le=5000)
+    #: Commands applied per database transaction, at most.
+    worker_batch_size: int = Field(default=128, ge=1, le=1000)
+    #: Batches one worker applies at the same time.
+    worker_lanes: int = Field(default=2, ge=1, le=32)
+    #: How often the worker looks for expired holds and payment intents.
+    sweep_seconds: float = Field(default=1.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1, le=200)
     relay_batch_size: int = Field(default=200, ge=1, le=10000)
     relay_max_attempts: int = Field(default=8, ge=1)

@@ -1,67 +1,114 @@
-"""Apply one command in one PostgreSQL transaction: idempotency record, postings, balances, outbox.
+"""Apply a batch of commands in one PostgreSQL transaction: idempotency records, postings, balances, outbox.
 
-This is where exactly-once effect is made: the ``commands`` row (primary key = command id) commits
-atomically with everything the command did, so a redelivered command finds it and replays the
-stored result instead of applying twice.
+This is where exactly-once effect is made: each command's ``commands`` row (primary key = command
+id) commits atomically with everything it did, so a redelivered command finds it and gets the
+stored result back (``replayed``) instead of being applied twice.
+
+Many commands share one transaction (one lock round, one commit, a few set-based statements) and
+run one after another against the locked working set in memory, so a refusal never sinks the
+batch. If the batch as a whole hits a constraint (a concurrent delivery of the same command id,
+a handle taken by another worker a moment ago), it is retried one command per transaction.
 """
 
 from __future__ import annotations
 
-import zlib
+import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from uuid import UUID, uuid4
+from datetime import datetime
+from typing import Any
 
 import asyncpg
 
-from contracts.commands import Command, DepositCommand, OpenAccountCommand, WithdrawCommand, payload_digest
-from contracts.events import AccountOpened, BalanceChanged, CommandRefused, EventEnvelope
-from contracts.results import AccountBalance, CommandResult, Refusal
-from ledger_worker.domain import (
-    PARTITIONS,
-    AccountState,
-    Posting,
-    Refused,
-    derived_account_id,
-    legs,
-    partition_of,
-    plan,
-    system_account_id,
-)
+from contracts.commands import Command, payload_digest
+from contracts.ids import SystemRole
+from contracts.results import CommandResult, Refusal
+from ledger_worker.load import collect, ensure_system_accounts, load
+from ledger_worker.model import Currency
+from ledger_worker.rules import RULES
+from ledger_worker.store import LostRace, store
 
-#: (event_id, routing key, partition, body)
-_OutboxRow = tuple[UUID, str, int, bytes]
+log = logging.getLogger("ledger_worker")
 
 
-class _LostRace(Exception):
-    """Another delivery of the same command committed first; replay its result."""
+class Applier:
+    """Applies batches; keeps the process-wide caches (currencies, known system accounts)."""
 
+    def __init__(self) -> None:
+        self._currencies: dict[str, Currency] = {}
+        self._system_ready: set[tuple[SystemRole, str]] = set()
 
-async def apply_command(conn: asyncpg.Connection, cmd: Command) -> CommandResult:
-    """Apply ``cmd`` exactly once and return its result (or the stored one, marked replayed)."""
-    stored = await _stored_result(conn, cmd)
-    if stored is not None:
-        return stored
-    if isinstance(cmd, (DepositCommand, WithdrawCommand)):
-        await _ensure_system_account(conn, cmd.payload.currency)
-    try:
+    async def apply(self, conn: asyncpg.Connection, cmds: Sequence[Command]) -> list[CommandResult]:
+        """Apply ``cmds`` exactly once each; results in the same order."""
+        try:
+            return await self._apply_batch(conn, cmds)
+        except (LostRace, asyncpg.IntegrityConstraintViolationError) as exc:
+            if len(cmds) == 1:
+                if isinstance(exc, LostRace):  # a concurrent delivery committed first: replay it
+                    return await self._apply_batch(conn, cmds)
+                raise
+            log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
+        results: list[CommandResult] = []
+        for cmd in cmds:
+            try:
+                results += await self._apply_batch(conn, [cmd])
+            except (LostRace, asyncpg.UniqueViolationError):
+                results += await self._apply_batch(conn, [cmd])  # the committed state now decides
+        return results
+
+    async def _apply_batch(self, conn: asyncpg.Connection, cmds: Sequence[Command]) -> list[CommandResult]:
+        needs = collect(cmds)
+        await self._prepare(conn, needs.currencies, needs.system)
+        results: list[CommandResult | None] = [None] * len(cmds)
+        new_currencies: list[Currency] = []
         async with conn.transaction():
-            result, events = await _execute(conn, cmd)
-            await _record(conn, cmd, result, events)
-    except (_LostRace, asyncpg.UniqueViolationError):
-        # A concurrent delivery of the same command id committed first (both passed the
-        # lookup above); its commit is the one that counts.
-        stored = await _stored_result(conn, cmd)
-        assert stored is not None
-        return stored
-    return result
+            now, stored = await _lookup(conn, cmds)
+            fresh: dict[str, int] = {}
+            for i, cmd in enumerate(cmds):
+                if cmd.command_id in stored:
+                    results[i] = _replay(cmd, *stored[cmd.command_id])
+                elif cmd.command_id not in fresh:
+                    fresh[cmd.command_id] = i
+            todo = [cmds[i] for i in fresh.values()]
+            if todo:
+                book = await load(conn, collect(todo), now=now, currencies=self._currencies)
+                outcomes = [(cmd, book.run(cmd, RULES[cmd.type])) for cmd in todo]
+                await store(conn, book, outcomes)
+                new_currencies = book.new_currencies
+                for (cmd, result), i in zip(outcomes, fresh.values(), strict=True):
+                    results[i] = result
+                    stored[cmd.command_id] = (payload_digest(cmd), result)
+        self._currencies.update((c.code, c) for c in new_currencies)
+        for i, cmd in enumerate(cmds):  # the same id twice in one batch: the second is a replay
+            if results[i] is None:
+                results[i] = _replay(cmd, *stored[cmd.command_id])
+        return [r for r in results if r is not None]
+
+    async def _prepare(
+        self, conn: asyncpg.Connection, currencies: set[str], system: set[tuple[SystemRole, str]]
+    ) -> None:
+        """Refresh the currency cache for unknown codes; create missing system accounts (committed)."""
+        if currencies - self._currencies.keys():
+            rows = await conn.fetch("SELECT code, name, exponent FROM currencies")
+            self._currencies = {r["code"]: Currency(r["code"], r["name"], r["exponent"]) for r in rows}
+        missing = {(r, c) for r, c in system if c in self._currencies} - self._system_ready
+        if missing:
+            await ensure_system_accounts(conn, missing)
+            self._system_ready |= missing
 
 
-async def _stored_result(conn: asyncpg.Connection, cmd: Command) -> CommandResult | None:
-    row = await conn.fetchrow("SELECT payload_digest, result FROM commands WHERE command_id = $1", cmd.command_id)
-    if row is None:
-        return None
-    if row["payload_digest"] != payload_digest(cmd):
+async def _lookup(conn: asyncpg.Connection, cmds: Sequence[Command]) -> tuple[datetime, dict[str, tuple[str, Any]]]:
+    """The transaction's clock, and the stored outcome of any command id already applied."""
+    rows = await conn.fetch(
+        "SELECT now() AS now, c.command_id, c.payload_digest, c.result FROM (SELECT 1) AS one"
+        " LEFT JOIN commands c ON c.command_id = ANY($1::text[])",
+        [c.command_id for c in cmds],
+    )
+    stored = {r["command_id"]: (r["payload_digest"], r["result"]) for r in rows if r["command_id"] is not None}
+    return rows[0]["now"], stored
+
+
+def _replay(cmd: Command, digest: str, result: Any) -> CommandResult:
+    if digest != payload_digest(cmd):
         return CommandResult(
             command_id=cmd.command_id,
             command_type=cmd.type,
@@ -69,189 +116,5 @@ async def _stored_result(conn: asyncpg.Connection, cmd: Command) -> CommandResul
             refusal=Refusal.IDEMPOTENCY_CONFLICT,
             detail="this command id was already used with a different payload",
         )
-    return CommandResult.model_validate(row["result"]).model_copy(update={"replayed": True})
-
-
-async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResult, list[_OutboxRow]]:
-    if isinstance(cmd, OpenAccountCommand):
-        return await _open_account(conn, cmd)
-    payload = cmd.payload
-    debit_id, credit_id = legs(payload)
-    accounts = await _lock_accounts(conn, [debit_id, credit_id])
-    outcome = plan(payload, accounts)
-    primary = credit_id if cmd.type == "deposit" else debit_id
-    if isinstance(outcome, Refused):
-        return _refused(cmd, outcome, primary if primary in accounts else None)
-    return await _post(conn, cmd, accounts, outcome)
-
-
-async def _open_account(conn: asyncpg.Connection, cmd: OpenAccountCommand) -> tuple[CommandResult, list[_OutboxRow]]:
-    account_id = cmd.payload.account_id or derived_account_id(cmd.command_id)
-    created = await conn.fetchval(
-        "INSERT INTO accounts (id, currency, kind, last_sequence) VALUES ($1, $2, 'user', 1)"
-        " ON CONFLICT (id) DO NOTHING RETURNING true",
-        account_id,
-        cmd.payload.currency,
-    )
-    if not created:
-        return _refused(cmd, Refused(Refusal.ACCOUNT_EXISTS, f"account {account_id} already exists"), None)
-    result = CommandResult(
-        command_id=cmd.command_id,
-        command_type=cmd.type,
-        status="applied",
-        account_id=account_id,
-        balances=(AccountBalance(account_id=account_id, currency=cmd.payload.currency, balance=0),),
-    )
-    event = _event(cmd, "account.opened", account_id, 1, AccountOpened(currency=cmd.payload.currency))
-    return result, [event]
-
-
-_known_system_accounts: set[str] = set()
-
-
-async def _ensure_system_account(conn: asyncpg.Connection, currency: str) -> None:
-    """Create the currency's system account in its own committed statement, before the command's
-    transaction: caching it as known while still uncommitted let a concurrent command miss it."""
-    if currency in _known_system_accounts:
-        return
-    await conn.execute(
-        "INSERT INTO accounts (id, currency, kind, min_balance) VALUES ($1, $2, 'system', NULL)"
-        " ON CONFLICT (id) DO NOTHING",
-        system_account_id(currency),
-        currency,
-    )
-    _known_system_accounts.add(currency)
-
-
-async def _lock_accounts(conn: asyncpg.Connection, ids: Sequence[UUID]) -> dict[UUID, AccountState]:
-    # ORDER BY id makes every transaction take row locks in the same order: no deadlocks.
-    rows = await conn.fetch(
-        "SELECT id, currency, kind, balance, min_balance, last_sequence FROM accounts"
-        " WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
-        list(ids),
-    )
-    return {r["id"]: AccountState(**dict(r)) for r in rows}
-
-
-async def _post(
-    conn: asyncpg.Connection,
-    cmd: Command,
-    accounts: dict[UUID, AccountState],
-    postings: tuple[Posting, Posting],
-) -> tuple[CommandResult, list[_OutboxRow]]:
-    transaction_id = uuid4()
-    currency: str = cmd.payload.currency
-    await conn.execute(
-        "INSERT INTO transactions (id, command_id, kind, principal) VALUES ($1, $2, $3, $4)",
-        transaction_id,
-        cmd.command_id,
-        cmd.type,
-        cmd.principal,
-    )
-    await conn.execute(
-        "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after)"
-        " SELECT $1, a, $2, m, b FROM unnest($3::uuid[], $4::bigint[], $5::bigint[]) AS t(a, m, b)",
-        transaction_id,
-        currency,
-        [p.account_id for p in postings],
-        [p.amount for p in postings],
-        [p.balance_after for p in postings],
-    )
-    events: list[_OutboxRow] = []
-    sequences: list[int] = []
-    balances: list[AccountBalance] = []
-    for posting, other in (postings, postings[::-1]):
-        account = accounts[posting.account_id]
-        sequence = account.last_sequence
-        if account.kind == "user":  # system accounts have no event stream
-            sequence += 1
-            change = BalanceChanged(
-                command_type=cmd.type,
-                transaction_id=transaction_id,
-                amount=abs(posting.amount),
-                currency=currency,
-                balance_after=posting.balance_after,
-                counterparty_account_id=other.account_id,
-            )
-            kind = "account.credited" if posting.amount > 0 else "account.debited"
-            events.append(_event(cmd, kind, account.id, sequence, change))
-            balances.append(AccountBalance(account_id=account.id, currency=currency, balance=posting.balance_after))
-        sequences.append(sequence)
-    await conn.execute(
-        "UPDATE accounts AS a SET balance = t.b, last_sequence = t.s"
-        " FROM unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS t(id, b, s) WHERE a.id = t.id",
-        [p.account_id for p in postings],
-        [p.balance_after for p in postings],
-        sequences,
-    )
-    result = CommandResult(
-        command_id=cmd.command_id,
-        command_type=cmd.type,
-        status="applied",
-        transaction_id=transaction_id,
-        balances=tuple(balances),
-    )
-    return result, events
-
-
-def _refused(cmd: Command, refused: Refused, account_id: UUID | None) -> tuple[CommandResult, list[_OutboxRow]]:
-    result = CommandResult(
-        command_id=cmd.command_id,
-        command_type=cmd.type,
-        status="refused",
-        refusal=refused.refusal,
-        detail=refused.detail,
-        account_id=account_id,
-    )
-    payload = CommandRefused(command_type=cmd.type, refusal=refused.refusal, detail=refused.detail)
-    return result, [_event(cmd, "command.refused", account_id, None, payload)]
-
-
-def _event(
-    cmd: Command,
-    kind: str,
-    account_id: UUID | None,
-    sequence: int | None,
-    payload: AccountOpened | BalanceChanged | CommandRefused,
-) -> _OutboxRow:
-    envelope = EventEnvelope.model_validate(
-        {
-            "event_id": uuid4(),
-            "type": kind,
-            "occurred_at": datetime.now(UTC),
-            "command_id": cmd.command_id,
-            "account_id": account_id,
-            "sequence": sequence,
-            "payload": payload,
-        }
-    )
-    if account_id is not None:
-        partition = partition_of(account_id)
-    else:
-        partition = zlib.crc32(cmd.command_id.encode()) % PARTITIONS
-    return envelope.event_id, kind, partition, envelope.model_dump_json().encode()
-
-
-async def _record(conn: asyncpg.Connection, cmd: Command, result: CommandResult, events: list[_OutboxRow]) -> None:
-    inserted = await conn.fetchval(
-        "INSERT INTO commands (command_id, command_type, payload_digest, status, result, transaction_id)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING RETURNING true",
-        cmd.command_id,
-        cmd.type,
-        payload_digest(cmd),
-        result.status,
-        result.model_dump(mode="json"),
-        result.transaction_id,
-    )
-    if not inserted:
-        raise _LostRace
-    await conn.execute(
-        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, $1, k, p, b FROM unnest($2::uuid[], $3::text[], $4::smallint[], $5::bytea[])"
-        " AS t(e, k, p, b)",
-        cmd.command_id,
-        [e[0] for e in events],
-        [e[1] for e in events],
-        [e[2] for e in events],
-        [e[3] for e in events],
-    )
+    stored = result if isinstance(result, CommandResult) else CommandResult.model_validate(result)
+    return stored.model_copy(update={"replayed": True})

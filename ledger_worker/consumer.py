@@ -1,106 +1,134 @@
-"""AMQP consumer: bounded concurrency, ack after commit, dead-letter what cannot be applied.
+"""AMQP consumer: batches of commands, one transaction per batch, acks after commit.
 
 Guarantees and the step that makes each:
-- exactly-once effect: ``apply_command`` commits the idempotency record with the effect; the ack
-  comes after commit, so a crash before the ack only causes a redelivery that replays the result.
+- exactly-once effect: ``Applier.apply`` commits each command's idempotency record with its effect;
+  acks come after the commit, so a crash before them only causes redeliveries that replay results.
 - no poison loops: a body that does not decode or validate is published to the dead-letter
   exchange with its reason (confirmed) and then acked; RabbitMQ's delivery limit catches the rest.
+- bounded work: at most ``worker_prefetch`` unacked deliveries; ``worker_lanes`` batches in flight,
+  each of up to ``worker_batch_size`` commands. Batches grow by themselves under load: a lane takes
+  whatever has arrived while the previous batch was committing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from collections.abc import Sequence
 
 import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
-from pydantic import ValidationError
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from contracts.commands import Command, parse_command
+from contracts.commands import Command
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common.amqp import settle
 from ledger_common.db import is_transient, retrying
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
-from ledger_worker.apply import apply_command
+from ledger_worker.apply import Applier
+from ledger_worker.intake import Undecodable, decode
 
 log = logging.getLogger("ledger_worker")
 
 
 class Worker:
-    """One consumer of the command queue; ``stop()`` drains in-flight commands before closing."""
+    """Consumes the command queue in batches; ``stop()`` drains what it holds before returning."""
 
-    def __init__(self, settings: Settings, pool: asyncpg.Pool):
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, applier: Applier | None = None) -> None:
         self._settings = settings
         self._pool = pool
+        self.applier = applier or Applier()
+        self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         self._channel: AbstractChannel | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._replies: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
-        self._queue: Any = None
+        self._lanes = [asyncio.create_task(self._lane()) for _ in range(settings.worker_lanes)]
 
     async def start(self, connection: AbstractConnection) -> None:
         """Declare the topology and consume on a (new) broker connection."""
+        while not self._inbox.empty():  # deliveries of a lost channel are redelivered by the broker
+            self._inbox.get_nowait()
+            self._inbox.task_done()
         self._channel = await connection.channel(publisher_confirms=True)
+        self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._settings.worker_prefetch)
         topology = self._settings.topology
         _, self._queue = await topology.declare_commands(self._channel)
-        self._consumer_tag = await self._queue.consume(self._on_message)
+        self._consumer_tag = await self._queue.consume(self._inbox.put)
         log.info("worker consuming %s", topology.commands_queue)
 
     async def stop(self, deadline: float = 20.0) -> None:
-        """Stop taking work, let in-flight commands commit and ack, then return."""
+        """Stop taking work, let the commands already received commit and ack, then return."""
         if self._queue is not None and self._consumer_tag is not None:
             try:
                 await self._queue.cancel(self._consumer_tag)
             except Exception:  # the channel may already be gone; nothing left to cancel
                 log.warning("consumer cancel failed", exc_info=True)
-        if self._tasks:
-            await asyncio.wait(self._tasks, timeout=deadline)
-
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        task = asyncio.create_task(self._handle(message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, message: AbstractIncomingMessage) -> None:
         try:
-            await self._process(message)
-        except Exception:  # never let one message kill the consumer; unacked, it is redelivered
-            log.exception("message %s not settled", message.delivery_tag)
+            await asyncio.wait_for(self._inbox.join(), timeout=deadline)
+        except TimeoutError:
+            log.warning("drain deadline passed; unacked commands will be redelivered")
+        for lane in self._lanes:
+            lane.cancel()
 
-    async def _process(self, message: AbstractIncomingMessage) -> None:
-        try:
-            cmd = parse_command(message.body)
-        except (ValidationError, ValueError) as exc:
-            await self._dead_letter(message, f"invalid command: {_short(exc)}")
+    async def _lane(self) -> None:
+        size = self._settings.worker_batch_size
+        while True:
+            batch = [await self._inbox.get()]
+            while len(batch) < size and not self._inbox.empty():
+                batch.append(self._inbox.get_nowait())
+            try:
+                await self._process(batch)
+            except Exception:  # never let one batch kill the lane; unacked, its commands are redelivered
+                log.exception("batch of %d not settled", len(batch))
+            finally:
+                for _ in batch:
+                    self._inbox.task_done()
+
+    async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
+        decoded: list[tuple[AbstractIncomingMessage, Command]] = []
+        for message in messages:
+            try:
+                decoded.append((message, decode(message.body, message.content_type)))
+            except Undecodable as exc:
+                await self._dead_letter(message, exc.reason)
+        if not decoded:
             return
         try:
-            result = await self._apply(cmd)
+            results = await self._apply([c for _, c in decoded])
         except Exception as exc:
-            if is_transient(exc):
-                log.warning("command %s: database unavailable, requeueing", cmd.command_id)
-                await asyncio.shield(settle(message, ack=False, requeue=True))
-            else:
-                log.exception("command %s failed", cmd.command_id)
-                await self._dead_letter(message, f"internal error: {type(exc).__name__}")
+            await self._failed(decoded, exc)
             return
         crash_point("worker.after_commit")
-        await self._reply(cmd, message, result)
-        await asyncio.shield(settle(message, ack=True))
+        for (message, cmd), result in zip(decoded, results, strict=True):
+            await self._reply(cmd, message, result)
+        await asyncio.shield(asyncio.gather(*(settle(m, ack=True) for m, _ in decoded)))
 
-    async def _apply(self, cmd: Command) -> CommandResult:
+    async def _failed(self, decoded: list[tuple[AbstractIncomingMessage, Command]], exc: Exception) -> None:
+        if is_transient(exc):
+            log.warning("database unavailable; requeueing %d command(s)", len(decoded))
+            await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m, _ in decoded)))
+        elif len(decoded) > 1:  # find the one that fails; the others go through
+            for one in decoded:
+                await self._process([one[0]])
+        else:
+            message, cmd = decoded[0]
+            log.error("command %s failed", cmd.command_id, exc_info=exc)
+            await self._dead_letter(message, f"internal error: {type(exc).__name__}")
+
+    async def _apply(self, cmds: Sequence[Command]) -> list[CommandResult]:
         async for attempt in retrying(first_wait=0.05, max_wait=2.0, give_up_after=30):
             with attempt:
                 async with self._pool.acquire() as conn:
-                    return await apply_command(conn, cmd)
+                    return await self.applier.apply(conn, cmds)
         raise AssertionError("unreachable")
 
     async def _reply(self, cmd: Command, message: AbstractIncomingMessage, result: CommandResult) -> None:
         reply_to = cmd.reply_to or message.reply_to
-        if not reply_to or self._channel is None:
+        if not reply_to or self._replies is None:
             return
         reply = aio_pika.Message(
             result.model_dump_json().encode(),
@@ -108,9 +136,9 @@ class Worker:
             correlation_id=cmd.correlation_id or message.correlation_id or cmd.command_id,
             type="command.result",
         )
-        try:
-            await self._channel.default_exchange.publish(reply, routing_key=reply_to)
-        except Exception:  # the caller can still read GET /v1/commands/{id}
+        try:  # no confirm: a lost reply costs the caller a poll of GET /v1/commands/{id}, nothing more
+            await self._replies.default_exchange.publish(reply, routing_key=reply_to)
+        except Exception:
             log.warning("reply to %s for %s failed", reply_to, cmd.command_id, exc_info=True)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
@@ -129,11 +157,3 @@ class Worker:
         exchange = await self._channel.get_exchange(self._settings.topology.commands_dlx, ensure=False)
         await exchange.publish(dead, routing_key=message.routing_key or "")
         await asyncio.shield(settle(message, ack=True))
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
-    return str(exc)[:200]

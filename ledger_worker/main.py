@@ -10,6 +10,7 @@ from ledger_common.amqp import connect, connection_lost, wait_first
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 from ledger_worker.consumer import Worker
+from ledger_worker.sweeper import run_sweeper
 
 log = logging.getLogger("ledger_worker")
 
@@ -21,6 +22,7 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
     worker = Worker(settings, pool)
+    sweeper = asyncio.create_task(run_sweeper(pool, worker.applier, every=settings.sweep_seconds, stop=stop))
     try:
         while not stop.is_set():
             connection = await connect(settings, "worker")
@@ -35,6 +37,8 @@ async def run_worker(settings: Settings) -> None:
             finally:
                 await _close(connection)
     finally:
+        stop.set()
+        await sweeper
         await pool.close()
         log.info("worker stopped")
 

@@ -1,0 +1,99 @@
+"""Payloads that move money: the standard flows, multi-leg transactions and reversals.
+
+Every flow is one balanced transaction. The system account on the other side of the single-party
+flows is fixed by the flow: top-up from treasury, bonus from promotions, spend to revenue,
+withdrawal to treasury.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal, Self
+from uuid import UUID
+
+from pydantic import Field, model_validator
+
+from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
+
+
+class _Flow(WithParties):
+    _parties: ClassVar[tuple[str, ...]] = ("",)
+
+    account_id: UUID | None = None
+    wallet: WalletRef | None = None
+    amount: Amount
+    currency: Currency
+    description: Text | None = None
+    metadata: Metadata = {}
+
+
+class Deposit(_Flow):
+    """Top-up: credit the account from the currency's treasury account."""
+
+
+class Bonus(_Flow):
+    """Credit the account from the currency's promotions account."""
+
+
+class Spend(_Flow):
+    """Debit the account to the currency's revenue account; refused if funds are short."""
+
+
+class Withdraw(_Flow):
+    """Debit the account to the currency's treasury account; refused if funds are short."""
+
+
+class Transfer(WithParties):
+    """Move ``amount`` from the debit party to the credit party (same currency)."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("debit_", "credit_")
+
+    debit_account_id: UUID | None = None
+    debit_wallet: WalletRef | None = None
+    credit_account_id: UUID | None = None
+    credit_wallet: WalletRef | None = None
+    amount: Amount
+    currency: Currency
+    description: Text | None = None
+    metadata: Metadata = {}
+
+    @model_validator(mode="after")
+    def _distinct_parties(self) -> Self:
+        debit = self.debit_account_id or self.debit_wallet
+        if debit is not None and debit == (self.credit_account_id or self.credit_wallet):
+            raise ValueError("the debit and credit parties must differ")
+        return self
+
+
+class Leg(WithParties):
+    """One posting of a multi-leg transaction."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("",)
+
+    account_id: UUID | None = None
+    wallet: WalletRef | None = None
+    side: Literal["debit", "credit"]
+    amount: Amount
+
+
+class PostTransaction(Contract):
+    """N postings in one currency that commit together or not at all; debits must equal credits."""
+
+    currency: Currency
+    legs: Annotated[tuple[Leg, ...], Field(min_length=2, max_length=64)]
+    description: Text | None = None
+    metadata: Metadata = {}
+
+    @model_validator(mode="after")
+    def _balanced(self) -> Self:
+        debits = sum(leg.amount for leg in self.legs if leg.side == "debit")
+        credits = sum(leg.amount for leg in self.legs if leg.side == "credit")
+        if debits != credits or debits == 0:
+            raise ValueError(f"legs must balance: debits {debits} != credits {credits}")
+        return self
+
+
+class ReverseTransaction(Contract):
+    """Post a new transaction that undoes ``transaction_id``; the original stays as it was."""
+
+    transaction_id: UUID
+    reason: Text | None = None

@@ -1,0 +1,220 @@
+"""Load and lock what a batch of commands touches, in one global order, so batches cannot deadlock.
+
+Lock order: wallets a command changes, then payment intents, then holds, then accounts (each set by
+id). Everything else is read without a lock: wallets only named as parties (their status lives on
+their locked accounts), and past transactions, which never change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel
+
+from contracts.base import WalletRefParts
+from contracts.commands import Command
+from contracts.ids import SystemRole, derived_id, system_account_id, system_wallet_id
+from ledger_worker.book import Book
+from ledger_worker.model import Account, Currency, Hold, Intent, PastTransaction, Wallet
+
+#: The system account each flow posts against.
+FLOW_ROLES: dict[str, SystemRole] = {
+    "deposit": "treasury",
+    "bonus": "promotions",
+    "spend": "revenue",
+    "withdraw": "treasury",
+}
+#: Commands that change the wallet row itself (status, metadata, its event sequence).
+WALLET_CHANGES = frozenset({"wallet.freeze", "wallet.unfreeze", "wallet.close", "wallet.set_metadata"})
+
+
+@dataclass
+class Needs:
+    """Every object a batch may touch, collected from its commands before anything is read."""
+
+    account_ids: set[UUID] = field(default_factory=set)
+    wallet_refs: set[str] = field(default_factory=set)
+    locked_wallet_refs: set[str] = field(default_factory=set)
+    hold_ids: set[UUID] = field(default_factory=set)
+    intent_ids: set[UUID] = field(default_factory=set)
+    transaction_ids: set[UUID] = field(default_factory=set)
+    system: set[tuple[SystemRole, str]] = field(default_factory=set)
+    currencies: set[str] = field(default_factory=set)
+    types: set[str] = field(default_factory=set)
+
+
+def collect(cmds: Sequence[Command]) -> Needs:
+    needs = Needs()
+    for cmd in cmds:
+        _walk(cmd.payload, needs)
+        needs.types.add(cmd.type)
+        p: Any = cmd.payload
+        if cmd.type in FLOW_ROLES:
+            needs.system.add((FLOW_ROLES[cmd.type], p.currency))
+        elif cmd.type in WALLET_CHANGES:
+            needs.locked_wallet_refs.add(p.wallet)
+        elif cmd.type == "wallet.create":
+            needs.wallet_refs.update(r for r in (p.handle, p.external_ref and f"ext:{p.external_ref}") if r)
+            if p.wallet_id:
+                needs.wallet_refs.add(str(p.wallet_id))
+        elif cmd.type == "account.open" and p.wallet is None:
+            needs.wallet_refs.add(str(p.account_id or derived_id("account", cmd.command_id)))
+    needs.wallet_refs -= needs.locked_wallet_refs
+    return needs
+
+
+def _walk(model: BaseModel, needs: Needs) -> None:
+    """Collect ids by field name: ``*account_id``, ``*wallet``, ``hold_id``, ``intent_id``, ``transaction_id``."""
+    for name, value in model:
+        if value is None:
+            continue
+        if name.endswith("account_id"):
+            needs.account_ids.add(value)
+        elif name.endswith("wallet"):
+            needs.wallet_refs.add(value)
+        elif name == "hold_id":
+            needs.hold_ids.add(value)
+        elif name == "intent_id":
+            needs.intent_ids.add(value)
+        elif name == "transaction_id":
+            needs.transaction_ids.add(value)
+        elif name in ("currency", "code"):
+            needs.currencies.add(value)
+        elif name == "legs":
+            for leg in value:
+                _walk(leg, needs)
+
+
+async def ensure_system_accounts(conn: asyncpg.Connection, wanted: set[tuple[SystemRole, str]]) -> None:
+    """Create missing system accounts, each committed on its own before any batch locks it.
+
+    Creating one inside a batch would let a concurrent batch miss it until the first commits.
+    """
+    await conn.execute(
+        "INSERT INTO accounts (id, wallet_id, currency, kind, min_balance)"
+        " SELECT a, w, c, 'system', NULL FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(a, w, c)"
+        " WHERE EXISTS (SELECT 1 FROM currencies WHERE code = c) ON CONFLICT DO NOTHING",
+        [system_account_id(c, role) for role, c in wanted],
+        [system_wallet_id(role) for role, _ in wanted],
+        [c for _, c in wanted],
+    )
+
+
+async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currencies: dict[str, Currency]) -> Book:
+    """Read and lock the batch's working set into a new book (inside the batch's transaction)."""
+    book = Book(now=now, currencies=dict(currencies))
+    wallets = await _wallets(conn, needs.locked_wallet_refs, lock=True)
+    wallets += await _wallets(conn, needs.wallet_refs, lock=False)
+    book.load(wallets)
+    hold_ids = set(needs.hold_ids)
+    intent_ids = set(needs.intent_ids)
+    if hold_ids:  # an intent's hold brings its intent, which must be locked before the hold
+        rows = await conn.fetch("SELECT intent_id FROM holds WHERE id = ANY($1::uuid[])", list(hold_ids))
+        intent_ids.update(r["intent_id"] for r in rows if r["intent_id"])
+    intents = await _locked(conn, "payment_intents", intent_ids, Intent)
+    hold_ids.update(i.hold_id for i in intents if i.hold_id)
+    holds = await _locked(conn, "holds", hold_ids, Hold)
+    past = await _past(conn, needs.transaction_ids)
+    account_ids = set(needs.account_ids) | {system_account_id(c, r) for r, c in needs.system}
+    account_ids.update(i.merchant_account_id for i in intents)
+    account_ids.update(i.payer_account_id for i in intents if i.payer_account_id)
+    account_ids.update(h.account_id for h in holds)
+    account_ids.update(h.recipient_account_id for h in holds if h.recipient_account_id)
+    account_ids.update(a for t in past for a, _ in t.postings)
+    # New limits apply at once: a batch that sets limits reads every account's 24 h window.
+    every_window = "account.set_limits" in needs.types
+    accounts = await _accounts(conn, account_ids, [w.id for w in wallets], now=now, every_window=every_window)
+    book.load([*intents, *holds, *past, *accounts])
+    return book
+
+
+_READ_WALLETS = (
+    "SELECT id, owner_id, kind, handle, external_ref, status, allow_credits, metadata, last_sequence"
+    " FROM wallets WHERE id = ANY($1::uuid[]) OR handle = ANY($2::text[]) OR external_ref = ANY($3::text[])"
+)
+_LOCK_WALLETS = _READ_WALLETS + " ORDER BY id FOR UPDATE"
+
+
+async def _wallets(conn: asyncpg.Connection, refs: set[str], *, lock: bool) -> list[Wallet]:
+    if not refs:
+        return []
+    parts = [WalletRefParts.parse(r) for r in refs]
+    rows = await conn.fetch(
+        _LOCK_WALLETS if lock else _READ_WALLETS,
+        [p.wallet_id for p in parts if p.wallet_id],
+        [p.handle for p in parts if p.handle],
+        [p.external_ref for p in parts if p.external_ref],
+    )
+    return [Wallet(**dict(r)) for r in rows]
+
+
+_COLUMNS = {
+    "payment_intents": "id, merchant_account_id, currency, amount, command_id, description, status, expires_at,"
+    " payer_account_id, hold_id, paid_amount, refunded_amount, metadata",
+    "holds": "id, account_id, currency, amount, command_id, captured_amount, status, expires_at,"
+    " recipient_account_id, intent_id, transaction_id, description, metadata, finished_at",
+}
+
+
+async def _locked(conn: asyncpg.Connection, table: str, ids: set[UUID], cls: type[Any]) -> list[Any]:
+    if not ids:
+        return []
+    sql = f"SELECT {_COLUMNS[table]} FROM {table} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"  # noqa: S608
+    return [cls(**dict(r)) for r in await conn.fetch(sql, list(ids))]
+
+
+async def _past(conn: asyncpg.Connection, ids: set[UUID]) -> list[PastTransaction]:
+    if not ids:
+        return []
+    rows = await conn.fetch(
+        "SELECT t.id, t.kind, t.currency, t.reverses_id IS NOT NULL AS is_reversal,"
+        " EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = t.id) AS reversed,"
+        " array_agg(p.account_id ORDER BY p.id) AS accounts, array_agg(p.amount ORDER BY p.id) AS amounts"
+        " FROM transactions t JOIN postings p ON p.transaction_id = t.id WHERE t.id = ANY($1::uuid[])"
+        " GROUP BY t.id",
+        list(ids),
+    )
+    return [
+        PastTransaction(
+            id=r["id"],
+            kind=r["kind"],
+            currency=r["currency"] or "",
+            postings=tuple(zip(r["accounts"], r["amounts"], strict=True)),
+            reversed=r["reversed"],
+            is_reversal=r["is_reversal"],
+        )
+        for r in rows
+    ]
+
+
+async def _accounts(
+    conn: asyncpg.Connection, ids: set[UUID], wallet_ids: list[UUID], *, now: datetime, every_window: bool
+) -> list[Account]:
+    if not ids and not wallet_ids:
+        return []
+    # ORDER BY id: every batch takes account row locks in the same order, so none deadlock.
+    rows = await conn.fetch(
+        "SELECT id, wallet_id, currency, kind, balance, held, min_balance, status, allow_credits,"
+        " max_per_transaction, daily_debit_amount, daily_debit_count, last_sequence, last_hash FROM accounts"
+        " WHERE id = ANY($1::uuid[]) OR wallet_id = ANY($2::uuid[]) ORDER BY id FOR UPDATE",
+        list(ids),
+        wallet_ids,
+    )
+    accounts = [Account(**dict(r)) for r in rows]
+    limited = {a.id: a for a in accounts if a.has_daily_limits or (every_window and a.kind == "user")}
+    if limited:
+        # Read under the row locks: no concurrent debit of these accounts can land in between.
+        for r in await conn.fetch(
+            "SELECT account_id, -sum(amount) AS total, count(*) AS n FROM postings"
+            " WHERE account_id = ANY($1::uuid[]) AND amount < 0 AND created_at > $2::timestamptz - interval '24 hours'"
+            " GROUP BY account_id",
+            list(limited),
+            now,
+        ):
+            limited[r["account_id"]].debited_24h, limited[r["account_id"]].debits_24h = r["total"], r["n"]
+    return accounts

@@ -1,0 +1,162 @@
+"""Posting a balanced transaction against the book: every check a debit or credit must pass.
+
+Debits respect the account's status, its minimum balance (against available funds), its
+per-transaction maximum and its rolling 24 h amount and count; credits respect status and overflow.
+Checks use the net effect per account, limits the gross debit. Each posting extends the account's
+hash chain and, for user accounts, emits ``account.debited`` / ``account.credited``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from contracts.base import MAX_AMOUNT
+from contracts.chain import entry_hash
+from contracts.events import BalanceChanged
+from contracts.results import Refusal
+from ledger_worker.book import Book
+from ledger_worker.model import Account, PostingRow, Refused, TransactionRow
+
+Leg = tuple[Account, int]  # (account, signed amount: credits positive)
+
+
+def post(
+    book: Book,
+    legs: Sequence[Leg],
+    *,
+    amount: int,
+    description: str | None = None,
+    metadata: dict[str, str] | None = None,
+    reverses_id: UUID | None = None,
+    hold_id: UUID | None = None,
+    intent_id: UUID | None = None,
+    enforce_limits: bool = True,
+) -> UUID:
+    """Check and post ``legs`` as one transaction of the current command; returns its id."""
+    assert book.cmd is not None
+    currency = legs[0][0].currency
+    if sum(m for _, m in legs) != 0 or any(a.currency != currency for a, _ in legs):
+        raise AssertionError("a rule built an unbalanced transaction")  # a bug, never a refusal
+    net: dict[UUID, int] = defaultdict(int)
+    debited: dict[UUID, int] = defaultdict(int)
+    for account, signed in legs:
+        net[account.id] += signed
+        if signed < 0:
+            debited[account.id] -= signed
+    for account_id, change in net.items():
+        account = book.accounts[account_id]
+        if change < 0 or debited[account_id]:
+            check_debit(account, debited[account_id], change, enforce_limits=enforce_limits)
+        if change > 0:
+            check_credit(account, change)
+    transaction_id = uuid4()
+    book.append(
+        book.transactions,
+        TransactionRow(
+            transaction_id,
+            book.cmd.command_id,
+            book.cmd.type,
+            book.cmd.principal,
+            currency,
+            amount,
+            description,
+            metadata or {},
+            reverses_id,
+            hold_id,
+            intent_id,
+        ),
+    )
+    two_legged = len(legs) == 2
+    for i, (account, signed) in enumerate(legs):
+        counterparty = legs[1 - i][0].id if two_legged else None
+        _post_one(book, account, signed, transaction_id, counterparty)
+    for account_id, gross in debited.items():
+        account = book.accounts[account_id]
+        book.set(account, debited_24h=account.debited_24h + gross, debits_24h=account.debits_24h + 1)
+    book.ids["transaction_id"] = transaction_id
+    return transaction_id
+
+
+def check_debit(account: Account, gross: int, change: int, *, enforce_limits: bool = True) -> None:
+    """Refuse a debit of ``gross`` (net ``change``) the account may not take."""
+    if account.kind == "system":
+        if account.balance + change < -MAX_AMOUNT:
+            raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")
+        return
+    if account.status == "closed":
+        raise Refused(Refusal.ACCOUNT_CLOSED, f"account {account.id} is closed")
+    if account.status == "frozen" and enforce_limits:
+        raise Refused(Refusal.ACCOUNT_FROZEN, f"account {account.id} is frozen")
+    if account.min_balance is not None and account.available + change < account.min_balance:
+        raise Refused(
+            Refusal.INSUFFICIENT_FUNDS,
+            f"account {account.id} has {account.available - account.min_balance} available, needs {-change}",
+        )
+    if account.balance + change < -MAX_AMOUNT:
+        raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")
+    if enforce_limits:
+        check_limits(account, gross)
+
+
+def check_limits(account: Account, gross: int) -> None:
+    """Per-transaction maximum and rolling 24 h debit limits."""
+    if account.max_per_transaction is not None and gross > account.max_per_transaction:
+        raise Refused(
+            Refusal.EXCEEDS_TRANSACTION_LIMIT,
+            f"account {account.id} allows at most {account.max_per_transaction} per transaction",
+        )
+    if account.daily_debit_amount is not None and account.debited_24h + gross > account.daily_debit_amount:
+        raise Refused(
+            Refusal.EXCEEDS_DAILY_AMOUNT,
+            f"account {account.id} may debit {account.daily_debit_amount} per 24 h;"
+            f" {account.debited_24h} already debited",
+        )
+    if account.daily_debit_count is not None and account.debits_24h + 1 > account.daily_debit_count:
+        raise Refused(
+            Refusal.EXCEEDS_DAILY_COUNT,
+            f"account {account.id} may make {account.daily_debit_count} debits per 24 h",
+        )
+
+
+def check_credit(account: Account, change: int) -> None:
+    if account.kind != "system":
+        if account.status == "closed":
+            raise Refused(Refusal.ACCOUNT_CLOSED, f"account {account.id} is closed")
+        if account.status == "frozen" and not account.allow_credits:
+            raise Refused(Refusal.ACCOUNT_FROZEN, f"account {account.id} is frozen, credits included")
+    if account.balance + change > MAX_AMOUNT:
+        raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")
+
+
+def _post_one(book: Book, account: Account, signed: int, transaction_id: UUID, counterparty: UUID | None) -> None:
+    assert book.cmd is not None
+    balance_after = account.balance + signed
+    previous = account.last_hash
+    digest = entry_hash(
+        previous,
+        account_id=account.id,
+        transaction_id=transaction_id,
+        kind=book.cmd.type,
+        currency=account.currency,
+        amount=signed,
+        balance_after=balance_after,
+        created_at=book.now,
+    )
+    book.set(account, balance=balance_after, last_hash=digest)
+    book.append(book.postings, PostingRow(transaction_id, account.id, account.currency, signed, balance_after, digest))
+    book.touch(account)
+    change = BalanceChanged(
+        command_type=book.cmd.type,
+        transaction_id=transaction_id,
+        amount=abs(signed),
+        currency=account.currency,
+        balance_after=balance_after,
+        held_after=account.held,
+        available_after=account.available,
+        counterparty_account_id=counterparty,
+        entry_hash=digest.hex(),
+        previous_hash=previous.hex(),
+    )
+    book.emit("account.credited" if signed > 0 else "account.debited", change, account=account)

@@ -1,0 +1,220 @@
+"""Write a batch's book back: one set-based statement per table, in foreign-key order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from contracts.commands import Command, payload_digest
+from contracts.results import CommandResult
+from ledger_worker.book import Book
+from ledger_worker.model import Account, Hold, Intent, Wallet
+
+
+class LostRace(Exception):
+    """Another delivery of one of the batch's commands committed first."""
+
+
+async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[tuple[Command, CommandResult]]) -> None:
+    """Insert and update everything the batch did; raises :class:`LostRace` on a duplicate command id."""
+    changed = book.changed
+    if book.new_currencies:
+        await conn.executemany(
+            "INSERT INTO currencies (code, name, exponent) VALUES ($1, $2, $3)",
+            [(c.code, c.name, c.exponent) for c in book.new_currencies],
+        )
+    wallets = [w for w in changed if isinstance(w, Wallet)]
+    accounts = [a for a in changed if isinstance(a, Account)]
+    await _insert_wallets(conn, [w for w in wallets if w.new])
+    await _insert_accounts(conn, [a for a in accounts if a.new])
+    await _update_wallets(conn, [w for w in wallets if not w.new])
+    await _update_accounts(conn, [a for a in accounts if not a.new], book)
+    await _insert_transactions(conn, book)
+    holds = [h for h in changed if isinstance(h, Hold)]
+    await _write_holds(conn, holds, book)
+    await _write_intents(conn, [i for i in changed if isinstance(i, Intent)], book)
+    await _insert_commands(conn, outcomes)
+    await _insert_events(conn, book)
+
+
+def _cols(rows: Sequence[object], *names: str) -> list[list[Any]]:
+    """Column arrays for ``unnest`` from a list of records."""
+    return [[getattr(r, n) for r in rows] for n in names]
+
+
+async def _insert_wallets(conn: asyncpg.Connection, wallets: list[Wallet]) -> None:
+    if wallets:
+        await conn.execute(
+            "INSERT INTO wallets (id, owner_id, kind, handle, external_ref, status, allow_credits, metadata,"
+            " last_sequence) SELECT i, o, k, h, e, s, c, m::jsonb, q FROM unnest($1::uuid[], $2::text[],"
+            " $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::bigint[])"
+            " AS t(i, o, k, h, e, s, c, m, q)",
+            *_cols(wallets, "id", "owner_id", "kind", "handle", "external_ref", "status", "allow_credits"),
+            [json.dumps(w.metadata) for w in wallets],
+            [w.last_sequence for w in wallets],
+        )
+
+
+async def _update_wallets(conn: asyncpg.Connection, wallets: list[Wallet]) -> None:
+    if wallets:
+        await conn.execute(
+            "UPDATE wallets AS w SET status = t.s, allow_credits = t.c, metadata = t.m::jsonb, last_sequence = t.q,"
+            " updated_at = now() FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[], $5::bigint[])"
+            " AS t(i, s, c, m, q) WHERE w.id = t.i",
+            *_cols(wallets, "id", "status", "allow_credits"),
+            [json.dumps(w.metadata) for w in wallets],
+            [w.last_sequence for w in wallets],
+        )
+
+
+_ACCOUNT_STATE = (
+    "balance",
+    "held",
+    "min_balance",
+    "status",
+    "allow_credits",
+    "max_per_transaction",
+    "daily_debit_amount",
+    "daily_debit_count",
+    "last_sequence",
+    "last_hash",
+)
+_ACCOUNT_TYPES = "$2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::bool[], $7::numeric[], $8::numeric[], $9::int[], $10::bigint[], $11::bytea[]"  # noqa: E501
+_ACCOUNT_ALIASES = "b, h, mb, s, c, mt, da, dc, q, lh"
+
+
+async def _insert_accounts(conn: asyncpg.Connection, accounts: list[Account]) -> None:
+    if accounts:
+        await conn.execute(
+            f"INSERT INTO accounts (id, {', '.join(_ACCOUNT_STATE)}, wallet_id, currency, kind)"  # noqa: S608
+            f" SELECT i, {_ACCOUNT_ALIASES}, w, cur, k FROM unnest($1::uuid[], {_ACCOUNT_TYPES},"
+            f" $12::uuid[], $13::text[], $14::text[]) AS t(i, {_ACCOUNT_ALIASES}, w, cur, k)",
+            *_cols(accounts, "id", *_ACCOUNT_STATE, "wallet_id", "currency", "kind"),
+        )
+
+
+async def _update_accounts(conn: asyncpg.Connection, accounts: list[Account], book: Book) -> None:
+    if accounts:
+        sets = ", ".join(f"{c} = t.{a}" for c, a in zip(_ACCOUNT_STATE, _ACCOUNT_ALIASES.split(", "), strict=True))
+        await conn.execute(
+            f"UPDATE accounts AS a SET {sets}, updated_at = $12 FROM unnest($1::uuid[], {_ACCOUNT_TYPES})"  # noqa: S608
+            f" AS t(i, {_ACCOUNT_ALIASES}) WHERE a.id = t.i",
+            *_cols(accounts, "id", *_ACCOUNT_STATE),
+            book.now,
+        )
+
+
+async def _insert_transactions(conn: asyncpg.Connection, book: Book) -> None:
+    if not book.transactions:
+        return
+    txs = book.transactions
+    await conn.execute(
+        "INSERT INTO transactions (id, command_id, kind, principal, currency, amount, description, metadata,"
+        " reverses_id, hold_id, intent_id, created_at) SELECT i, c, k, p, cur, a, d, m::jsonb, r, h, n, $12"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[],"
+        " $8::text[], $9::uuid[], $10::uuid[], $11::uuid[]) AS t(i, c, k, p, cur, a, d, m, r, h, n)",
+        *_cols(txs, "id", "command_id", "kind", "principal", "currency", "amount", "description"),
+        [json.dumps(t.metadata) for t in txs],
+        *_cols(txs, "reverses_id", "hold_id", "intent_id"),
+        book.now,
+    )
+    # WITH ORDINALITY + ORDER BY: posting ids follow the order the hash chains were computed in.
+    await conn.execute(
+        "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after, hash, created_at)"
+        " SELECT t, a, c, m, b, h, $7 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[],"
+        " $5::numeric[], $6::bytea[]) WITH ORDINALITY AS x(t, a, c, m, b, h, n) ORDER BY n",
+        *_cols(book.postings, "transaction_id", "account_id", "currency", "amount", "balance_after", "hash"),
+        book.now,
+    )
+
+
+async def _write_holds(conn: asyncpg.Connection, holds: list[Hold], book: Book) -> None:
+    new = [h for h in holds if h.new]
+    if new:
+        await conn.execute(
+            "INSERT INTO holds (id, account_id, currency, amount, command_id, captured_amount, status, expires_at,"
+            " recipient_account_id, intent_id, transaction_id, description, metadata, finished_at, created_at)"
+            " SELECT i, a, c, m, cmd, cap, s, e, r, n, t, d, meta::jsonb, f, $15 FROM unnest($1::uuid[], $2::uuid[],"
+            " $3::text[], $4::numeric[], $5::text[], $6::numeric[], $7::text[], $8::timestamptz[], $9::uuid[],"
+            " $10::uuid[], $11::uuid[], $12::text[], $13::text[], $14::timestamptz[])"
+            " AS x(i, a, c, m, cmd, cap, s, e, r, n, t, d, meta, f)",
+            *_cols(new, "id", "account_id", "currency", "amount", "command_id", "captured_amount", "status"),
+            *_cols(new, "expires_at", "recipient_account_id", "intent_id", "transaction_id", "description"),
+            [json.dumps(h.metadata) for h in new],
+            [h.finished_at for h in new],
+            book.now,
+        )
+    old = [h for h in holds if not h.new]
+    if old:
+        await conn.execute(
+            "UPDATE holds AS h SET status = x.s, captured_amount = x.cap, transaction_id = x.t,"
+            " recipient_account_id = x.r, finished_at = x.f FROM unnest($1::uuid[], $2::text[], $3::numeric[],"
+            " $4::uuid[], $5::uuid[], $6::timestamptz[]) AS x(i, s, cap, t, r, f) WHERE h.id = x.i",
+            *_cols(old, "id", "status", "captured_amount", "transaction_id", "recipient_account_id", "finished_at"),
+        )
+
+
+async def _write_intents(conn: asyncpg.Connection, intents: list[Intent], book: Book) -> None:
+    new = [i for i in intents if i.new]
+    if new:
+        await conn.execute(
+            "INSERT INTO payment_intents (id, merchant_account_id, currency, amount, command_id, description,"
+            " status, expires_at, payer_account_id, hold_id, paid_amount, refunded_amount, metadata, created_at)"
+            " SELECT i, ma, c, a, cmd, d, s, e, p, h, pa, ra, m::jsonb, $14 FROM unnest($1::uuid[], $2::uuid[],"
+            " $3::text[], $4::numeric[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::uuid[],"
+            " $10::uuid[], $11::numeric[], $12::numeric[], $13::text[])"
+            " AS x(i, ma, c, a, cmd, d, s, e, p, h, pa, ra, m)",
+            *_cols(new, "id", "merchant_account_id", "currency", "amount", "command_id", "description", "status"),
+            *_cols(new, "expires_at", "payer_account_id", "hold_id", "paid_amount", "refunded_amount"),
+            [json.dumps(i.metadata) for i in new],
+            book.now,
+        )
+    old = [i for i in intents if not i.new]
+    if old:
+        await conn.execute(
+            "UPDATE payment_intents AS p SET status = x.s, payer_account_id = x.pa, hold_id = x.h, paid_amount = x.pd,"
+            " refunded_amount = x.rf, updated_at = $7 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[],"
+            " $5::numeric[], $6::numeric[]) AS x(i, s, pa, h, pd, rf) WHERE p.id = x.i",
+            *_cols(old, "id", "status", "payer_account_id", "hold_id", "paid_amount", "refunded_amount"),
+            book.now,
+        )
+
+
+async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[tuple[Command, CommandResult]]) -> None:
+    inserted = await conn.fetchval(
+        "WITH ins AS (INSERT INTO commands (command_id, command_type, payload_digest, status, result,"
+        " transaction_id, principal) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+        " $5::jsonb[], $6::uuid[], $7::text[]) ON CONFLICT (command_id) DO NOTHING RETURNING 1)"
+        " SELECT count(*) FROM ins",
+        [c.command_id for c, _ in outcomes],
+        [c.type for c, _ in outcomes],
+        [payload_digest(c) for c, _ in outcomes],
+        [r.status for _, r in outcomes],
+        [r.model_dump(mode="json") for _, r in outcomes],
+        [r.transaction_id for _, r in outcomes],
+        [c.principal for c, _ in outcomes],
+    )
+    if inserted != len(outcomes):
+        raise LostRace
+
+
+async def _insert_events(conn: asyncpg.Connection, book: Book) -> None:
+    if not book.events:
+        return
+    cols = _cols(book.events, "event_id", "type", "command_id", "account_id", "wallet_id", "sequence", "body")
+    await conn.execute(
+        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body)"
+        " SELECT e, k, c, a, w, s, $8, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
+        " $6::bigint[], $7::bytea[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, n) ORDER BY n",
+        *cols,
+        book.now,
+    )
+    await conn.execute(
+        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
+        " SELECT e, c, k, p, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::bytea[])"
+        " WITH ORDINALITY AS x(e, c, k, p, b, n) ORDER BY n",
+        *_cols(book.events, "event_id", "command_id", "type", "partition", "body"),
+    )
