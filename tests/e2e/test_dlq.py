@@ -135,18 +135,27 @@ async def _next_reply(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.Abstrac
     raise AssertionError("no reply from the worker")
 
 
-async def test_purge_all_empties_the_dead_queue(
+async def test_listing_keeps_queue_order_and_purge_all_empties_it(
     amqp: AbstractRobustConnection, settings: Settings, system: System
 ) -> None:
-    ids = [f"junk-{uuid.uuid4().hex}" for _ in range(3)]
-    for message_id in ids:
-        await publish_command(amqp, settings, b"\xff\xfe", message_id=message_id)
-    await wait_until(lambda: _all_listed(system, ids))
+    ids = [f"junk-{i}-{uuid.uuid4().hex}" for i in range(5)]
+    channel = await amqp.channel(publisher_confirms=True)
+    await settings.topology.declare_commands(channel)
+    dlx = await channel.get_exchange(settings.topology.commands_dlx)
+    for message_id in ids:  # straight to the dead queue, confirmed one by one: a known order
+        headers: dict[str, Any] = {DEAD_LETTER_REASON_HEADER: "invalid JSON: simulated"}
+        await dlx.publish(aio_pika.Message(b"\xff", headers=headers, message_id=message_id), routing_key="x")
+    await channel.close()
+
+    def order(letters: list[dict[str, Any]]) -> list[str]:
+        return [d["id"] for d in letters if d["id"] in ids]
+
+    assert order(await dead_commands(system)) == ids
+    assert order(await dead_commands(system)) == ids, "a look hands every message back, in order"
+    out = await asyncio.to_thread(system.cli, "dlq", "purge", "--source", "commands", ids[2])
+    assert "purged 1 command(s)" in out
+    assert order(await dead_commands(system)) == ids[:2] + ids[3:]
+
     out = await asyncio.to_thread(system.cli, "dlq", "purge", "--source", "commands", "--all")
-    assert all(f"purged {i}" in out for i in ids)
+    assert all(f"purged {i}" in out for i in ids[:2] + ids[3:])
     assert await dead_commands(system) == []
-
-
-async def _all_listed(system: System, ids: list[str]) -> bool:
-    present = {d["id"] for d in await dead_commands(system)}
-    return set(ids) <= present
