@@ -22,12 +22,11 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
-from contracts.topology import DEAD_LETTER_REASON_HEADER, DELIVERY_LIMIT
+from contracts.topology import DEAD_LETTER_REASON_HEADER, DELIVERY_LIMIT, ORIGINAL_ROUTING_KEY_HEADER
 from ledger_cli.dead_letters import DeadLetter, plain, preview
 from ledger_common.settings import Settings
 from ledger_worker.intake import Undecodable, decode
 
-ORIGINAL_ROUTING_KEY_HEADER = "x-ledger-original-routing-key"
 #: Set on a replayed command, so a copy that dies again shows it was already replayed once.
 REPLAYED_HEADER = "x-ledger-replayed"
 #: Bookkeeping of the previous death, not part of the command: dropped when replaying.
