@@ -3,7 +3,7 @@
 Guarantees and the step that makes each:
 - exactly-once effect: ``apply_command`` commits the idempotency record with the effect; the ack
   comes after commit, so a crash before the ack only causes a redelivery that replays the result.
-- no poison loops: a body that does not decode or validate is published to the dead-letter
+- no poison loops: a body that ``intake.decode`` refuses is published to the dead-letter
   exchange with its reason (confirmed) and then acked; RabbitMQ's delivery limit catches the rest.
 """
 
@@ -16,15 +16,15 @@ from typing import Any
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
-from pydantic import ValidationError
 
-from contracts.commands import Command, parse_command
+from contracts.commands import Command
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common.amqp import settle
 from ledger_common.db import is_transient, retrying
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
+from ledger_worker import intake
 from ledger_worker.apply import apply_command
 
 log = logging.getLogger("ledger_worker")
@@ -73,9 +73,9 @@ class Worker:
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
-            cmd = parse_command(message.body)
-        except (ValidationError, ValueError) as exc:
-            await self._dead_letter(message, f"invalid command: {_short(exc)}")
+            cmd = intake.decode(message.body, message.content_type)
+        except intake.Undecodable as exc:
+            await self._dead_letter(message, exc.reason)
             return
         try:
             result = await self._apply(cmd)
@@ -129,11 +129,3 @@ class Worker:
         exchange = await self._channel.get_exchange(self._settings.topology.commands_dlx, ensure=False)
         await exchange.publish(dead, routing_key=message.routing_key or "")
         await asyncio.shield(settle(message, ack=True))
-
-
-def _short(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        return f"{where}: {first['msg']} ({exc.error_count()} error(s))"
-    return str(exc)[:200]
