@@ -12,6 +12,8 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 #: Header carrying the reason a command was dead-lettered by the worker.
 DEAD_LETTER_REASON_HEADER = "x-ledger-dead-letter-reason"
+#: Header carrying the routing key a command dead-lettered by the worker was first published with.
+ORIGINAL_ROUTING_KEY_HEADER = "x-ledger-original-routing-key"
 #: Redeliveries before RabbitMQ itself dead-letters a command (poison message guard).
 DELIVERY_LIMIT = 20
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from http_gateway import problems, reads, writes
 from http_gateway.bus import CommandBus
@@ -35,17 +38,30 @@ def create_app(settings: Settings) -> FastAPI:
         description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.",
     )
     problems.install(app)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_service_token)])
-    v1.include_router(writes.router)
-    v1.include_router(reads.router)
+    # Every error a route can answer is declared here, once per kind of route, as a problem document.
+    v1 = APIRouter(
+        prefix="/v1",
+        dependencies=[Depends(require_service_token)],
+        responses=problems.problem_responses(401, 422, 503),
+    )
+    v1.include_router(writes.router, responses=problems.problem_responses(400, 404, 409))
+    v1.include_router(reads.router, responses=problems.problem_responses(400, 404))
     app.include_router(v1)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = problems.add_problem_schemas(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         """Liveness: the process is serving."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness, "description": "Not ready"}})
     async def readyz(pool: PoolDep, bus: BusDep) -> JSONResponse:
         """Readiness: PostgreSQL answers and the broker connection is open."""
         database = await _database_ok(pool)
@@ -57,6 +73,12 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+class Readiness(BaseModel):
+    status: str
+    database: bool
+    broker: bool
 
 
 async def _database_ok(pool: PoolDep) -> bool:

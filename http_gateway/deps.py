@@ -6,7 +6,8 @@ import hmac
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from http_gateway.bus import CommandBus
 from http_gateway.problems import Problem
@@ -33,11 +34,17 @@ PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
 
 
-async def require_service_token(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> str:
+#: Declares the bearer scheme in OpenAPI; we answer a missing token ourselves, as a problem document.
+_bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <SERVICE_API_KEY>`")
+
+
+async def require_service_token(
+    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> str:
     """Accept only ``Authorization: Bearer <SERVICE_API_KEY>``, compared in constant time."""
-    scheme, _, token = (authorization or "").partition(" ")
+    token = credentials.credentials.strip() if credentials is not None else ""
     expected = settings.service_api_key.get_secret_value()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+    if not token or not hmac.compare_digest(token.encode(), expected.encode()):
         raise Problem(401, "unauthorized", "a valid bearer token is required")
     return "service"
 

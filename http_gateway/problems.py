@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -10,8 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from contracts.results import CommandResult
 from http_gateway.bus import BrokerUnavailable
 
 log = logging.getLogger("http_gateway")
@@ -39,6 +42,61 @@ def problem_response(
         **extra,
     }
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ProblemDocument(BaseModel):
+    """Every error: RFC 9457 fields plus a stable ``code`` a client can switch on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    #: With ``validation_error``: what was wrong, where.
+    errors: list[FieldError] | None = None
+    #: With a business refusal: the recorded outcome, as ``GET /v1/commands/{id}`` returns it.
+    result: CommandResult | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request: body is not JSON, missing or invalid Idempotency-Key, invalid cursor",
+    401: "Missing or wrong bearer token (`unauthorized`)",
+    404: "No such resource (`account_not_found`, `transaction_not_found`, `command_not_found`, `not_found`)",
+    409: "Conflict (`account_exists`, `idempotency_conflict`)",
+    422: "Invalid request (`validation_error`) or a business refusal (`insufficient_funds`, `currency_mismatch`, …)",
+    503: "A backing service is unavailable (`service_unavailable`); retry after `Retry-After` seconds",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries declaring problem documents for ``statuses``."""
+    schema = {"$ref": "#/components/schemas/ProblemDocument"}
+    return {s: {"description": _DESCRIPTIONS[s], "content": {PROBLEM_JSON: {"schema": schema}}} for s in statuses}
+
+
+def add_problem_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Put ``ProblemDocument`` (and what it refers to) in the document's components.
+
+    Routes refer to it from ``problem_responses``; FastAPI only collects schemas of response
+    models, so it is added here. FastAPI's own 422 schemas are dropped once nothing refers to them.
+    """
+    definition = ProblemDocument.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(definition.pop("$defs", {}))
+    schemas["ProblemDocument"] = definition
+    paths = json.dumps(openapi.get("paths", {}))
+    for unused in ("HTTPValidationError", "ValidationError"):
+        if f'"#/components/schemas/{unused}"' not in paths:
+            schemas.pop(unused, None)
+    return openapi
 
 
 _HTTP_CODES = {
@@ -69,7 +127,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return problem_response(exc.status_code, code, str(exc.detail))
+        # Keep the exception's headers: a 405 must say which methods are allowed (``Allow``).
+        return problem_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 
     @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(asyncpg.PostgresError)

@@ -1,4 +1,4 @@
-"""``ledger <subcommand>``: run a process, migrate, seed, benchmark, inspect the outbox."""
+"""``ledger <subcommand>``: run a process, migrate, seed, benchmark, audit, handle dead letters."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+from ledger_cli.dlq import add_parser as add_dlq_parser
 from ledger_common.logs import setup_logging
 from ledger_common.settings import Settings, get_settings
 
@@ -99,10 +100,16 @@ def _audit(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(audit(settings, args))
 
 
-def _outbox(settings: Settings, args: argparse.Namespace) -> int:
-    from ledger_cli.outbox import outbox
+def _dlq(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.dlq import dlq
 
-    return asyncio.run(outbox(settings, args))
+    return asyncio.run(dlq(settings, args))
+
+
+def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.dlq import outbox_alias
+
+    return asyncio.run(outbox_alias(settings, args))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     a.add_argument("--json", action="store_true")
     a.add_argument("--outbox-max-age", type=float, default=60.0, help="seconds an event may stay unsent")
     handlers["audit"] = _audit
-    o = sub.add_parser("outbox", help="list or replay dead-lettered outbox rows")
+    add_dlq_parser(sub)
+    handlers["dlq"] = _dlq
+    o = sub.add_parser("outbox", help="alias of `ledger dlq list|replay --source events`")
     o.add_argument("action", choices=["dead", "replay"])
     o.add_argument("ids", nargs="*", type=int)
     handlers["outbox"] = _outbox

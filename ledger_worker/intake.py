@@ -1,32 +1,128 @@
-"""Turn a delivery's body into a command, or say in one line why it cannot become one."""
+"""Turn an AMQP message body into a command, or say in one line why it cannot become one.
+
+Everything that cannot become a command raises one exception type, ``Undecodable``, whose reason
+goes into the dead letter's ``x-ledger-dead-letter-reason`` header. A consumer therefore needs one
+``except`` for "dead-letter this" and can treat anything else as a fault of its own.
+
+Checks, cheapest first: content type, size, UTF-8, strict JSON (no duplicate keys, no NaN/Infinity,
+bounded nesting, no NUL or unpaired surrogates in strings), then the versioned contract.
+"""
 
 from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
 from contracts.commands import Command, parse_command
 
-#: Larger bodies are refused before parsing; real commands are a few kilobytes at most.
+#: Largest body accepted. A command envelope is well under 1 KiB; the bound keeps a hostile or
+#: broken publisher from making the worker parse megabytes.
 MAX_BODY_BYTES = 256 * 1024
+#: Deepest JSON nesting accepted; commands nest three levels.
+MAX_DEPTH = 32
+#: Longest reason put in a header (pydantic locations can echo arbitrary field names).
+MAX_REASON = 300
+
+_JSON_TYPES = {"application/json"}
 
 
 class Undecodable(Exception):
-    """The body is not a valid command; ``reason`` goes into the dead-letter header."""
+    """The body cannot become a command; ``reason`` says why, in one short line."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+        self.reason = reason[:MAX_REASON]
+        super().__init__(self.reason)
 
 
-def decode(body: bytes, content_type: str | None = None) -> Command:
-    """Validate ``body`` as a command envelope; raises :class:`Undecodable` with a short reason."""
+def decode(body: bytes, content_type: str | None) -> Command:
+    """Decode and validate one command body; raise ``Undecodable`` for anything that is not one.
+
+    ``content_type`` may be absent (older publishers); when present it must be JSON in UTF-8.
+    """
+    _check_content_type(content_type)
     if len(body) > MAX_BODY_BYTES:
-        raise Undecodable(f"invalid command: body of {len(body)} bytes exceeds {MAX_BODY_BYTES}")
+        raise Undecodable(f"body too large: {len(body)} bytes > {MAX_BODY_BYTES}")
+    if not body:
+        raise Undecodable("empty body")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Undecodable(f"body is not UTF-8 (byte {exc.start})") from None
+    _check_json(text)
     try:
         return parse_command(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise Undecodable(f"invalid command: {where}: {first['msg']} ({exc.error_count()} error(s))") from None
-    except (ValueError, RecursionError) as exc:
-        raise Undecodable(f"invalid command: {str(exc)[:200]}") from None
+        raise Undecodable(f"invalid command: {_describe(exc)}") from None
+    except ValueError as exc:  # defensive: any other refusal by the contract
+        raise Undecodable(f"invalid command: {exc}") from None
+
+
+def _check_content_type(content_type: str | None) -> None:
+    if content_type is None or content_type == "":
+        return
+    media, _, params = content_type.partition(";")
+    if media.strip().lower() not in _JSON_TYPES:
+        raise Undecodable(f"content_type {content_type[:60]!r} is not application/json")
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            raise Undecodable(f"charset {value.strip()[:20]!r} is not utf-8")
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise Undecodable(f"invalid JSON: {name} is not a number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Two parsers may pick different values for a repeated key; refusing it removes the ambiguity.
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise Undecodable(f"invalid JSON: duplicate key {key[:40]!r}")
+        obj[key] = value
+    return obj
+
+
+def _check_json(text: str) -> None:
+    """Strict JSON: what pydantic would silently accept (duplicates) or PostgreSQL refuse (NUL)."""
+    try:
+        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+    except RecursionError:
+        raise Undecodable(f"invalid JSON: nested deeper than {MAX_DEPTH}") from None
+    except ValueError as exc:  # JSONDecodeError, and int() refusing more than 4300 digits
+        raise Undecodable(f"invalid JSON: {str(exc)[:120]}") from None
+    _check_tree(doc)
+
+
+def _check_tree(doc: Any) -> None:
+    # Iterative, so a deep document cannot exhaust the interpreter's stack here.
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            _check_string(node)
+        elif isinstance(node, dict | list):
+            if depth > MAX_DEPTH:
+                raise Undecodable(f"invalid JSON: nested deeper than {MAX_DEPTH}")
+            items = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
+            for key, value in items:
+                if key is not None:
+                    _check_string(key)
+                stack.append((value, depth + 1))
+
+
+def _check_string(value: str) -> None:
+    if "\x00" in value:
+        raise Undecodable("invalid JSON: string contains NUL")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Undecodable("invalid JSON: string contains an unpaired surrogate") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    return f"{where}: {first['msg']} ({exc.error_count()} error(s))"

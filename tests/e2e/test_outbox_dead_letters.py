@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -53,10 +54,13 @@ async def test_refused_event_is_dead_lettered_then_replayed(
             "SELECT id, event_id, attempts, last_error FROM outbox WHERE command_id = $1", second["command_id"]
         )
         assert row["attempts"] == 2 and "refused" in row["last_error"]
-        assert str(row["event_id"]) in system.cli("outbox", "dead")
+        listed = json.loads(system.cli("dlq", "list", "--source", "events", "--json"))
+        assert [(d["id"], d["attempts"], d["reason"]) for d in listed] == [(str(row["id"]), 2, row["last_error"])]
+        assert listed[0]["extra"]["event_id"] == str(row["event_id"])
+        assert str(row["event_id"]) in system.cli("outbox", "dead")  # the old name still works
 
         await full.purge()
-        assert "replayed 1" in system.cli("outbox", "replay", str(row["id"]))
+        assert "replayed 1 event(s)" in system.cli("dlq", "replay", "--source", "events", str(row["event_id"]))
         await wait_until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", row["id"]))
         message = await full.get(no_ack=True, fail=False)
         assert message is not None and message.message_id == str(row["event_id"])
