@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import JSONResponse
 
-from http_gateway import problems, reads, writes
+from http_gateway import admin, problems, reads, writes
+from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
-from http_gateway.deps import BusDep, PoolDep, require_service_token
+from http_gateway.deps import BusDep, PoolDep
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 
@@ -35,11 +36,15 @@ def create_app(settings: Settings) -> FastAPI:
         description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.",
     )
     problems.install(app)
-    v1 = APIRouter(prefix="/v1", dependencies=[Depends(require_service_token)])
+    # Authentication for all of /v1 (401 before anything else); each route adds its scope (403).
+    v1 = APIRouter(prefix="/v1", dependencies=[Depends(authenticate)])
     v1.include_router(writes.router)
     v1.include_router(reads.router)
+    v1.include_router(admin.router)
     app.include_router(v1)
+    check_every_route_declares_a_scope(app.routes)
 
+    # Public on purpose: probes carry no credentials and these reveal nothing.
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         """Liveness: the process is serving."""

@@ -1,15 +1,13 @@
-"""Request dependencies: authentication and handles on the process-wide resources."""
+"""Request dependencies: handles on the process-wide resources (authentication is in ``auth``)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 
 from http_gateway.bus import CommandBus
-from http_gateway.problems import Problem
 from ledger_common.settings import Settings
 
 
@@ -31,15 +29,3 @@ def _bus(request: Request) -> CommandBus:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
-
-
-async def require_service_token(settings: SettingsDep, authorization: Annotated[str | None, Header()] = None) -> str:
-    """Accept only ``Authorization: Bearer <SERVICE_API_KEY>``, compared in constant time."""
-    scheme, _, token = (authorization or "").partition(" ")
-    expected = settings.service_api_key.get_secret_value()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
-        raise Problem(401, "unauthorized", "a valid bearer token is required")
-    return "service"
-
-
-Principal = Annotated[str, Depends(require_service_token)]

@@ -17,20 +17,16 @@ import asyncpg
 from contracts.commands import Command, DepositCommand, OpenAccountCommand, WithdrawCommand, payload_digest
 from contracts.events import AccountOpened, BalanceChanged, CommandRefused, EventEnvelope
 from contracts.results import AccountBalance, CommandResult, Refusal
+from ledger_common.outbox import PARTITIONS, OutboxRow, partition_of, write_outbox
 from ledger_worker.domain import (
-    PARTITIONS,
     AccountState,
     Posting,
     Refused,
     derived_account_id,
     legs,
-    partition_of,
     plan,
     system_account_id,
 )
-
-#: (event_id, routing key, partition, body)
-_OutboxRow = tuple[UUID, str, int, bytes]
 
 
 class _LostRace(Exception):
@@ -72,7 +68,7 @@ async def _stored_result(conn: asyncpg.Connection, cmd: Command) -> CommandResul
     return CommandResult.model_validate(row["result"]).model_copy(update={"replayed": True})
 
 
-async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResult, list[_OutboxRow]]:
+async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResult, list[OutboxRow]]:
     if isinstance(cmd, OpenAccountCommand):
         return await _open_account(conn, cmd)
     payload = cmd.payload
@@ -85,7 +81,7 @@ async def _execute(conn: asyncpg.Connection, cmd: Command) -> tuple[CommandResul
     return await _post(conn, cmd, accounts, outcome)
 
 
-async def _open_account(conn: asyncpg.Connection, cmd: OpenAccountCommand) -> tuple[CommandResult, list[_OutboxRow]]:
+async def _open_account(conn: asyncpg.Connection, cmd: OpenAccountCommand) -> tuple[CommandResult, list[OutboxRow]]:
     account_id = cmd.payload.account_id or derived_account_id(cmd.command_id)
     created = await conn.fetchval(
         "INSERT INTO accounts (id, currency, kind, last_sequence) VALUES ($1, $2, 'user', 1)"
@@ -138,7 +134,7 @@ async def _post(
     cmd: Command,
     accounts: dict[UUID, AccountState],
     postings: tuple[Posting, Posting],
-) -> tuple[CommandResult, list[_OutboxRow]]:
+) -> tuple[CommandResult, list[OutboxRow]]:
     transaction_id = uuid4()
     currency: str = cmd.payload.currency
     await conn.execute(
@@ -157,7 +153,7 @@ async def _post(
         [p.amount for p in postings],
         [p.balance_after for p in postings],
     )
-    events: list[_OutboxRow] = []
+    events: list[OutboxRow] = []
     sequences: list[int] = []
     balances: list[AccountBalance] = []
     for posting, other in (postings, postings[::-1]):
@@ -194,7 +190,7 @@ async def _post(
     return result, events
 
 
-def _refused(cmd: Command, refused: Refused, account_id: UUID | None) -> tuple[CommandResult, list[_OutboxRow]]:
+def _refused(cmd: Command, refused: Refused, account_id: UUID | None) -> tuple[CommandResult, list[OutboxRow]]:
     result = CommandResult(
         command_id=cmd.command_id,
         command_type=cmd.type,
@@ -213,7 +209,7 @@ def _event(
     account_id: UUID | None,
     sequence: int | None,
     payload: AccountOpened | BalanceChanged | CommandRefused,
-) -> _OutboxRow:
+) -> OutboxRow:
     envelope = EventEnvelope.model_validate(
         {
             "event_id": uuid4(),
@@ -229,10 +225,10 @@ def _event(
         partition = partition_of(account_id)
     else:
         partition = zlib.crc32(cmd.command_id.encode()) % PARTITIONS
-    return envelope.event_id, kind, partition, envelope.model_dump_json().encode()
+    return OutboxRow(envelope.event_id, kind, partition, envelope.model_dump_json().encode())
 
 
-async def _record(conn: asyncpg.Connection, cmd: Command, result: CommandResult, events: list[_OutboxRow]) -> None:
+async def _record(conn: asyncpg.Connection, cmd: Command, result: CommandResult, events: list[OutboxRow]) -> None:
     inserted = await conn.fetchval(
         "INSERT INTO commands (command_id, command_type, payload_digest, status, result, transaction_id)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (command_id) DO NOTHING RETURNING true",
@@ -245,13 +241,4 @@ async def _record(conn: asyncpg.Connection, cmd: Command, result: CommandResult,
     )
     if not inserted:
         raise _LostRace
-    await conn.execute(
-        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, $1, k, p, b FROM unnest($2::uuid[], $3::text[], $4::smallint[], $5::bytea[])"
-        " AS t(e, k, p, b)",
-        cmd.command_id,
-        [e[0] for e in events],
-        [e[1] for e in events],
-        [e[2] for e in events],
-        [e[3] for e in events],
-    )
+    await write_outbox(conn, command_id=cmd.command_id, rows=events)

@@ -11,7 +11,6 @@ from contracts.commands import Deposit, Transfer, Withdraw
 from contracts.results import Refusal
 
 _NS = uuid5(NAMESPACE_URL, "urn:ledger")
-PARTITIONS = 16
 
 
 def system_account_id(currency: str) -> UUID:
@@ -22,10 +21,6 @@ def system_account_id(currency: str) -> UUID:
 def derived_account_id(command_id: str) -> UUID:
     """Account id for an open-account command that named none, stable across retries."""
     return uuid5(_NS, f"account:{command_id}")
-
-
-def partition_of(account_id: UUID) -> int:
-    return account_id.int % PARTITIONS
 
 
 @dataclass(frozen=True, slots=True)
