@@ -9,6 +9,7 @@ with ``require(Scope.X)``; ``create_app`` refuses to start if a ``/v1`` route de
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from contracts.keys import ALL_SCOPES, Scope
 from http_gateway.deps import PoolDep, SettingsDep
 from http_gateway.problems import Problem
 from ledger_common.apikeys import hash_secret, parse_token
+
+log = logging.getLogger("http_gateway.auth")
 
 SERVICE = "service"
 
@@ -80,16 +83,17 @@ async def authenticate(
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     digest = hash_secret(settings.api_key_pepper.get_secret_value().encode(), parsed)
     row = await pool.fetchrow(_AUTHENTICATE, parsed.public_id, digest)
-    if (
-        row is None
-        or not hmac.compare_digest(row["secret_hash"], digest)
-        or row["prefix"] != parsed.prefix
-        or row["revoked_at"] is not None
-    ):
+    if row is None or not hmac.compare_digest(row["secret_hash"], digest) or row["prefix"] != parsed.prefix:
+        log.info("refused API key %s: unknown key or wrong secret", parsed.prefix)  # the prefix is public
+        raise Problem(401, "unauthorized", _UNAUTHORIZED)
+    if row["revoked_at"] is not None:
+        log.info("refused API key %s (%s): revoked", parsed.prefix, row["id"])
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     if row["retry_after"]:
         wait = max(1, math.ceil(row["retry_after"]))
+        log.info("rate limited API key %s (%s) for %d s", parsed.prefix, row["id"], wait)
         raise Problem(429, "rate_limited", "this key's request rate is exceeded", headers={"Retry-After": str(wait)})
+    log.debug("authenticated API key %s (%s)", parsed.prefix, row["id"])
     return Principal(key_id=row["id"], scopes=frozenset(Scope(s) for s in row["scopes"]), wallet_id=row["wallet_id"])
 
 
