@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -65,7 +66,7 @@ STRONG = "s" * 40
 
 
 def _prod(**overrides: str) -> Settings:
-    values = {
+    values: dict[str, Any] = {
         "environment": "production",
         "service_api_key": STRONG,
         "api_key_pepper": "p" * 40,
@@ -73,7 +74,7 @@ def _prod(**overrides: str) -> Settings:
         "amqp_url": "amqp://ledger-gateway:pw@rabbit/ledger",
         **overrides,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings.model_validate(values)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +101,7 @@ def test_production_refuses_missing_secrets(monkeypatch: pytest.MonkeyPatch) -> 
     for name in ("SERVICE_API_KEY", "API_KEY_PEPPER", "EVENT_SIGNING_KEYS"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(ValidationError):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings()
 
 
 def test_redaction_covers_tokens_keys_and_urls() -> None:
