@@ -75,7 +75,7 @@ def subscriber_grant(namespace: str, name: str) -> Grant:
 
 def _check_name(namespace: str, name: str) -> None:
     # A name whose "<name>." prefix covers the ledger's own entities would grant access to them.
-    if not _NAME.match(name) or name == "amq" or f"{namespace}ledger.".startswith(f"{name}."):
+    if not _NAME.match(name) or name in ("amq", "ledger") or f"{namespace}ledger.".startswith(f"{name}."):
         raise ValueError(f"{name!r}: use 2-41 of a-z 0-9 -, starting with a letter, not 'ledger' or 'amq'")
 
 

@@ -7,6 +7,8 @@ upstream publisher gets its command's reply, and a subscriber receives the event
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import subprocess
 import uuid
@@ -20,7 +22,8 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from aiormq.exceptions import ChannelAccessRefused
 
 from contracts.results import CommandResult
-from ledger_cli.broker import password_variable
+from contracts.topology import Topology
+from ledger_cli.broker import Grant, definitions, password_variable, service_grants, subscriber_grant
 from tests.e2e.conftest import wait_until
 from tests.processes import ROOT, System
 
@@ -191,3 +194,49 @@ async def _consume(channel: AbstractChannel, queue: str) -> None:
 
 async def _ignore(message: AbstractIncomingMessage) -> None:
     return None
+
+
+DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
+DEV_PASSWORDS = {
+    "ledger-gateway": "gateway-dev-password",
+    "ledger-worker": "worker-dev-password",
+    "ledger-relay": "relay-dev-password",
+    "ledger-admin": "admin-dev-password",
+}
+
+
+def _hash_matches(stored: str, password: str) -> bool:
+    raw = base64.b64decode(stored)
+    return raw[4:] == hashlib.sha256(raw[:4] + password.encode()).digest()
+
+
+def test_compose_definitions_are_generated_from_the_same_grants() -> None:
+    """deploy/rabbitmq/definitions.json is what ``broker-setup --write-definitions`` makes (see docs)."""
+    committed = json.loads(DEFINITIONS.read_text())
+    fresh = definitions(service_grants(""), Topology(""), vhost="ledger", passwords=DEV_PASSWORDS, admin="ledger-admin")
+    for doc in (committed, fresh):
+        for user in doc["users"]:
+            assert _hash_matches(user.pop("password_hash"), DEV_PASSWORDS[user["name"]])
+    assert committed == fresh
+
+
+def test_rabbitmq_accepts_our_password_hashes() -> None:
+    user, vhost, password = f"t{uuid.uuid4().hex[:10]}-probe", f"t-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    grant = subscriber_grant("", "probe")
+    doc = definitions([Grant(user, grant.configure, grant.write, grant.read)], Topology("x."), vhost=vhost,
+                      passwords={user: password})  # fmt: skip
+    try:
+        subprocess.run(["rabbitmqctl", "-q", "import_definitions"], input=json.dumps(doc), text=True, check=True,
+                       capture_output=True, timeout=60)  # fmt: skip
+        ok = subprocess.run(["rabbitmqctl", "-q", "authenticate_user", user, password], capture_output=True, timeout=60)
+        bad = subprocess.run(["rabbitmqctl", "-q", "authenticate_user", user, "wrong"], capture_output=True, timeout=60)
+        assert ok.returncode == 0 and bad.returncode != 0
+    finally:
+        _ctl("delete_user", user)
+        _ctl("delete_vhost", vhost)
+
+
+@pytest.mark.parametrize("name", ["ledger", "amq", "x", "Billing", "tns"])
+def test_names_that_would_overlap_the_ledger_are_refused(name: str) -> None:
+    with pytest.raises(ValueError):
+        subscriber_grant("tns.", name)
