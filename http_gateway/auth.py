@@ -11,13 +11,14 @@ from __future__ import annotations
 import hmac
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, params
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from contracts.keys import ALL_SCOPES, Scope
 from http_gateway.deps import PoolDep, SettingsDep
@@ -126,15 +127,25 @@ def required_scope(route: APIRoute) -> Scope | None:
     return None
 
 
-def check_every_route_declares_a_scope(routes: Iterable[object], *, prefix: str = "/v1") -> None:
+def endpoints(routes: Sequence[BaseRoute]) -> list[tuple[str, str, Scope | None]]:
+    """Every (method, full path, required scope) of an app, through included routers
+    (``app.routes`` alone holds included routers as single entries)."""
+    out: list[tuple[str, str, Scope | None]] = []
+    for ctx in iter_route_contexts(routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute):
+            out.extend((m, ctx.path or route.path, required_scope(route)) for m in sorted(ctx.methods or ()))
+    return out
+
+
+def check_every_route_declares_a_scope(routes: Sequence[BaseRoute], *, prefix: str = "/v1") -> None:
     """Refuse to start an app with an endpoint under ``prefix`` that forgot its ``require``."""
-    missing = [
-        f"{sorted(r.methods or ())} {r.path}"
-        for r in routes
-        if isinstance(r, APIRoute) and r.path.startswith(prefix) and required_scope(r) is None
-    ]
+    found = endpoints(routes)
+    missing = [f"{m} {p}" for m, p, scope in found if p.startswith(prefix) and scope is None]
     if missing:
         raise RuntimeError(f"routes without a required scope: {', '.join(missing)}")
+    if not any(p.startswith(prefix) for _, p, _ in found):
+        raise RuntimeError(f"no routes under {prefix}: the check would prove nothing")
 
 
 async def _wallets_of_accounts(pool: PoolDep, account_ids: list[UUID]) -> dict[UUID, UUID]:

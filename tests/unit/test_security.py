@@ -128,3 +128,21 @@ def test_formatter_redacts_exceptions_too() -> None:
         )
     out = formatter.format(record)
     assert "topsecret" not in out and "abc.def" not in out and "RuntimeError" in out
+
+
+def test_an_app_with_an_unscoped_v1_route_refuses_to_start() -> None:
+    from fastapi import APIRouter, FastAPI
+
+    from contracts.keys import Scope
+    from http_gateway.auth import check_every_route_declares_a_scope, require
+
+    app = FastAPI()
+    v1 = APIRouter(prefix="/v1")
+    v1.add_api_route("/scoped", lambda: None, dependencies=[require(Scope.READ)])
+    app.include_router(v1)
+    check_every_route_declares_a_scope(app.routes)
+    v1.add_api_route("/forgotten", lambda: None)
+    with pytest.raises(RuntimeError, match="GET /v1/forgotten"):
+        check_every_route_declares_a_scope(app.routes)
+    with pytest.raises(RuntimeError, match="no routes under /v1"):
+        check_every_route_declares_a_scope(FastAPI().routes)
