@@ -16,6 +16,7 @@ from contracts.commands import (
     WithdrawCommand,
 )
 from contracts.events import EventEnvelope
+from contracts.keys import KeyEvent
 from contracts.results import CommandResult
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -26,6 +27,7 @@ _MODELS: dict[str, type[BaseModel]] = {
     "command.withdraw.v1": WithdrawCommand,
     "command.transfer.v1": TransferCommand,
     "event.v1": EventEnvelope,
+    "event.key.v1": KeyEvent,
     "command-result.v1": CommandResult,
 }
 

@@ -11,9 +11,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from http_gateway import problems, reads, writes
+from http_gateway import admin, problems, reads, writes
+from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
-from http_gateway.deps import BusDep, PoolDep, require_service_token
+from http_gateway.deps import BusDep, PoolDep
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 
@@ -38,15 +39,18 @@ def create_app(settings: Settings) -> FastAPI:
         description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.",
     )
     problems.install(app)
-    # Every error a route can answer is declared here, once per kind of route, as a problem document.
+    # Authentication for all of /v1 (401 before anything else); each route adds its scope (403).
+    # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(
         prefix="/v1",
-        dependencies=[Depends(require_service_token)],
-        responses=problems.problem_responses(401, 422, 503),
+        dependencies=[Depends(authenticate)],
+        responses=problems.problem_responses(401, 403, 422, 429, 503),
     )
     v1.include_router(writes.router, responses=problems.problem_responses(400, 404, 409))
     v1.include_router(reads.router, responses=problems.problem_responses(400, 404))
+    v1.include_router(admin.router, responses=problems.problem_responses(400, 404, 409))
     app.include_router(v1)
+    check_every_route_declares_a_scope(app.routes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -56,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
 
+    # Public on purpose: probes carry no credentials and these reveal nothing.
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
         """Liveness: the process is serving."""

@@ -25,9 +25,14 @@ PROBLEM_JSON = "application/problem+json"
 class Problem(Exception):
     """Raise to answer with a problem document carrying a stable ``code``."""
 
-    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+    def __init__(
+        self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.extra = status, code, detail, extra
+        self.headers = dict(headers or {})
+        if status == 401:
+            self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
 def problem_response(
@@ -68,7 +73,9 @@ class ProblemDocument(BaseModel):
 
 _DESCRIPTIONS = {
     400: "Malformed request: body is not JSON, missing or invalid Idempotency-Key, invalid cursor",
-    401: "Missing or wrong bearer token (`unauthorized`)",
+    401: "Missing, unknown or revoked bearer token (`unauthorized`)",
+    403: "The key lacks the route's scope (`forbidden`) or acts for another wallet (`wrong_wallet`)",
+    429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
     404: "No such resource (`account_not_found`, `transaction_not_found`, `command_not_found`, `not_found`)",
     409: "Conflict (`account_exists`, `idempotency_conflict`)",
     422: "Invalid request (`validation_error`) or a business refusal (`insufficient_funds`, `currency_mismatch`, …)",
@@ -107,6 +114,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     413: "payload_too_large",
+    429: "rate_limited",
     415: "unsupported_media_type",
 }
 
@@ -114,8 +122,7 @@ _HTTP_CODES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.status, exc.code, exc.detail, headers, **exc.extra)
+        return problem_response(exc.status, exc.code, exc.detail, exc.headers or None, **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -10,11 +10,14 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from contracts.keys import Scope
 from contracts.results import CommandResult
+from http_gateway.auth import Principal, authorize_accounts, require
 from http_gateway.deps import PoolDep
 from http_gateway.problems import Problem
 
 router = APIRouter()
+Reader = Annotated[Principal, require(Scope.READ)]
 
 
 class Account(BaseModel):
@@ -67,8 +70,9 @@ def _decode_cursor(cursor: str) -> int:
 
 
 @router.get("/accounts/{account_id}", response_model=Account)
-async def get_account(account_id: UUID, pool: PoolDep) -> Account:
+async def get_account(account_id: UUID, pool: PoolDep, principal: Reader) -> Account:
     """An account with its current balance."""
+    await authorize_accounts(pool, principal, [account_id])
     row = await pool.fetchrow(
         "SELECT id, currency, kind, balance, min_balance, created_at FROM accounts WHERE id = $1", account_id
     )
@@ -81,10 +85,12 @@ async def get_account(account_id: UUID, pool: PoolDep) -> Account:
 async def list_entries(
     account_id: UUID,
     pool: PoolDep,
+    principal: Reader,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> EntryPage:
     """An account's postings, newest first; pass ``next_cursor`` back for the next page."""
+    await authorize_accounts(pool, principal, [account_id])
     before = _decode_cursor(cursor) if cursor else 2**63 - 1
     if await pool.fetchval("SELECT 1 FROM accounts WHERE id = $1", account_id) is None:
         raise Problem(404, "account_not_found", f"account {account_id} does not exist")
@@ -102,7 +108,7 @@ async def list_entries(
 
 
 @router.get("/transactions/{transaction_id}", response_model=Transaction)
-async def get_transaction(transaction_id: UUID, pool: PoolDep) -> Transaction:
+async def get_transaction(transaction_id: UUID, pool: PoolDep, principal: Reader) -> Transaction:
     """A transaction and its postings."""
     row = await pool.fetchrow("SELECT id, command_id, kind, created_at FROM transactions WHERE id = $1", transaction_id)
     if row is None:
@@ -112,15 +118,19 @@ async def get_transaction(transaction_id: UUID, pool: PoolDep) -> Transaction:
         " WHERE transaction_id = $1 ORDER BY id",
         transaction_id,
     )
+    await authorize_accounts(pool, principal, [p["account_id"] for p in postings], any_of=True)
     return Transaction(**dict(row), postings=[dict(p) for p in postings])
 
 
 @router.get("/commands/{command_id}", response_model=CommandResult)
-async def get_command(command_id: str, pool: PoolDep) -> CommandResult:
+async def get_command(command_id: str, pool: PoolDep, principal: Reader) -> CommandResult:
     """The recorded outcome of a command; 404 while it is still queued."""
     if len(command_id) > 128:
         raise Problem(404, "command_not_found", "no such command")
     result = await pool.fetchval("SELECT result FROM commands WHERE command_id = $1", command_id)
     if result is None:
         raise Problem(404, "command_not_found", f"command {command_id} has no recorded outcome (yet)")
-    return CommandResult.model_validate(result)
+    outcome = CommandResult.model_validate(result)
+    touched = [outcome.account_id, *(b.account_id for b in outcome.balances)]
+    await authorize_accounts(pool, principal, touched, any_of=True)
+    return outcome

@@ -20,8 +20,10 @@ from contracts.commands import (
     Withdraw,
     WithdrawCommand,
 )
+from contracts.keys import Scope
 from contracts.results import CommandResult, Refusal
-from http_gateway.deps import BusDep, Principal, SettingsDep
+from http_gateway.auth import Principal, authorize_accounts, require
+from http_gateway.deps import BusDep, PoolDep, SettingsDep
 from http_gateway.problems import Problem, problem_response
 
 router = APIRouter()
@@ -68,8 +70,8 @@ async def _dispatch(cmd: Command, bus: BusDep, settings: SettingsDep, *, created
     )
 
 
-def _envelope(key: str | None, principal: str) -> dict[str, object]:
-    return {"command_id": _key(key), "issued_at": datetime.now(UTC), "principal": principal}
+def _envelope(key: str | None, principal: Principal) -> dict[str, object]:
+    return {"command_id": _key(key), "issued_at": datetime.now(UTC), "principal": principal.name}
 
 
 _RESPONSES: dict[int | str, dict[str, object]] = {
@@ -80,35 +82,59 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
 
 @router.post("/accounts", status_code=201, response_model=CommandResult, responses=_RESPONSES)
 async def open_account(
-    body: OpenAccount, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+    body: OpenAccount,
+    bus: BusDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require(Scope.WALLETS)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Open an account in one currency."""
+    await authorize_accounts(pool, principal, [body.account_id])
     cmd = OpenAccountCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings, created=201)
 
 
 @router.post("/deposits", response_model=CommandResult, responses=_RESPONSES)
 async def deposit(
-    body: Deposit, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+    body: Deposit,
+    bus: BusDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require(Scope.DEPOSIT)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Credit an account from the currency's system account."""
+    await authorize_accounts(pool, principal, [body.account_id])
     cmd = DepositCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)
 
 
 @router.post("/withdrawals", response_model=CommandResult, responses=_RESPONSES)
 async def withdraw(
-    body: Withdraw, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+    body: Withdraw,
+    bus: BusDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require(Scope.TRANSFER)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Debit an account to the currency's system account; refused if funds are short."""
+    await authorize_accounts(pool, principal, [body.account_id])
     cmd = WithdrawCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)
 
 
 @router.post("/transfers", response_model=CommandResult, responses=_RESPONSES)
 async def transfer(
-    body: Transfer, bus: BusDep, settings: SettingsDep, principal: Principal, idempotency_key: IdempotencyKey = None
+    body: Transfer,
+    bus: BusDep,
+    pool: PoolDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, require(Scope.TRANSFER)],
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Move money between two accounts of the same currency."""
+    await authorize_accounts(pool, principal, [body.debit_account_id])
     cmd = TransferCommand(payload=body, **_envelope(idempotency_key, principal))
     return await _dispatch(cmd, bus, settings)

@@ -1,4 +1,4 @@
-"""``ledger <subcommand>``: run a process, migrate, seed, benchmark, audit, handle dead letters."""
+"""``ledger <subcommand>``: run a process, migrate, seed, benchmark, audit, dead letters, keys, broker."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep our root handler, whose formatter redacts secrets
         timeout_keep_alive=75,  # longer than client/LB idle timeouts, so the client closes first
         access_log=False,
     )
@@ -112,6 +113,12 @@ def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(outbox_alias(settings, args))
 
 
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.keys import keys
+
+    return asyncio.run(keys(settings, args))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -142,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("action", choices=["dead", "replay"])
     o.add_argument("ids", nargs="*", type=int)
     handlers["outbox"] = _outbox
+    from ledger_cli import broker, keys
+
+    keys.add_parser(sub)
+    handlers["keys"] = _keys
+    broker.add_parser(sub)
+    handlers["broker-setup"] = broker.broker_setup
     args = parser.parse_args(argv)
     settings = get_settings()
     setup_logging(settings.log_level)

@@ -8,18 +8,32 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.signing import parse_keys
 from contracts.topology import Topology
 
 DEV_API_KEY = "dev-service-key-change-me"
+DEV_PEPPER = "dev-api-key-pepper-change-me"
+DEV_SIGNING_KEYS = "dev:dev-event-signing-key-change-me"
+#: Shortest secret accepted in production (admin key, pepper, each event signing secret).
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting must not echo the environment (and its secrets) back.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ledger")
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    #: Bootstrap admin credential: a bearer token acting as principal ``service`` with every scope.
     service_api_key: SecretStr = SecretStr(DEV_API_KEY)
+    #: Server-side secret mixed into every API key hash (HMAC-SHA-256); changing it invalidates all keys.
+    api_key_pepper: SecretStr = SecretStr(DEV_PEPPER)
+    #: ``kid:secret,kid2:secret2``: the relay signs events with the first, subscribers verify with any.
+    event_signing_keys: SecretStr = SecretStr(DEV_SIGNING_KEYS)
+    #: Declare exchanges and queues at startup; false when ``ledger broker-setup`` provisioned them and
+    #: the service users may only use them (passive declares need no configure permission).
+    amqp_declare: bool = True
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     #: Prefix for every exchange and queue name (isolates tests and tenants on one broker).
@@ -40,17 +54,32 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_unsafe_secrets(self) -> Self:
-        if self.environment == "production":
-            key = self.service_api_key.get_secret_value()
-            if key == DEV_API_KEY or len(key) < 24:
-                raise ValueError("SERVICE_API_KEY must be set to a strong secret (>= 24 chars) in production")
-            if "guest:guest@" in self.amqp_url.get_secret_value():
-                raise ValueError("AMQP_URL must not use the guest account in production")
+        signing = parse_keys(self.event_signing_keys.get_secret_value())  # malformed: refused everywhere
+        if self.environment != "production":
+            return self
+        _strong("SERVICE_API_KEY", self.service_api_key.get_secret_value(), DEV_API_KEY)
+        _strong("API_KEY_PEPPER", self.api_key_pepper.get_secret_value(), DEV_PEPPER)
+        dev_secrets = set(parse_keys(DEV_SIGNING_KEYS).values())
+        for kid, secret in signing.items():
+            if secret in dev_secrets or len(secret) < MIN_SECRET_CHARS:
+                raise ValueError(f"EVENT_SIGNING_KEYS: key {kid!r} must be a strong secret in production")
+        if "guest:guest@" in self.amqp_url.get_secret_value():
+            raise ValueError("AMQP_URL must not use the guest account in production")
         return self
 
     @property
+    def signing_keys(self) -> dict[str, bytes]:
+        """Event signing keys in order; the first one signs."""
+        return parse_keys(self.event_signing_keys.get_secret_value())
+
+    @property
     def topology(self) -> Topology:
-        return Topology(self.ledger_namespace)
+        return Topology(self.ledger_namespace, declare=self.amqp_declare)
+
+
+def _strong(name: str, value: str, default: str) -> None:
+    if value == default or len(value) < MIN_SECRET_CHARS:
+        raise ValueError(f"{name} must be set to a strong secret (>= {MIN_SECRET_CHARS} chars) in production")
 
 
 @lru_cache

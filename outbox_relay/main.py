@@ -46,7 +46,13 @@ async def _serve(
 ) -> None:
     channel = await connection.channel(publisher_confirms=True)  # type: ignore[attr-defined]
     exchange = await settings.topology.declare_events(channel)
-    relay = Relay(pool, exchange, batch_size=settings.relay_batch_size, max_attempts=settings.relay_max_attempts)
+    relay = Relay(
+        pool,
+        exchange,
+        batch_size=settings.relay_batch_size,
+        max_attempts=settings.relay_max_attempts,
+        signing_keys=settings.signing_keys,
+    )
     log.info("relay publishing to %s", settings.topology.events_exchange)
     while not stop.is_set():
         # A batch runs to its commit even when SIGTERM arrives, so nothing is left half-marked.

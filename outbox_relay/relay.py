@@ -17,6 +17,7 @@ import asyncio
 import logging
 import random
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -25,6 +26,7 @@ import asyncpg
 from aio_pika.abc import AbstractExchange
 from aio_pika.exceptions import DeliveryError
 
+from contracts.signing import sign
 from ledger_common.faults import crash_point
 
 log = logging.getLogger("outbox_relay")
@@ -55,8 +57,17 @@ class _Row:
 
 
 class Relay:
-    def __init__(self, pool: asyncpg.Pool, exchange: AbstractExchange, *, batch_size: int, max_attempts: int) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        exchange: AbstractExchange,
+        *,
+        batch_size: int,
+        max_attempts: int,
+        signing_keys: Mapping[str, bytes],
+    ) -> None:
         self._pool = pool
+        self._signing_keys = signing_keys
         self._exchange = exchange
         self._batch_size = batch_size
         self._max_attempts = max_attempts
@@ -86,7 +97,7 @@ class Relay:
             if not row.due:  # head of this partition is backing off: keep order, wait
                 return sent, None
             try:
-                await self._exchange.publish(_message(row), routing_key=row.routing_key)
+                await self._exchange.publish(_message(row, self._signing_keys), routing_key=row.routing_key)
             except DeliveryError as exc:  # the broker refused this message (nack or return)
                 return sent, (row, f"broker refused: {exc}")
             sent.append(row.id)
@@ -115,9 +126,10 @@ class Relay:
         )
 
 
-def _message(row: _Row) -> aio_pika.Message:
+def _message(row: _Row, signing_keys: Mapping[str, bytes]) -> aio_pika.Message:
     return aio_pika.Message(
         row.body,
+        headers=dict(sign(row.body, signing_keys)),  # HMAC over these exact bytes (contracts/signing.py)
         message_id=str(row.event_id),
         type=row.routing_key,
         content_type="application/json",

@@ -50,6 +50,8 @@ def settings(database_url: str) -> Settings:
         amqp_url=AMQP_URL,
         ledger_namespace=f"t{uuid.uuid4().hex[:10]}.",
         service_api_key="test-key-" + uuid.uuid4().hex,
+        api_key_pepper="test-pepper-" + uuid.uuid4().hex,
+        event_signing_keys=f"t1:test-signing-{uuid.uuid4().hex}",
     )
 
 

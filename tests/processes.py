@@ -42,6 +42,10 @@ class System:
             DATABASE_URL=s.database_url.get_secret_value(),
             AMQP_URL=s.amqp_url.get_secret_value(),
             SERVICE_API_KEY=s.service_api_key.get_secret_value(),
+            API_KEY_PEPPER=s.api_key_pepper.get_secret_value(),
+            EVENT_SIGNING_KEYS=s.event_signing_keys.get_secret_value(),
+            AMQP_DECLARE="true" if s.amqp_declare else "false",
+            LOG_LEVEL=s.log_level,
             LEDGER_NAMESPACE=s.ledger_namespace,
             HTTP_PORT=str(self.port),
             RELAY_POLL_SECONDS="0.5",
@@ -52,10 +56,15 @@ class System:
         )
         return env
 
-    def start(self, name: str, crash_at: str = "") -> subprocess.Popen[bytes]:
+    def start(self, name: str, crash_at: str = "", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``ledger <name>``; ``env`` overrides variables for this process only (e.g. its AMQP_URL)."""
         log = open(self.logdir / f"{name}.log", "ab")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ledger_cli.main", name], env=self.env(crash_at), stdout=log, stderr=log, cwd=ROOT
+            [sys.executable, "-m", "ledger_cli.main", name],
+            env={**self.env(crash_at), **(env or {})},
+            stdout=log,
+            stderr=log,
+            cwd=ROOT,
         )
         self.procs[name] = proc
         if name == "gateway":

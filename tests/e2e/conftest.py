@@ -72,6 +72,8 @@ class Subscriber:
         self.events: list[EventEnvelope] = []
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
+        if (message.routing_key or "").startswith("key."):
+            return  # API key events (contracts.keys.KeyEvent), from access-control tests in this namespace
         self.messages.append(message)
         self.events.append(parse_event(message.body))
 

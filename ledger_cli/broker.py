@@ -1,0 +1,190 @@
+"""``ledger broker-setup``: RabbitMQ users, vhost, permissions and topology, least privilege each.
+
+Runs ``rabbitmqctl`` on the broker host; idempotent (re-running resets passwords from the
+environment and permissions to what is below). Passwords come from ``BROKER_PASSWORD_<USER>``
+(user name upper-cased, other characters as ``_``) and are passed on stdin, never on a command
+line, never printed. The regexes are documented in docs/topology.md ("Broker permissions").
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.topology import Topology
+from ledger_common.settings import Settings
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+NOTHING = "^$"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One user's permissions in the vhost: regexes over exchange and queue names."""
+
+    user: str
+    configure: str
+    write: str
+    read: str
+
+
+def service_grants(namespace: str, user_prefix: str = "ledger-") -> list[Grant]:
+    """gateway, worker and relay, each allowed exactly what its code does (see docs/topology.md)."""
+    n = re.escape(namespace)
+    replies = rf"^{n}ledger\.gateway\.replies\.[0-9a-f]{{32}}$"
+    return [
+        # Publishes commands; declares, and consumes, its own exclusive reply queue.
+        Grant(f"{user_prefix}gateway", replies, rf"^{n}ledger\.commands$", replies),
+        # Consumes the command queue; replies through the default exchange; dead-letters to the DLX.
+        Grant(
+            f"{user_prefix}worker",
+            NOTHING,
+            rf"^({n}ledger\.commands\.dlx|amq\.default)$",
+            rf"^{n}ledger\.commands\.worker$",
+        ),
+        # Publishes events, nothing else.
+        Grant(f"{user_prefix}relay", NOTHING, rf"^{n}ledger\.events$", NOTHING),
+    ]
+
+
+def publisher_grant(namespace: str, name: str) -> Grant:
+    """Upstream service: publish commands; its own reply queues ``<name>.replies.*`` for results."""
+    _check_name(namespace, name)
+    replies = rf"^{re.escape(name)}\.replies\..+$"
+    return Grant(name, replies, rf"^{re.escape(namespace)}ledger\.commands$", replies)
+
+
+def subscriber_grant(namespace: str, name: str) -> Grant:
+    """Downstream service: its own queues ``<name>.*``, bound to (read on) ``ledger.events`` only."""
+    _check_name(namespace, name)
+    own = rf"{re.escape(name)}\..+"
+    return Grant(name, f"^{own}$", f"^{own}$", rf"^({own}|{re.escape(namespace)}ledger\.events)$")
+
+
+def _check_name(namespace: str, name: str) -> None:
+    # A name whose "<name>." prefix covers the ledger's own entities would grant access to them.
+    if not _NAME.match(name) or name in ("amq", "ledger") or f"{namespace}ledger.".startswith(f"{name}."):
+        raise ValueError(f"{name!r}: use 2-41 of a-z 0-9 -, starting with a letter, not 'ledger' or 'amq'")
+
+
+def password_variable(user: str) -> str:
+    return "BROKER_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", user.upper())
+
+
+def passwords(grants: list[Grant], env: Mapping[str, str]) -> dict[str, str]:
+    """Each user's password from the environment; refuses to go on with any missing."""
+    missing = [password_variable(g.user) for g in grants if not env.get(password_variable(g.user))]
+    if missing:
+        raise ValueError(f"set {', '.join(missing)} (the users' passwords)")
+    return {g.user: env[password_variable(g.user)] for g in grants}
+
+
+def rabbit_password_hash(password: str) -> str:
+    """RabbitMQ's ``rabbit_password_hashing_sha256``: base64(salt || sha256(salt || password))."""
+    salt = secrets.token_bytes(4)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def definitions(
+    grants: list[Grant], topology: Topology, *, vhost: str, passwords: Mapping[str, str], admin: str | None = None
+) -> dict[str, Any]:
+    """Everything as one RabbitMQ definitions document (what docker-compose loads at boot)."""
+    users = [g.user for g in grants] + ([admin] if admin else [])
+    full = [Grant(admin, ".*", ".*", ".*")] if admin else []
+    return {
+        "users": [
+            {
+                "name": u,
+                "password_hash": rabbit_password_hash(passwords[u]),
+                "hashing_algorithm": "rabbit_password_hashing_sha256",
+                "tags": ["administrator"] if u == admin else [],
+            }
+            for u in users
+        ],
+        "vhosts": [{"name": vhost}],
+        "permissions": [
+            {"user": g.user, "vhost": vhost, "configure": g.configure, "write": g.write, "read": g.read}
+            for g in grants + full
+        ],
+        **topology.definitions(vhost),
+    }
+
+
+class BrokerSetupError(RuntimeError):
+    pass
+
+
+def _ctl(*args: str, stdin: str | None = None) -> str:
+    exe = shutil.which("rabbitmqctl")
+    if exe is None:
+        raise BrokerSetupError("rabbitmqctl not found: run this on a broker node")
+    done = subprocess.run(  # noqa: S603 - fixed executable, arguments are names, secrets go on stdin
+        [exe, "-q", *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise BrokerSetupError(f"rabbitmqctl {args[0]} failed: {done.stderr.strip()[:500]}")
+    return done.stdout
+
+
+def apply(grants: list[Grant], topology: Topology, *, vhost: str, passwords: Mapping[str, str]) -> None:
+    """Create or update the vhost, users, passwords and permissions, then import the topology."""
+    if vhost not in _ctl("-s", "list_vhosts", "name").split():
+        _ctl("add_vhost", vhost)
+    existing = {line.split("\t")[0] for line in _ctl("-s", "list_users").splitlines() if line}
+    for g in grants:
+        verb = "change_password" if g.user in existing else "add_user"
+        _ctl(verb, g.user, stdin=passwords[g.user] + "\n")
+        _ctl("set_permissions", "-p", vhost, g.user, g.configure, g.write, g.read)
+    _ctl("import_definitions", stdin=json.dumps(topology.definitions(vhost)))
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    b = sub.add_parser("broker-setup", help="create RabbitMQ users, vhost, permissions and topology (rabbitmqctl)")
+    b.add_argument("--vhost", default=None, help="default: the vhost of AMQP_URL")
+    b.add_argument("--user-prefix", default="ledger-", help="service users are <prefix>gateway|worker|relay")
+    b.add_argument("--publisher", action="append", default=[], help="upstream publisher user (repeatable)")
+    b.add_argument("--subscriber", action="append", default=[], help="downstream subscriber user (repeatable)")
+    b.add_argument("--write-definitions", type=Path, default=None, help="write a definitions file instead")
+    b.add_argument("--admin", default=None, help="with --write-definitions: also an administrator user")
+
+
+def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
+    namespace = settings.ledger_namespace
+    vhost = args.vhost or _vhost_of(settings.amqp_url.get_secret_value())
+    try:
+        grants = service_grants(namespace, args.user_prefix)
+        grants += [publisher_grant(namespace, p) for p in args.publisher]
+        grants += [subscriber_grant(namespace, s) for s in args.subscriber]
+        users = grants + ([Grant(args.admin, "", "", "")] if args.admin else [])
+        secret = passwords(users, os.environ)
+        topology = Topology(namespace)
+        if args.write_definitions:
+            doc = definitions(grants, topology, vhost=vhost, passwords=secret, admin=args.admin)
+            args.write_definitions.write_text(json.dumps(doc, indent=2) + "\n")
+            print(f"wrote {args.write_definitions} ({len(users)} users, vhost {vhost})")
+        else:
+            apply(grants, topology, vhost=vhost, passwords=secret)
+            print(f"vhost {vhost}: {len(grants)} users and permissions set, topology declared")
+    except (ValueError, BrokerSetupError) as exc:
+        print(f"ledger broker-setup: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _vhost_of(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+
+    path = urlsplit(url).path
+    return unquote(path[1:]) if len(path) > 1 else "/"

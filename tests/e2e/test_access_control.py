@@ -1,0 +1,202 @@
+"""Every endpoint refuses a missing, unknown or revoked key (401), a key without the route's scope
+(403) and, where a wallet is involved, a key bound to another wallet (403), and nothing is posted.
+
+Routes are enumerated from the app itself: a new endpoint without an entry in ``EXAMPLES`` fails
+``test_every_route_has_an_example``. Add a valid example request for it there.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from contracts.keys import Scope
+from http_gateway.app import create_app
+from http_gateway.auth import endpoints
+from ledger_common.settings import Settings
+from tests.e2e.access import bearer, idem, make_key
+from tests.processes import System
+
+pytestmark = pytest.mark.e2e
+
+
+@dataclass
+class World:
+    """Real ids the example requests point at."""
+
+    account: str
+    other_account: str
+    transaction_id: str
+    command_id: str
+    key_id: str
+
+
+@dataclass
+class Example:
+    path: dict[str, str] = field(default_factory=dict)
+    json: dict[str, Any] | None = None
+    #: The route acts on a wallet, so a key bound to another wallet must get 403.
+    wallet: bool = True
+
+
+#: (method, path template) -> a valid request against ``World``. Extend it with every new route.
+EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
+    ("POST", "/v1/accounts"): lambda w: Example(json={"currency": "USD", "account_id": str(uuid.uuid4())}),
+    ("POST", "/v1/deposits"): lambda w: Example(json={"account_id": w.account, "amount": 5, "currency": "USD"}),
+    ("POST", "/v1/withdrawals"): lambda w: Example(json={"account_id": w.account, "amount": 1, "currency": "USD"}),
+    ("POST", "/v1/transfers"): lambda w: Example(
+        json={"debit_account_id": w.account, "credit_account_id": w.other_account, "amount": 1, "currency": "USD"}
+    ),
+    ("GET", "/v1/accounts/{account_id}"): lambda w: Example(path={"account_id": w.account}),
+    ("GET", "/v1/accounts/{account_id}/entries"): lambda w: Example(path={"account_id": w.account}),
+    ("GET", "/v1/transactions/{transaction_id}"): lambda w: Example(path={"transaction_id": w.transaction_id}),
+    ("GET", "/v1/commands/{command_id}"): lambda w: Example(path={"command_id": w.command_id}),
+    ("POST", "/v1/admin/keys"): lambda w: Example(json={"name": "made by example", "scopes": ["admin"]}),
+    ("GET", "/v1/admin/keys"): lambda w: Example(wallet=False),  # a bound admin sees its wallet's keys only
+    ("DELETE", "/v1/admin/keys/{key_id}"): lambda w: Example(path={"key_id": w.key_id}),
+    ("PUT", "/v1/admin/keys/{key_id}/limits"): lambda w: Example(
+        path={"key_id": w.key_id}, json={"rate_limit": None, "spending_limits": []}
+    ),
+}
+
+#: Endpoints anyone may call.
+PUBLIC = {"/healthz", "/readyz"}
+DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def v1_routes(settings: Settings) -> list[tuple[str, str, Scope]]:
+    out = []
+    for method, path, scope in endpoints(create_app(settings).routes):
+        if path.startswith("/v1"):
+            assert scope is not None, path
+            out.append((method, path, scope))
+    return out
+
+
+def test_every_route_has_an_example(settings: Settings) -> None:
+    routes = v1_routes(settings)
+    assert len(routes) >= 12  # the enumeration sees through included routers
+    missing = [(m, p) for m, p, _ in routes if (m, p) not in EXAMPLES]
+    assert not missing, f"add these to EXAMPLES: {missing}"
+    others = {p for _, p, _ in endpoints(create_app(settings).routes) if not p.startswith("/v1")}
+    assert others - DOCS == PUBLIC
+
+
+async def _call(c: httpx.AsyncClient, method: str, template: str, ex: Example, token: str | None) -> httpx.Response:
+    if token is None:
+        auth = {}
+    elif token == "Basic":  # another scheme altogether
+        auth = {"Authorization": "Basic dXNlcjpwYXNz"}
+    else:
+        auth = bearer(token)
+    headers = {**idem(), **auth}
+    return await c.request(method, template.format(**ex.path), json=ex.json, headers=headers)
+
+
+async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
+    tables = ("commands", "transactions", "postings", "api_keys", "admin_audit", "outbox")
+    return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
+
+
+async def _world(client: httpx.AsyncClient) -> World:
+    accounts = []
+    for _ in range(2):
+        r = await client.post("/v1/accounts", json={"currency": "USD"}, headers=idem())
+        assert r.status_code == 201, r.text
+        accounts.append(r.json()["account_id"])
+    dep = idem()
+    r = await client.post(
+        "/v1/deposits", json={"account_id": accounts[0], "amount": 1000, "currency": "USD"}, headers=dep
+    )
+    assert r.status_code == 200, r.text
+    target = await make_key(client, ["read"], name="example target")
+    return World(accounts[0], accounts[1], r.json()["transaction_id"], dep["Idempotency-Key"], target["id"])
+
+
+async def test_every_endpoint_refuses_what_it_must(
+    client: httpx.AsyncClient, system: System, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    world = await _world(client)
+    revoked = await make_key(client, list(Scope), name="revoked")
+    assert (await client.delete(f"/v1/admin/keys/{revoked['id']}")).status_code == 200
+    without = {s: await make_key(client, [o for o in Scope if o != s], name=f"no {s}") for s in Scope}
+    elsewhere = await make_key(client, list(Scope), wallet_id=str(uuid.uuid4()), name="other wallet")
+    unknown = "lk_test_0123456789ab_" + "A" * 43
+    wrong_secret = f"{without[Scope.READ]['prefix']}_{'B' * 43}"  # a real public id, a wrong secret
+    before = await _counts(pool)
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as bare:  # no default credentials
+        await _probe_refusals(bare, settings, world, [revoked["secret"], unknown, wrong_secret], without, elsewhere)
+    assert await _counts(pool) == before, "a refused request changed something"
+
+    # The same requests with a key that has exactly the route's scope are accepted: the examples are valid.
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as bare:
+        for method, template, scope in v1_routes(settings):
+            only = await make_key(client, [scope], name=f"only {scope}")
+            r = await _call(bare, method, template, EXAMPLES[(method, template)](world), only["secret"])
+            assert r.status_code < 300, (method, template, r.text)
+
+
+async def _probe_refusals(
+    c: httpx.AsyncClient,
+    settings: Settings,
+    world: World,
+    invalid: list[str],
+    without: dict[Scope, dict[str, Any]],
+    elsewhere: dict[str, Any],
+) -> None:
+    for method, template, scope in v1_routes(settings):
+        ex = EXAMPLES[(method, template)](world)
+        for token in (None, "Basic", "not-a-key", *invalid):
+            r = await _call(c, method, template, ex, token)
+            assert r.status_code == 401, (method, template, token, r.text)
+            assert r.headers["content-type"] == "application/problem+json" and r.json()["code"] == "unauthorized"
+            assert r.headers["www-authenticate"] == "Bearer"
+        r = await _call(c, method, template, ex, without[scope]["secret"])
+        assert r.status_code == 403 and r.json()["required_scope"] == scope, (method, template, r.text)
+        if ex.wallet:
+            r = await _call(c, method, template, ex, elsewhere["secret"])
+            assert r.status_code == 403 and r.json()["code"] == "wrong_wallet", (method, template, r.text)
+
+
+async def test_wallet_bound_key_acts_as_its_wallet_and_commands_record_the_key(
+    client: httpx.AsyncClient, pool: asyncpg.Pool
+) -> None:
+    w = await _world(client)
+    agent = await make_key(client, ["transfer", "read"], wallet_id=w.account, name="agent")
+    mine = {"debit_account_id": w.account, "credit_account_id": w.other_account, "amount": 7, "currency": "USD"}
+    r = await client.post("/v1/transfers", json=mine, headers={**idem(), **bearer(agent["secret"])})
+    assert r.status_code == 200, r.text
+    principal = await pool.fetchval(
+        "SELECT principal FROM transactions WHERE id = $1", uuid.UUID(r.json()["transaction_id"])
+    )
+    assert principal == f"key:{agent['id']}"
+    theirs = {**mine, "debit_account_id": w.other_account, "credit_account_id": w.account}
+    r = await client.post("/v1/transfers", json=theirs, headers={**idem(), **bearer(agent["secret"])})
+    assert r.status_code == 403 and r.json()["code"] == "wrong_wallet"
+    # Reading: its own account yes, the other no; a transaction that touched its wallet yes.
+    assert (await client.get(f"/v1/accounts/{w.account}", headers=bearer(agent["secret"]))).status_code == 200
+    assert (await client.get(f"/v1/accounts/{w.other_account}", headers=bearer(agent["secret"]))).status_code == 403
+    assert (
+        await client.get(f"/v1/transactions/{w.transaction_id}", headers=bearer(agent["secret"]))
+    ).status_code == 200
+    # Service requests record the bootstrap principal.
+    assert (
+        await pool.fetchval("SELECT principal FROM transactions WHERE id = $1", uuid.UUID(w.transaction_id))
+        == "service"
+    )
+
+
+async def test_keys_cannot_grant_more_than_they_hold(client: httpx.AsyncClient) -> None:
+    admin = await make_key(client, ["admin", "read"], name="limited admin")
+    c = bearer(admin["secret"])
+    r = await client.post("/v1/admin/keys", json={"name": "x", "scopes": ["transfer"]}, headers=c)
+    assert r.status_code == 403 and r.json()["scopes"] == ["transfer"]
+    r = await client.post("/v1/admin/keys", json={"name": "x", "scopes": ["read"]}, headers=c)
+    assert r.status_code == 201
+    assert r.json()["created_by"] == f"key:{admin['id']}"
