@@ -8,13 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts.commands import (
-    COMMAND_ADAPTER,
-    DepositCommand,
-    OpenAccountCommand,
-    TransferCommand,
-    WithdrawCommand,
-)
+from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES
 from contracts.events import EventEnvelope
 from contracts.keys import KeyEvent
 from contracts.results import CommandResult
@@ -22,10 +16,7 @@ from contracts.results import CommandResult
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 _MODELS: dict[str, type[BaseModel]] = {
-    "command.account.open.v1": OpenAccountCommand,
-    "command.deposit.v1": DepositCommand,
-    "command.withdraw.v1": WithdrawCommand,
-    "command.transfer.v1": TransferCommand,
+    **{f"command.{kind}.v1": cls for kind, cls in COMMAND_CLASSES.items()},
     "event.v1": EventEnvelope,
     "event.key.v1": KeyEvent,
     "command-result.v1": CommandResult,

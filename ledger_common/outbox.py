@@ -32,6 +32,15 @@ async def write_outbox(conn: asyncpg.Connection, *, command_id: str, rows: Seque
     """Insert ``rows`` in the caller's transaction (the relay is woken by the table's NOTIFY trigger)."""
     if not rows:
         return
+    # Every event is kept in ``events`` (the history); the outbox row is only its place in the queue.
+    await conn.execute(
+        "INSERT INTO events (event_id, type, command_id, occurred_at, body)"
+        " SELECT e, k, $1, now(), b FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS t(e, k, b)",
+        command_id,
+        [r.event_id for r in rows],
+        [r.routing_key for r in rows],
+        [r.body for r in rows],
+    )
     await conn.execute(
         "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
         " SELECT e, $1, k, p, b FROM unnest($2::uuid[], $3::text[], $4::smallint[], $5::bytea[])"

@@ -22,7 +22,7 @@ import asyncpg
 from contracts.commands import Command, payload_digest
 from contracts.ids import SystemRole
 from contracts.results import CommandResult, Refusal
-from ledger_worker.load import collect, ensure_system_accounts, load
+from ledger_worker.load import collect, ensure_system_accounts, load, load_currencies
 from ledger_worker.model import Currency
 from ledger_worker.rules import RULES
 from ledger_worker.store import LostRace, store
@@ -42,17 +42,18 @@ class Applier:
         try:
             return await self._apply_batch(conn, cmds)
         except (LostRace, asyncpg.IntegrityConstraintViolationError) as exc:
-            if len(cmds) == 1:
-                if isinstance(exc, LostRace):  # a concurrent delivery committed first: replay it
-                    return await self._apply_batch(conn, cmds)
+            if len(cmds) > 1:
+                log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
+            elif not isinstance(exc, (LostRace, asyncpg.UniqueViolationError)):
                 raise
-            log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
         results: list[CommandResult] = []
         for cmd in cmds:
             try:
                 results += await self._apply_batch(conn, [cmd])
             except (LostRace, asyncpg.UniqueViolationError):
-                results += await self._apply_batch(conn, [cmd])  # the committed state now decides
+                # A concurrent commit took the id or name first: the committed state now decides
+                # (the stored result is replayed, or the rule refuses, e.g. handle_taken).
+                results += await self._apply_batch(conn, [cmd])
         return results
 
     async def _apply_batch(self, conn: asyncpg.Connection, cmds: Sequence[Command]) -> list[CommandResult]:
@@ -73,11 +74,11 @@ class Applier:
                 book = await load(conn, collect(todo), now=now, currencies=self._currencies)
                 outcomes = [(cmd, book.run(cmd, RULES[cmd.type])) for cmd in todo]
                 await store(conn, book, outcomes)
-                new_currencies = book.new_currencies
+                new_currencies = list(book.currencies.values())
                 for (cmd, result), i in zip(outcomes, fresh.values(), strict=True):
                     results[i] = result
                     stored[cmd.command_id] = (payload_digest(cmd), result)
-        self._currencies.update((c.code, c) for c in new_currencies)
+        self._currencies.update((c.code, c) for c in new_currencies)  # codes and exponents never change
         for i, cmd in enumerate(cmds):  # the same id twice in one batch: the second is a replay
             if results[i] is None:
                 results[i] = _replay(cmd, *stored[cmd.command_id])
@@ -87,9 +88,8 @@ class Applier:
         self, conn: asyncpg.Connection, currencies: set[str], system: set[tuple[SystemRole, str]]
     ) -> None:
         """Refresh the currency cache for unknown codes; create missing system accounts (committed)."""
-        if currencies - self._currencies.keys():
-            rows = await conn.fetch("SELECT code, name, exponent FROM currencies")
-            self._currencies = {r["code"]: Currency(r["code"], r["name"], r["exponent"]) for r in rows}
+        if not self._currencies or currencies - self._currencies.keys():
+            self._currencies = await load_currencies(conn)
         missing = {(r, c) for r, c in system if c in self._currencies} - self._system_ready
         if missing:
             await ensure_system_accounts(conn, missing)

@@ -19,6 +19,7 @@ from contracts.commands import Command
 from contracts.events import AccountOpened, CommandRefused, EventEnvelope, EventPayload
 from contracts.ids import SystemRole, derived_id, system_account_id
 from contracts.results import AccountBalance, CommandResult, Refusal
+from ledger_common.outbox import PARTITIONS, partition_of
 from ledger_worker.model import (
     Account,
     Currency,
@@ -31,13 +32,6 @@ from ledger_worker.model import (
     TransactionRow,
     Wallet,
 )
-
-#: Outbox partitions: one relay at a time publishes a partition, in order.
-PARTITIONS = 16
-
-
-def partition_of(stream: UUID) -> int:
-    return stream.int % PARTITIONS
 
 
 class Book:

@@ -85,6 +85,8 @@ def _walk(model: BaseModel, needs: Needs) -> None:
             needs.transaction_ids.add(value)
         elif name in ("currency", "code"):
             needs.currencies.add(value)
+        elif name == "currencies":
+            needs.currencies.update(value)
         elif name == "legs":
             for leg in value:
                 _walk(leg, needs)
@@ -130,7 +132,15 @@ async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currenc
     every_window = "account.set_limits" in needs.types
     accounts = await _accounts(conn, account_ids, [w.id for w in wallets], now=now, every_window=every_window)
     book.load([*intents, *holds, *past, *accounts])
+    seen = needs.currencies | {a.currency for a in accounts} | {i.currency for i in intents}
+    if seen - book.currencies.keys():  # registered by another worker since our cache was filled
+        book.currencies.update(await load_currencies(conn))
     return book
+
+
+async def load_currencies(conn: asyncpg.Connection) -> dict[str, Currency]:
+    rows = await conn.fetch("SELECT code, name, exponent FROM currencies")
+    return {r["code"]: Currency(r["code"], r["name"], r["exponent"]) for r in rows}
 
 
 _READ_WALLETS = (

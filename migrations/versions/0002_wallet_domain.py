@@ -41,7 +41,8 @@ INSERT INTO currencies (code, name, exponent)
 CREATE FUNCTION ledger_currency_fixed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR NEW.code <> OLD.code OR NEW.exponent <> OLD.exponent THEN
-        RAISE EXCEPTION 'a currency''s code and exponent cannot change' USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION 'a currency''s code and exponent cannot change'
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END $$;
@@ -79,13 +80,14 @@ ALTER TABLE accounts
     ADD COLUMN max_per_transaction ledger_amount CHECK (max_per_transaction > 0),
     ADD COLUMN daily_debit_amount ledger_amount CHECK (daily_debit_amount > 0),
     ADD COLUMN daily_debit_count integer CHECK (daily_debit_count > 0),
-    ADD COLUMN last_hash bytea NOT NULL DEFAULT '\x0000000000000000000000000000000000000000000000000000000000000000',
+    ADD COLUMN last_hash bytea NOT NULL DEFAULT decode(repeat('00', 32), 'hex'),  -- the chain's genesis
     ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now(),
     ADD CONSTRAINT accounts_currency_fk FOREIGN KEY (currency) REFERENCES currencies(code),
     -- Available funds (posted minus held) never go below the minimum (negative = a credit line).
     ADD CONSTRAINT available_above_minimum CHECK (min_balance IS NULL OR balance - held >= min_balance);
 UPDATE accounts SET wallet_id = CASE WHEN kind = 'user' THEN id ELSE '{system_wallet_id("treasury")}'::uuid END;
-ALTER TABLE accounts ALTER COLUMN wallet_id SET NOT NULL, ADD CONSTRAINT one_account_per_currency UNIQUE (wallet_id, currency);
+ALTER TABLE accounts ALTER COLUMN wallet_id SET NOT NULL,
+    ADD CONSTRAINT one_account_per_currency UNIQUE (wallet_id, currency);
 
 ALTER TABLE transactions
     ADD COLUMN currency text,
@@ -116,7 +118,7 @@ BEGIN
                FROM postings po JOIN transactions t ON t.id = po.transaction_id ORDER BY po.account_id, po.id
     LOOP
         IF current_account IS DISTINCT FROM p.account_id THEN
-            prev := '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+            prev := decode(repeat('00', 32), 'hex');
             current_account := p.account_id;
         END IF;
         prev := sha256(prev || convert_to(p.account_id::text || '|' || p.transaction_id::text || '|' || p.kind
@@ -158,7 +160,8 @@ CREATE INDEX holds_due ON holds (expires_at) WHERE status = 'pending' AND expire
 CREATE FUNCTION ledger_hold_final() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' OR OLD.status <> 'pending' THEN
-        RAISE EXCEPTION 'hold % is % and cannot change', OLD.id, OLD.status USING ERRCODE = 'integrity_constraint_violation';
+        RAISE EXCEPTION 'hold % is % and cannot change', OLD.id, OLD.status
+            USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NEW;
 END $$;
@@ -215,7 +218,7 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION ledger_refuse_change();
 
 ALTER TABLE commands ADD COLUMN principal text;
-"""
+"""  # noqa: S608 - only constants are formatted in
 
 DOWNGRADE = r"""
 DROP TABLE events, payment_intents, holds;

@@ -1,8 +1,7 @@
 """Access control: API keys, their limits, a shared rate-limit bucket, and the admin audit trail.
 
 Revision ID: 0003
-Revises: 0001 (to be re-pointed to 0002 when merged; then add the foreign key
-``api_keys.wallet_id REFERENCES wallets(id)``)
+Revises: 0002
 """
 
 from alembic import op
@@ -10,7 +9,7 @@ from alembic import op
 from migrations.sql import statements
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 
 UPGRADE = r"""
 CREATE TABLE api_keys (
@@ -27,7 +26,7 @@ CREATE TABLE api_keys (
         AND scopes <@ ARRAY['read', 'transfer', 'holds', 'payments', 'refunds', 'deposit', 'wallets', 'admin']
     ),
     -- Set: the key acts as this one wallet. NULL: a service key across wallets.
-    wallet_id      uuid,
+    wallet_id      uuid REFERENCES wallets(id),
     rate_per_second double precision CHECK (rate_per_second > 0),
     rate_burst     integer CHECK (rate_burst >= 1),
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
-from datetime import UTC, datetime
 
-import asyncpg
 import pytest
 
-from contracts.commands import DepositCommand, OpenAccountCommand
+from ledger_common.db import connect
 from ledger_common.settings import Settings
-from ledger_worker.apply import apply_command
+from tests.ledger import apply_one, cmd, funded_wallet
 from tests.processes import System
 
 
@@ -31,26 +28,11 @@ def _audit(system: System) -> tuple[int, dict[str, object]]:
 @pytest.mark.e2e
 async def test_audit_is_clean_then_names_tampering(isolated_settings: Settings) -> None:
     system = System(isolated_settings)
-    conn = await asyncpg.connect(isolated_settings.database_url.get_secret_value())
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    conn = await connect(isolated_settings.database_url.get_secret_value())
     try:
-        now = datetime.now(UTC)
-        opened = await apply_command(
-            conn,
-            OpenAccountCommand.model_validate(
-                {"command_id": uuid.uuid4().hex, "issued_at": now, "payload": {"currency": "USD"}}
-            ),
-        )
-        deposit = await apply_command(
-            conn,
-            DepositCommand.model_validate(
-                {
-                    "command_id": uuid.uuid4().hex,
-                    "issued_at": now,
-                    "payload": {"account_id": opened.account_id, "amount": 900, "currency": "USD"},
-                }
-            ),
-        )
+        _, account = await funded_wallet(conn, 0)
+        deposit = await apply_one(conn, cmd("deposit", account_id=str(account), amount=900, currency="USD"))
+        await apply_one(conn, cmd("spend", account_id=str(account), amount=100, currency="USD"))
         await conn.execute("UPDATE outbox SET sent_at = now()")
         code, report = _audit(system)
         assert code == 0 and report["ok"] is True, report
@@ -67,6 +49,32 @@ async def test_audit_is_clean_then_names_tampering(isolated_settings: Settings) 
         assert code == 1
         assert ("unbalanced_transaction", str(deposit.transaction_id)) in found
         assert ("ledger_not_zero", "USD") in found
-        assert ("balance_mismatch", str(opened.account_id)) in found
+        assert ("balance_mismatch", str(account)) in found
+        assert ("hash_chain_broken", str(account)) in found
+    finally:
+        await conn.close()
+
+
+@pytest.mark.e2e
+async def test_audit_names_a_reordered_or_removed_posting(isolated_settings: Settings) -> None:
+    """Edits that keep every sum right (swap two amounts, drop a pair) still break the hash chain."""
+    system = System(isolated_settings)
+    conn = await connect(isolated_settings.database_url.get_secret_value())
+    try:
+        _, a = await funded_wallet(conn, 1_000)
+        _, b = await funded_wallet(conn, 0)
+        for amount in (100, 200):
+            await apply_one(
+                conn, cmd("transfer", debit_account_id=str(a), credit_account_id=str(b), amount=amount, currency="USD")
+            )
+        await conn.execute("UPDATE outbox SET sent_at = now()")
+        assert _audit(system)[0] == 0
+        await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_immutable")
+        # Swap the created_at of b's two postings: sums and balances stay right, the chain does not.
+        await conn.execute("UPDATE postings SET created_at = created_at - interval '1 day' WHERE account_id = $1", b)
+        await conn.execute("ALTER TABLE postings ENABLE TRIGGER postings_immutable")
+        code, report = _audit(system)
+        found = {(f["check"], f["subject"]) for f in report["findings"]}  # type: ignore[attr-defined]
+        assert code == 1 and found == {("hash_chain_broken", str(b))}, report
     finally:
         await conn.close()

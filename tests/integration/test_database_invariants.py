@@ -7,12 +7,18 @@ import uuid
 import asyncpg
 import pytest
 
-from ledger_worker.domain import system_account_id
+from contracts.ids import system_account_id, system_wallet_id
+from tests.ledger import apply_one, cmd, funded_wallet
 
 
 async def _account(conn: asyncpg.Connection, balance: int = 0) -> uuid.UUID:
     account_id = uuid.uuid4()
-    await conn.execute("INSERT INTO accounts (id, currency, kind) VALUES ($1, 'USD', 'user')", account_id)
+    await conn.execute("INSERT INTO wallets (id, owner_id, kind) VALUES ($1, 'test', 'user')", account_id)
+    await conn.execute(
+        "INSERT INTO accounts (id, wallet_id, currency, kind, balance) VALUES ($1, $1, 'USD', 'user', $2)",
+        account_id,
+        balance,
+    )
     return account_id
 
 
@@ -29,8 +35,8 @@ async def test_unbalanced_transaction_cannot_commit(pool: asyncpg.Pool) -> None:
             async with conn.transaction():
                 tx = await _transaction(conn)
                 await conn.execute(
-                    "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after)"
-                    " VALUES ($1, $2, 'USD', 100, 100)",
+                    "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after, hash)"
+                    " VALUES ($1, $2, 'USD', 100, 100, '')",
                     tx,
                     account,
                 )
@@ -42,15 +48,16 @@ async def test_postings_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None
         account = await _account(conn)
         system = system_account_id("USD")
         await conn.execute(
-            "INSERT INTO accounts (id, currency, kind, min_balance) VALUES ($1, 'USD', 'system', NULL)"
+            "INSERT INTO accounts (id, wallet_id, currency, kind, min_balance) VALUES ($1, $2, 'USD', 'system', NULL)"
             " ON CONFLICT DO NOTHING",
             system,
+            system_wallet_id("treasury"),
         )
         async with conn.transaction():
             tx = await _transaction(conn)
             await conn.execute(
-                "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after)"
-                " VALUES ($1, $2, 'USD', 100, 100), ($1, $3, 'USD', -100, -100)",
+                "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after, hash)"
+                " VALUES ($1, $2, 'USD', 100, 100, ''), ($1, $3, 'USD', -100, -100, '')",
                 tx,
                 account,
                 system,
@@ -63,8 +70,41 @@ async def test_postings_cannot_be_updated_or_deleted(pool: asyncpg.Pool) -> None
                 await conn.execute(sql, tx)
 
 
-async def test_balance_cannot_go_below_minimum(pool: asyncpg.Pool) -> None:
+async def test_available_cannot_go_below_minimum(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
-        account = await _account(conn)
-        with pytest.raises(asyncpg.CheckViolationError, match="balance_above_minimum"):
+        account = await _account(conn, balance=50)
+        with pytest.raises(asyncpg.CheckViolationError, match="available_above_minimum"):
             await conn.execute("UPDATE accounts SET balance = -1 WHERE id = $1", account)
+        with pytest.raises(asyncpg.CheckViolationError, match="available_above_minimum"):
+            await conn.execute("UPDATE accounts SET held = 51 WHERE id = $1", account)
+
+
+async def test_events_and_currency_exponents_cannot_change(pool: asyncpg.Pool) -> None:
+    await funded_wallet(pool, 100)
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
+            await conn.execute("UPDATE events SET body = '{}' WHERE id = (SELECT min(id) FROM events)")
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="immutable"):
+            await conn.execute("DELETE FROM events")
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="cannot change"):
+            await conn.execute("UPDATE currencies SET exponent = 3 WHERE code = 'USD'")
+
+
+async def test_captures_and_refunds_cannot_exceed_what_was_held_or_paid(pool: asyncpg.Pool) -> None:
+    _, payer = await funded_wallet(pool, 1_000)
+    _, merchant = await funded_wallet(pool, 0)
+    hold = await apply_one(pool, cmd("hold.place", account_id=str(payer), amount=300, currency="USD"))
+    intent = await apply_one(pool, cmd("intent.create", merchant_account_id=str(merchant), amount=200, currency="USD"))
+    paid = await apply_one(pool, cmd("intent.pay", intent_id=str(intent.intent_id), payer_account_id=str(payer)))
+    assert paid.status == "applied"
+    async with pool.acquire() as conn:
+        with pytest.raises(asyncpg.CheckViolationError, match="capture_within_hold"):
+            await conn.execute(
+                "UPDATE holds SET status = 'captured', captured_amount = 301, finished_at = now() WHERE id = $1",
+                hold.hold_id,
+            )
+        with pytest.raises(asyncpg.CheckViolationError, match="refunds_within_paid"):
+            await conn.execute("UPDATE payment_intents SET refunded_amount = 201 WHERE id = $1", intent.intent_id)
+        await conn.execute("UPDATE holds SET status = 'released', finished_at = now() WHERE id = $1", hold.hold_id)
+        with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="cannot change"):
+            await conn.execute("UPDATE holds SET status = 'pending', finished_at = NULL WHERE id = $1", hold.hold_id)

@@ -1,67 +1,160 @@
-"""Property tests of the pure ledger rules: money is conserved and no user account overdraws."""
+"""Property tests of the pure rules on an in-memory book: conservation, limits, holds, atomic refusals."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.commands import Deposit, Transfer, Withdraw
+from contracts.base import MAX_AMOUNT
+from contracts.commands import Command, build_command
+from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
 from contracts.results import Refusal
-from ledger_worker.domain import AccountState, Refused, legs, plan, system_account_id
+from ledger_worker.book import Book
+from ledger_worker.model import Account, Currency, Hold, Wallet
+from ledger_worker.rules import RULES
 
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 USERS = [uuid.UUID(int=i + 1) for i in range(4)]
-SYSTEM = system_account_id("USD")
+HOLDS = [uuid.UUID(int=100 + i) for i in range(3)]
 
-amounts = st.integers(min_value=1, max_value=10_000)
-movement = st.one_of(
-    st.builds(lambda a, n: Deposit(account_id=a, amount=n, currency="USD"), st.sampled_from(USERS), amounts),
-    st.builds(lambda a, n: Withdraw(account_id=a, amount=n, currency="USD"), st.sampled_from(USERS), amounts),
+
+def world() -> Book:
+    book = Book(now=NOW, currencies={"USD": Currency("USD", "US dollar", 2)})
+    book.load(Wallet(id=u, owner_id=str(u), kind="user") for u in USERS)
+    book.load(Account(id=u, wallet_id=u, currency="USD", kind="user") for u in USERS)
+    for role in SYSTEM_ROLES:
+        book.load([Wallet(id=system_wallet_id(role), owner_id="system", kind="system")])
+        book.load([Account(system_account_id("USD", role), system_wallet_id(role), "USD", "system", min_balance=None)])
+    return book
+
+
+def command(kind: str, **payload: Any) -> Command:
+    return build_command(kind, payload, command_id=uuid.uuid4().hex, issued_at=NOW)
+
+
+users = st.sampled_from(USERS).map(str)
+amounts = st.integers(min_value=1, max_value=5_000)
+commands = st.one_of(
+    st.builds(lambda a, n: command("deposit", account_id=a, amount=n, currency="USD"), users, amounts),
+    st.builds(lambda a, n: command("bonus", account_id=a, amount=n, currency="USD"), users, amounts),
+    st.builds(lambda a, n: command("spend", account_id=a, amount=n, currency="USD"), users, amounts),
+    st.builds(lambda a, n: command("withdraw", account_id=a, amount=n, currency="USD"), users, amounts),
     st.builds(
-        lambda pair, n: Transfer(debit_account_id=pair[0], credit_account_id=pair[1], amount=n, currency="USD"),
-        st.permutations(USERS).map(lambda p: (p[0], p[1])),
+        lambda p, n: command("transfer", debit_account_id=p[0], credit_account_id=p[1], amount=n, currency="USD"),
+        st.permutations(USERS).map(lambda p: (str(p[0]), str(p[1]))),
         amounts,
+    ),
+    st.builds(
+        lambda h, a, n: command("hold.place", hold_id=str(h), account_id=a, amount=n, currency="USD"),
+        st.sampled_from(HOLDS),
+        users,
+        amounts,
+    ),
+    st.builds(
+        lambda h, to, n: command("hold.capture", hold_id=str(h), recipient_account_id=to, amount=n),
+        st.sampled_from(HOLDS),
+        users,
+        st.none() | amounts,
+    ),
+    st.builds(lambda h: command("hold.release", hold_id=str(h)), st.sampled_from(HOLDS)),
+    st.builds(
+        lambda a, m, c: command("account.set_limits", account_id=a, currency="USD", min_balance=m, daily_debit_count=c),
+        users,
+        st.integers(min_value=-2_000, max_value=500),
+        st.none() | st.integers(min_value=1, max_value=5),
     ),
 )
 
 
-def world() -> dict[uuid.UUID, AccountState]:
-    accounts = {u: AccountState(u, "USD", "user", 0, 0, 0) for u in USERS}
-    accounts[SYSTEM] = AccountState(SYSTEM, "USD", "system", 0, None, 0)
-    return accounts
+def state(book: Book) -> Any:
+    """Everything a command may change, as plain values."""
+    return (
+        {k: vars_of(v) for k, v in book.accounts.items()},
+        {k: vars_of(v) for k, v in book.holds.items()},
+        len(book.transactions),
+        len(book.postings),
+    )
 
 
-@settings(max_examples=200)
-@given(st.lists(movement, max_size=60))
-def test_money_is_conserved_and_users_never_overdraw(moves: list[Deposit | Withdraw | Transfer]) -> None:
-    accounts = world()
-    for move in moves:
-        outcome = plan(move, accounts)
-        if isinstance(outcome, Refused):
-            assert outcome.refusal is Refusal.INSUFFICIENT_FUNDS
-            debit_id, _ = legs(move)
-            assert accounts[debit_id].balance < move.amount
-            continue
-        assert sum(p.amount for p in outcome) == 0
-        for p in outcome:
-            old = accounts[p.account_id]
-            assert p.balance_after == old.balance + p.amount
-            accounts[p.account_id] = AccountState(old.id, "USD", old.kind, p.balance_after, old.min_balance, 0)
-    assert sum(a.balance for a in accounts.values()) == 0
-    assert all(a.balance >= 0 for a in accounts.values() if a.kind == "user")
+def vars_of(obj: Any) -> tuple[Any, ...]:
+    return tuple(getattr(obj, f) for f in obj.__slots__)
 
 
-def test_unknown_account_and_currency_mismatch_are_refused() -> None:
-    accounts = world()
-    missing = plan(Deposit(account_id=uuid.uuid4(), amount=1, currency="USD"), accounts)
-    assert isinstance(missing, Refused) and missing.refusal is Refusal.ACCOUNT_NOT_FOUND
-    eur = plan(Transfer(debit_account_id=USERS[0], credit_account_id=USERS[1], amount=1, currency="EUR"), accounts)
-    assert isinstance(eur, Refused) and eur.refusal is Refusal.CURRENCY_MISMATCH
+@settings(max_examples=150, deadline=None)
+@given(st.lists(commands, max_size=50))
+def test_every_command_keeps_the_books_balanced_and_refusals_change_nothing(cmds: list[Command]) -> None:
+    book = world()
+    for cmd in cmds:
+        before = state(book)
+        events_before = len(book.events)
+        result = book.run(cmd, RULES[cmd.type])
+        if result.status == "refused":
+            assert state(book) == before
+            assert [e.type for e in book.events[events_before:]] == ["command.refused"]
+        assert sum(a.balance for a in book.accounts.values()) == 0
+        for account in book.accounts.values():
+            pending = sum(h.amount for h in book.holds.values() if h.account_id == account.id and h.status == "pending")
+            assert account.held == pending
+            if account.min_balance is not None and result.status == "applied" and cmd.type != "account.set_limits":
+                assert account.available >= account.min_balance or account.id not in debited(cmd)
+        for hold in book.holds.values():
+            assert 0 <= hold.captured_amount <= hold.amount
 
 
-def test_balance_overflow_is_refused() -> None:
-    accounts = world()
-    accounts[USERS[0]] = AccountState(USERS[0], "USD", "user", 2**63 - 1, 0, 0)
-    outcome = plan(Deposit(account_id=USERS[0], amount=1, currency="USD"), accounts)
-    assert isinstance(outcome, Refused) and outcome.refusal is Refusal.BALANCE_OVERFLOW
+def debited(cmd: Command) -> set[uuid.UUID]:
+    """Accounts whose available funds ``cmd`` lowers (and so must have checked)."""
+    p: Any = cmd.payload
+    return {getattr(p, f) for f in ("account_id", "debit_account_id") if getattr(p, f, None) is not None}
+
+
+def test_a_refused_multi_leg_transaction_leaves_no_partial_postings() -> None:
+    book = world()
+    book.run(command("deposit", account_id=str(USERS[0]), amount=100, currency="USD"), RULES["deposit"])
+    legs = [
+        {"account_id": str(USERS[0]), "side": "debit", "amount": 100},
+        {"account_id": str(USERS[1]), "side": "debit", "amount": 50},  # USERS[1] has nothing: refused
+        {"account_id": str(USERS[2]), "side": "credit", "amount": 150},
+    ]
+    postings = len(book.postings)
+    result = book.run(command("transaction.post", currency="USD", legs=legs), RULES["transaction.post"])
+    assert result.refusal == Refusal.INSUFFICIENT_FUNDS
+    assert len(book.postings) == postings and book.accounts[USERS[0]].balance == 100
+
+
+def test_capture_takes_part_and_releases_the_rest() -> None:
+    book = world()
+    book.run(command("deposit", account_id=str(USERS[0]), amount=1_000, currency="USD"), RULES["deposit"])
+    place = command("hold.place", hold_id=str(HOLDS[0]), account_id=str(USERS[0]), amount=600, currency="USD")
+    assert book.run(place, RULES["hold.place"]).balances[0].available == 400
+    capture = command("hold.capture", hold_id=str(HOLDS[0]), amount=250, recipient_account_id=str(USERS[1]))
+    result = book.run(capture, RULES["hold.capture"])
+    payer = next(b for b in result.balances if b.account_id == USERS[0])
+    assert (payer.balance, payer.held, payer.available) == (750, 0, 750)
+    again = book.run(
+        command("hold.capture", hold_id=str(HOLDS[0]), recipient_account_id=str(USERS[1])), RULES["hold.capture"]
+    )
+    assert again.refusal == Refusal.HOLD_NOT_PENDING
+
+
+def test_expired_holds_cannot_be_captured() -> None:
+    book = world()
+    book.load([Hold(HOLDS[1], USERS[0], "USD", 10, "c", expires_at=NOW, recipient_account_id=USERS[1])])
+    book.accounts[USERS[0]].balance = book.accounts[USERS[0]].held = 10
+    result = book.run(command("hold.capture", hold_id=str(HOLDS[1])), RULES["hold.capture"])
+    assert result.refusal == Refusal.HOLD_EXPIRED
+
+
+def test_unknown_account_currency_mismatch_and_overflow_are_refused() -> None:
+    book = world()
+    book.currencies["EUR"] = Currency("EUR", "Euro", 2)
+    missing = book.run(command("deposit", account_id=str(uuid.uuid4()), amount=1, currency="USD"), RULES["deposit"])
+    assert missing.refusal == Refusal.ACCOUNT_NOT_FOUND
+    eur = command("transfer", debit_account_id=str(USERS[0]), credit_account_id=str(USERS[1]), amount=1, currency="EUR")
+    assert book.run(eur, RULES["transfer"]).refusal == Refusal.CURRENCY_MISMATCH
+    book.accounts[USERS[0]].balance = MAX_AMOUNT
+    over = book.run(command("deposit", account_id=str(USERS[0]), amount=1, currency="USD"), RULES["deposit"])
+    assert over.refusal == Refusal.BALANCE_OVERFLOW
