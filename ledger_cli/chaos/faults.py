@@ -38,8 +38,6 @@ class Injector:
         self._dsn = dsn
         self.injected: Counter[str] = Counter()
         self.log: list[str] = []
-        self.cut_backends = 0
-        self.cut_broker_connections = 0
 
     async def inject(self, fault: Fault) -> None:
         """Inject ``fault`` and wait until the system is whole again (the process restarted...)."""
@@ -47,27 +45,30 @@ class Injector:
         kind, target = fault.kind, fault.target
         if kind.startswith(("kill_", "term_")):
             sig = signal.SIGKILL if kind.startswith("kill_") else signal.SIGTERM
-            await self._supervisor.restart(target, sig, fault.pause)
+            code = await self._supervisor.restart(target, sig, fault.pause)
+            detail = f"exit {code}"
         elif kind == "cut_database":
-            await self._cut_database()
+            detail = f"{await self._cut_database()} backends terminated"
         elif kind == "cut_broker":
-            self.cut_broker_connections += self._proxy.cut()
+            detail = f"{self._proxy.cut()} connections cut"
         elif kind == "stall_broker":
             await self._proxy.stall(fault.pause)
+            detail = "stalled"
         elif kind == "restart_broker":
             await _rabbitmqctl("stop_app")
             await asyncio.sleep(fault.pause)
             await _rabbitmqctl("start_app")
+            detail = "restarted"
         else:
             raise ValueError(f"unknown fault kind {kind!r}")
         self.injected[kind] += 1
-        self.log.append(f"{fault.describe()} done in {time.monotonic() - started:.1f} s")
+        self.log.append(f"{fault.describe()}: {detail}, recovered in {time.monotonic() - started:.1f} s")
         log.info("fault %s", self.log[-1])
 
-    async def _cut_database(self) -> None:
+    async def _cut_database(self) -> int:
         conn = await asyncpg.connect(self._dsn, server_settings={"application_name": CHECKER_APP_NAME})
         try:
-            self.cut_backends += int(await conn.fetchval(_TERMINATE, CHECKER_APP_NAME))
+            return int(await conn.fetchval(_TERMINATE, CHECKER_APP_NAME))
         finally:
             await conn.close()
 

@@ -91,6 +91,9 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
         broker_restart=args.broker_restart,
         json=args.json,
     )
+    # One line per request, and a traceback per connection the run itself cuts, would drown the run's log.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiormq").setLevel(logging.CRITICAL)
     print(f"chaos: seed {opts.seed} (replay: {opts.replay()})", file=sys.stderr, flush=True)
     sandbox = await Sandbox.create(settings)
     ok = False

@@ -89,11 +89,12 @@ class Supervisor:
                 await proc.wait()
         return proc.returncode
 
-    async def restart(self, name: str, sig: int, pause: float) -> None:
-        """Stop ``name`` with ``sig``, wait ``pause`` seconds, start it again."""
-        await self.stop(name, sig)
+    async def restart(self, name: str, sig: int, pause: float) -> int | None:
+        """Stop ``name`` with ``sig``, wait ``pause`` seconds, start it again; returns the exit code."""
+        code = await self.stop(name, sig)
         await asyncio.sleep(pause)
         await self.start(name)
+        return code
 
     async def stop_all(self) -> None:
         if self._watcher is not None:
