@@ -51,9 +51,9 @@ def test_chaos_run_keeps_every_guarantee(settings: Settings) -> None:
         AMQP_URL=settings.amqp_url.get_secret_value(),
         LOG_LEVEL="WARNING",
     )
+    argv = ["chaos", "--commands", "1500", "--faults", "9", "--seed", seed, "--json"]
     done = subprocess.run(
-        [sys.executable, "-m", "ledger_cli.main", "chaos", "--commands", "1500", "--faults", "9", "--seed", seed]
-        + ["--json"],
+        [sys.executable, "-m", "ledger_cli.main", *argv],
         env=env,
         capture_output=True,
         text=True,
