@@ -98,6 +98,7 @@ class Inputs:
     tally: Tally
     events: dict[str, Event]  # event_id -> first arrival, in arrival order
     deliveries: int
+    event_conflicts: list[str]  # event ids delivered twice with different content
     dead_letters: list[str]  # message ids found in ledger.commands.dead
     audit_findings: list[str]
     unexpected_exits: int
@@ -201,6 +202,7 @@ def _events(v: Verdict, inp: Inputs, effects: dict[str, Effects], snap: Snapshot
     v.figures["outbox_rows"] = snap.outbox_rows
     v.rule("events_lost", lost, "an event the ledger owed was never received")
     v.rule("events_unexpected", phantom, "an event was received that no recorded command explains")
+    v.rule("event_id_conflicts", inp.event_conflicts, "two deliveries of one event_id differ")
     v.rule("outbox_unsent", [str(snap.outbox_unsent)] * snap.outbox_unsent, "outbox rows still unsent after the drain")
     order, stale = [], []
     for account, events in by_account.items():

@@ -56,6 +56,7 @@ class Collector:
         self.first: dict[str, Event] = {}  # event_id -> event, in order of first arrival
         self.deliveries = 0
         self.unreadable = 0
+        self.conflicts: list[str] = []  # event ids seen twice with different content
         self.reconnects = 0
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -99,5 +100,6 @@ class Collector:
         except (ValueError, KeyError, TypeError):
             self.unreadable += 1
         else:
-            self.first.setdefault(event.event_id, event)
+            if self.first.setdefault(event.event_id, event) != event:
+                self.conflicts.append(event.event_id)  # a redelivery must be the same event
         await settle(message, ack=True)

@@ -80,6 +80,7 @@ class Report:
             ("events expected / received", f"{f['events_expected']} / {f['events_received']}", None),
             ("event duplicates (deliveries - unique)", f["event_duplicates"], None),
             ("events lost / unexpected", f"{f['events_lost']} / {f['events_unexpected']}", "0 / 0"),
+            ("event ids redelivered with other content", f["event_id_conflicts"], 0),
             ("order violations", f["order_violations"], 0),
             ("audit findings", f["audit_findings"], 0),
             (

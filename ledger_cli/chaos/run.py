@@ -157,6 +157,7 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
         tally=tally,
         events=collector.first,
         deliveries=collector.deliveries,
+        event_conflicts=collector.conflicts,
         dead_letters=dead,
         audit_findings=[f"{f.check}:{f.subject}" for f in findings],
         unexpected_exits=sum(supervisor.unexpected_exits.values()),

@@ -31,6 +31,7 @@ MUST_BE_ZERO = (
     "balance_mismatches",
     "events_lost",
     "events_unexpected",
+    "event_id_conflicts",
     "outbox_unsent",
     "order_violations",
     "event_balance_mismatches",

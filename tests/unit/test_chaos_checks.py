@@ -68,6 +68,7 @@ def _inputs(events: list[Event] = EVENTS, dead: list[str] | None = None, **tally
         tally=t,
         events={e.event_id: e for e in events},
         deliveries=len(events) + 1,
+        event_conflicts=[],
         dead_letters=["bad-1"] if dead is None else dead,
         audit_findings=[],
         unexpected_exits=0,
