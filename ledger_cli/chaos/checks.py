@@ -151,7 +151,7 @@ def _commands(v: Verdict, inp: Inputs, snap: Snapshot) -> None:
     v.rule("http_unanswered", sorted(t.unanswered), "an HTTP client never got a final answer")
     v.rule(
         "http_server_errors",
-        [f"{k}x{n}" for k, n in t.http_statuses.items() if k.startswith("5") and k != "503"],
+        [k for k, n in t.http_statuses.items() if k.startswith("5") and k != "503" for _ in range(n)],
         "the gateway answered a 5xx other than 503",
     )
     bad_http = [f"{case}:{status}" for case, status in t.malformed_http if not 400 <= status < 500]
