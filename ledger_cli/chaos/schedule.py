@@ -58,6 +58,6 @@ def build(
     out = []
     for n, at in enumerate(points):
         kind = kinds[n % len(kinds)]
-        pause = round(rng.uniform(0.2, 4.0 if kind == "stall_broker" else 2.0), 2)
+        pause = round(rng.uniform(0.5, 8.0) if kind == "stall_broker" else rng.uniform(0.2, 2.0), 2)
         out.append(Fault(at, kind, _target(rng, kind, workers, relays), pause))
     return tuple(out)
