@@ -67,6 +67,7 @@ class Report:
             ("duplicates sent (of which concurrent)", f"{s['duplicates']} ({s['duplicates_concurrent']})", None),
             ("malformed sent (AMQP / HTTP)", f"{s['malformed_amqp']} / {s['malformed_http']}", None),
             ("AMQP re-publishes / HTTP retries", f"{s['amqp_republished']} / {s['http_retries']}", None),
+            ("HTTP responses seen (incl. retries)", _statuses(s["http_statuses"]), None),
             ("faults injected", f"{sum(self.faults.values())}: {faults}", None),
             ("applied", f["applied"], None),
             ("refused", f"{f['refused']} {f['refusals']}", None),
@@ -102,3 +103,7 @@ class Report:
         lines += [f"  ! {line}" for line in self.verdict.violations]
         lines.append(f"replay: {self.argv}")
         return "\n".join(lines)
+
+
+def _statuses(statuses: dict[str, int]) -> str:
+    return " ".join(f"{k}:{n}" for k, n in statuses.items()) or "none"
