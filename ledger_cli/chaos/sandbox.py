@@ -73,7 +73,11 @@ class Sandbox:
                 "service_api_key": SecretStr(secrets.token_urlsafe(32)),
             }
         )
-        await asyncio.to_thread(migrate, direct)
+        try:
+            await asyncio.to_thread(migrate, direct)
+        except BaseException:
+            await _admin(base, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            raise
         amqp = urlsplit(settings.amqp_url.get_secret_value())
         proxy = Proxy(amqp.hostname or "127.0.0.1", amqp.port or 5672)
         await proxy.start()
