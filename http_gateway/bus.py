@@ -8,10 +8,11 @@ from uuid import uuid4
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
+from aio_pika.exceptions import DeliveryError
 
 from contracts.commands import Command
 from contracts.results import CommandResult
-from ledger_common.amqp import connect, connection_lost
+from ledger_common.amqp import connect, connection_lost, is_broker_transient
 from ledger_common.settings import Settings
 
 log = logging.getLogger("http_gateway")
@@ -89,12 +90,28 @@ class CommandBus:
                 reply_to=self.reply_queue,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
-            await self._exchange.publish(message, routing_key=cmd.type)
+            await self._publish(message, routing_key=cmd.type)
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             return None
         finally:
             self._pending.pop(correlation_id, None)
+
+    async def _publish(self, message: aio_pika.Message, *, routing_key: str) -> None:
+        """Publish (confirmed); a broker lost or refusing mid-publish is a 503, not a 500 (found by ledger chaos).
+
+        The command may or may not have reached the queue: the client retries with the same key, which
+        idempotency makes safe.
+        """
+        assert self._exchange is not None
+        try:
+            await self._exchange.publish(message, routing_key=routing_key)
+        except DeliveryError as exc:  # the broker nacked or returned it
+            raise BrokerUnavailable from exc
+        except Exception as exc:
+            if is_broker_transient(exc):  # e.g. ChannelInvalidStateError: the channel closed under us
+                raise BrokerUnavailable from exc
+            raise
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")

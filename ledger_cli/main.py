@@ -119,6 +119,12 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(keys(settings, args))
 
 
+def _chaos(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.chaos.run import chaos
+
+    return asyncio.run(chaos(settings, args))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ledger", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers["keys"] = _keys
     broker.add_parser(sub)
     handlers["broker-setup"] = broker.broker_setup
+    from ledger_cli.chaos.run import add_arguments as chaos_arguments
+
+    chaos_arguments(sub.add_parser("chaos", help="seeded fault-injection run of the whole system; 1 on a violation"))
+    handlers["chaos"] = _chaos
     args = parser.parse_args(argv)
     settings = get_settings()
     setup_logging(settings.log_level)
