@@ -21,6 +21,7 @@ from http_gateway.app import create_app
 from http_gateway.auth import endpoints
 from ledger_common.settings import Settings
 from tests.e2e.access import bearer, idem, make_key
+from tests.ledger import funded_wallet
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
@@ -126,7 +127,8 @@ async def test_every_endpoint_refuses_what_it_must(
     revoked = await make_key(client, list(Scope), name="revoked")
     assert (await client.delete(f"/v1/admin/keys/{revoked['id']}")).status_code == 200
     without = {s: await make_key(client, [o for o in Scope if o != s], name=f"no {s}") for s in Scope}
-    elsewhere = await make_key(client, list(Scope), wallet_id=str(uuid.uuid4()), name="other wallet")
+    other_wallet, _ = await funded_wallet(pool, 0)
+    elsewhere = await make_key(client, list(Scope), wallet_id=str(other_wallet), name="other wallet")
     unknown = "lk_test_0123456789ab_" + "A" * 43
     wrong_secret = f"{without[Scope.READ]['prefix']}_{'B' * 43}"  # a real public id, a wrong secret
     before = await _counts(pool)
