@@ -32,3 +32,13 @@ def system_account_id(currency: str, role: SystemRole = "treasury") -> UUID:
 def derived_id(kind: str, command_id: str) -> UUID:
     """Id of the ``kind`` object (account, wallet, hold, intent) created by a command that named none."""
     return uuid5(_NS, f"{kind}:{command_id}")
+
+
+def principal_key(principal: str | None) -> UUID | None:
+    """The API key id in a ``key:<id>`` principal (anything else: no key limits apply)."""
+    if principal is None or not principal.startswith("key:"):
+        return None
+    try:
+        return UUID(principal[4:])
+    except ValueError:
+        return None

@@ -59,12 +59,13 @@ async def _seed(bus: CommandBus) -> dict[str, CommandResult]:
             bus, "currency.register", f"seed-currency-{code}", {"code": code, "name": name, "exponent": exponent}
         )
     for handle, (kind, currencies) in WALLETS.items():
-        payload = {"owner_id": f"demo:{handle}", "kind": kind, "handle": f"@{handle}", "currencies": currencies}
+        payload: dict[str, Any] = {"owner_id": f"demo:{handle}", "kind": kind, "handle": f"@{handle}"}
+        payload["currencies"] = currencies
         await _send(bus, "wallet.create", f"seed-wallet-{handle}", payload)
     last: dict[str, CommandResult] = {}
     for kind, handle, amount, currency in FUNDING:
-        payload = {"wallet": f"@{handle}", "amount": amount, "currency": currency}
-        last[f"{handle} {currency}"] = await _send(bus, kind, f"seed-{kind}-{handle}-{currency}", payload)
+        flow: dict[str, Any] = {"wallet": f"@{handle}", "amount": amount, "currency": currency}
+        last[f"{handle} {currency}"] = await _send(bus, kind, f"seed-{kind}-{handle}-{currency}", flow)
     return last
 
 

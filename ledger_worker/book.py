@@ -17,7 +17,7 @@ from contracts.amounts import to_decimal_string
 from contracts.base import Party, WalletRefParts
 from contracts.commands import Command
 from contracts.events import AccountOpened, CommandRefused, EventEnvelope, EventPayload
-from contracts.ids import SystemRole, derived_id, system_account_id
+from contracts.ids import SystemRole, derived_id, principal_key, system_account_id
 from contracts.results import AccountBalance, CommandResult, Refusal
 from ledger_common.outbox import PARTITIONS, partition_of
 from ledger_worker.model import (
@@ -26,6 +26,8 @@ from ledger_worker.model import (
     EventRow,
     Hold,
     Intent,
+    KeyLimit,
+    KeySpendRow,
     PastTransaction,
     PostingRow,
     Refused,
@@ -45,6 +47,7 @@ class Book:
         self.holds: dict[UUID, Hold] = {}
         self.intents: dict[UUID, Intent] = {}
         self.past: dict[UUID, PastTransaction] = {}
+        self.key_limits: dict[tuple[UUID, str], KeyLimit] = {}
         self._by_handle: dict[str, UUID] = {}
         self._by_ref: dict[str, UUID] = {}
         self._by_wallet: dict[tuple[UUID, str], UUID] = {}
@@ -53,16 +56,18 @@ class Book:
         self.postings: list[PostingRow] = []
         self.events: list[EventRow] = []
         self.new_currencies: list[Currency] = []
+        self.key_spend: list[KeySpendRow] = []
         self.changed: set[object] = set()
         # the command being run
         self.cmd: Command | None = None
+        self.key_id: UUID | None = None
         self.ids: dict[str, UUID] = {}
         self.touched: dict[UUID, None] = {}
         self._undo: list[Callable[[], None]] = []
 
     # ---- loading (used by the loader, not by rules) ----
 
-    def load(self, objects: Iterable[Account | Wallet | Hold | Intent | PastTransaction]) -> None:
+    def load(self, objects: Iterable[Account | Wallet | Hold | Intent | PastTransaction | KeyLimit]) -> None:
         for obj in objects:
             self._index(obj)
 
@@ -82,6 +87,8 @@ class Book:
             self.intents[obj.id] = obj
         elif isinstance(obj, PastTransaction):
             self.past[obj.id] = obj
+        elif isinstance(obj, KeyLimit):
+            self.key_limits[(obj.key_id, obj.currency)] = obj
 
     # ---- lookups: each refuses with the matching code when the object is missing ----
 
@@ -212,6 +219,25 @@ class Book:
         else:
             del self.intents[obj.id]
 
+    def charge_key(self, amount: int, currency: str) -> None:
+        """Count funds the current command commits against its API key's spending limits, if any."""
+        assert self.cmd is not None
+        limit = self.key_limits.get((self.key_id, currency)) if self.key_id and amount > 0 else None
+        if limit is None:
+            return
+        if limit.per_transaction_max is not None and amount > limit.per_transaction_max:
+            raise Refused(
+                Refusal.EXCEEDS_KEY_LIMIT,
+                f"this API key may commit at most {limit.per_transaction_max} {currency} per transaction",
+            )
+        if limit.per_day_max is not None and limit.spent_24h + amount > limit.per_day_max:
+            raise Refused(
+                Refusal.EXCEEDS_KEY_LIMIT,
+                f"this API key may commit {limit.per_day_max} {currency} per 24 h; {limit.spent_24h} already",
+            )
+        self.set(limit, spent_24h=limit.spent_24h + amount)
+        self.append(self.key_spend, KeySpendRow(limit.key_id, currency, amount, self.cmd.command_id))
+
     # ---- events ----
 
     def emit(
@@ -259,6 +285,7 @@ class Book:
     def run(self, cmd: Command, rule: Callable[[Book, Any], None]) -> CommandResult:
         """Apply ``rule`` to ``cmd``; a refusal undoes its changes and is recorded as an outcome."""
         self.cmd, self.ids, self.touched, self._undo = cmd, {}, {}, []
+        self.key_id = principal_key(cmd.principal)
         try:
             rule(self, cmd)
         except Refused as refused:

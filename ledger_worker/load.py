@@ -18,9 +18,9 @@ from pydantic import BaseModel
 
 from contracts.base import WalletRefParts
 from contracts.commands import Command
-from contracts.ids import SystemRole, derived_id, system_account_id, system_wallet_id
+from contracts.ids import SystemRole, derived_id, principal_key, system_account_id, system_wallet_id
 from ledger_worker.book import Book
-from ledger_worker.model import Account, Currency, Hold, Intent, PastTransaction, Wallet
+from ledger_worker.model import Account, Currency, Hold, Intent, KeyLimit, PastTransaction, Wallet
 
 #: The system account each flow posts against.
 FLOW_ROLES: dict[str, SystemRole] = {
@@ -46,6 +46,7 @@ class Needs:
     system: set[tuple[SystemRole, str]] = field(default_factory=set)
     currencies: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)
+    key_ids: set[UUID] = field(default_factory=set)
 
 
 def collect(cmds: Sequence[Command]) -> Needs:
@@ -53,6 +54,8 @@ def collect(cmds: Sequence[Command]) -> Needs:
     for cmd in cmds:
         _walk(cmd.payload, needs)
         needs.types.add(cmd.type)
+        if key_id := principal_key(cmd.principal):
+            needs.key_ids.add(key_id)
         p: Any = cmd.payload
         if cmd.type in FLOW_ROLES:
             needs.system.add((FLOW_ROLES[cmd.type], p.currency))
@@ -110,6 +113,7 @@ async def ensure_system_accounts(conn: asyncpg.Connection, wanted: set[tuple[Sys
 async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currencies: dict[str, Currency]) -> Book:
     """Read and lock the batch's working set into a new book (inside the batch's transaction)."""
     book = Book(now=now, currencies=dict(currencies))
+    book.load(await _key_limits(conn, needs.key_ids, now=now))
     wallets = await _wallets(conn, needs.locked_wallet_refs, lock=True)
     wallets += await _wallets(conn, needs.wallet_refs, lock=False)
     book.load(wallets)
@@ -141,6 +145,36 @@ async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currenc
 async def load_currencies(conn: asyncpg.Connection) -> dict[str, Currency]:
     rows = await conn.fetch("SELECT code, name, exponent FROM currencies")
     return {r["code"]: Currency(r["code"], r["name"], r["exponent"]) for r in rows}
+
+
+async def _key_limits(conn: asyncpg.Connection, key_ids: set[UUID], *, now: datetime) -> list[KeyLimit]:
+    """Spending limits of the batch's API keys, with their 24 h spend, read under the keys' row locks.
+
+    Keys come first in the lock order; locking them serialises batches of one limited key, so
+    parallel spends cannot both fit under a limit that only one of them fits under.
+    """
+    if not key_ids:
+        return []
+    rows = await conn.fetch(
+        "SELECT key_id, currency, per_transaction_max, per_day_max FROM api_key_spending_limits"
+        " WHERE key_id = ANY($1::uuid[])",
+        list(key_ids),
+    )
+    if not rows:
+        return []
+    limits = {(r["key_id"], r["currency"]): KeyLimit(**dict(r)) for r in rows}
+    await conn.execute(
+        "SELECT 1 FROM api_keys WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", list({k for k, _ in limits})
+    )
+    for r in await conn.fetch(
+        "SELECT key_id, currency, sum(amount) AS spent FROM key_spend WHERE key_id = ANY($1::uuid[])"
+        " AND created_at > $2::timestamptz - interval '24 hours' GROUP BY key_id, currency",
+        list({k for k, _ in limits}),
+        now,
+    ):
+        if (r["key_id"], r["currency"]) in limits:
+            limits[(r["key_id"], r["currency"])].spent_24h = r["spent"]
+    return list(limits.values())
 
 
 _READ_WALLETS = (

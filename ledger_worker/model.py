@@ -105,6 +105,25 @@ class Intent:
     new: bool = False
 
 
+@dataclass(slots=True, eq=False)
+class KeyLimit:
+    """An API key's spending limits in one currency, and what it spent in the last 24 hours."""
+
+    key_id: UUID
+    currency: str
+    per_transaction_max: int | None
+    per_day_max: int | None
+    spent_24h: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class KeySpendRow:
+    key_id: UUID
+    currency: str
+    amount: int
+    command_id: str
+
+
 @dataclass(frozen=True, slots=True)
 class PastTransaction:
     """A committed transaction, as much as a reversal needs of it."""

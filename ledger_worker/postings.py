@@ -33,8 +33,13 @@ def post(
     hold_id: UUID | None = None,
     intent_id: UUID | None = None,
     enforce_limits: bool = True,
+    charge_key: bool = True,
 ) -> UUID:
-    """Check and post ``legs`` as one transaction of the current command; returns its id."""
+    """Check and post ``legs`` as one transaction of the current command; returns its id.
+
+    Debits of customer accounts count against the API key's spending limits, unless ``charge_key``
+    is false (a capture: its hold was counted when it was placed).
+    """
     assert book.cmd is not None
     currency = legs[0][0].currency
     if sum(m for _, m in legs) != 0 or any(a.currency != currency for a, _ in legs):
@@ -50,7 +55,9 @@ def post(
         if change < 0 or debited[account_id]:
             check_debit(account, debited[account_id], change, enforce_limits=enforce_limits)
         if change > 0:
-            check_credit(account, change)
+            check_credit(account, change, enforce_limits=enforce_limits)
+    if enforce_limits and charge_key:
+        book.charge_key(sum(g for a, g in debited.items() if book.accounts[a].kind == "user"), currency)
     transaction_id = uuid4()
     book.append(
         book.transactions,
@@ -120,11 +127,13 @@ def check_limits(account: Account, gross: int) -> None:
         )
 
 
-def check_credit(account: Account, change: int) -> None:
+def check_credit(account: Account, change: int, *, enforce_limits: bool = True) -> None:
+    """Refuse a credit a closed (or frozen, credits included) account may not take; corrections
+    (``enforce_limits=False``) still reach a frozen account."""
     if account.kind != "system":
         if account.status == "closed":
             raise Refused(Refusal.ACCOUNT_CLOSED, f"account {account.id} is closed")
-        if account.status == "frozen" and not account.allow_credits:
+        if account.status == "frozen" and not account.allow_credits and enforce_limits:
             raise Refused(Refusal.ACCOUNT_FROZEN, f"account {account.id} is frozen, credits included")
     if account.balance + change > MAX_AMOUNT:
         raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")

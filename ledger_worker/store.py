@@ -36,6 +36,13 @@ async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[tuple[C
     holds = [h for h in changed if isinstance(h, Hold)]
     await _write_holds(conn, holds, book)
     await _write_intents(conn, [i for i in changed if isinstance(i, Intent)], book)
+    if book.key_spend:
+        await conn.execute(
+            "INSERT INTO key_spend (key_id, currency, amount, command_id, created_at)"
+            " SELECT k, c, a, i, $5 FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[]) AS t(k, c, a, i)",
+            *_cols(book.key_spend, "key_id", "currency", "amount", "command_id"),
+            book.now,
+        )
     await _insert_commands(conn, outcomes)
     await _insert_events(conn, book)
 

@@ -13,10 +13,10 @@ from contracts.results import CommandResult
 from ledger_worker.apply import Applier
 
 
-def cmd(kind: str, *, command_id: str | None = None, principal: str | None = "test", **payload: Any) -> Command:
-    """A command of type ``kind`` with a fresh id unless one is given."""
+def cmd(type_: str, /, *, command_id: str | None = None, principal: str | None = "test", **payload: Any) -> Command:
+    """A command of type ``type_`` with a fresh id unless one is given."""
     return build_command(
-        kind, payload, command_id=command_id or uuid.uuid4().hex, issued_at=datetime.now(UTC), principal=principal
+        type_, payload, command_id=command_id or uuid.uuid4().hex, issued_at=datetime.now(UTC), principal=principal
     )
 
 

@@ -24,6 +24,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: What each process logs once it serves (LOG_LEVEL is INFO in tests).
+_READY_LINE = {"worker": "worker consuming", "relay": "relay publishing"}
+
+
 class System:
     """The three processes of one ledger, sharing the test's database and AMQP namespace."""
 
@@ -58,6 +62,7 @@ class System:
 
     def start(self, name: str, crash_at: str = "", env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start ``ledger <name>``; ``env`` overrides variables for this process only (e.g. its AMQP_URL)."""
+        offset = len(self.log(name))  # logs are appended across restarts
         log = open(self.logdir / f"{name}.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "ledger_cli.main", name],
@@ -69,9 +74,19 @@ class System:
         self.procs[name] = proc
         if name == "gateway":
             self.wait_ready()
+        elif name in _READY_LINE and not crash_at and (env or {}).get("LOG_LEVEL", "INFO") in ("INFO", "DEBUG"):
+            self.wait_log(name, _READY_LINE[name], offset=offset)
         else:
             time.sleep(0.3)
         return proc
+
+    def wait_log(self, name: str, text: str, *, offset: int = 0, timeout: float = 20.0) -> None:
+        """Wait until the process has logged ``text`` (it is then serving, its signal handlers set)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log(name)[offset:]:
+            if time.monotonic() > deadline or self.procs[name].poll() is not None:
+                raise RuntimeError(f"{name} not ready; log: {self.log(name)}")
+            time.sleep(0.05)
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout

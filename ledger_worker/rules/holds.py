@@ -60,6 +60,7 @@ def reserve(
     if recipient is not None and recipient.id == account.id:
         raise Refused(Refusal.SAME_ACCOUNT, "a hold cannot be captured to the account it holds")
     check_debit(account, amount, -amount)
+    book.charge_key(amount, account.currency)
     hold = Hold(
         id=hold_id,
         account_id=account.id,
@@ -104,7 +105,12 @@ def capture(book: Book, hold: Hold, amount: int | None, recipient_party: Party |
     account = book.account(hold.account_id)
     book.set(account, held=account.held - hold.amount)  # the whole reservation ends here
     transaction_id = post(
-        book, [(account, -amount), (recipient, amount)], amount=amount, hold_id=hold.id, intent_id=hold.intent_id
+        book,
+        [(account, -amount), (recipient, amount)],
+        amount=amount,
+        hold_id=hold.id,
+        intent_id=hold.intent_id,
+        charge_key=False,  # counted against the key that placed the hold
     )
     book.set(
         hold,
