@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -72,13 +73,17 @@ class ProblemDocument(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Malformed request: body is not JSON, missing or invalid Idempotency-Key, invalid cursor",
+    400: "Malformed request: body is not JSON, missing (`idempotency_key_required`) or invalid"
+    " (`invalid_idempotency_key`) Idempotency-Key, a cursor this API did not issue (`invalid_cursor`)",
     401: "Missing, unknown or revoked bearer token (`unauthorized`)",
-    403: "The key lacks the route's scope (`forbidden`) or acts for another wallet (`wrong_wallet`)",
+    403: "The key lacks the route's scope (`forbidden`), acts for another wallet or needs a key bound to none"
+    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`)",
     429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
-    404: "No such resource (`account_not_found`, `transaction_not_found`, `command_not_found`, `not_found`)",
-    409: "Conflict (`account_exists`, `idempotency_conflict`)",
-    422: "Invalid request (`validation_error`) or a business refusal (`insufficient_funds`, `currency_mismatch`, …)",
+    404: "No such resource: `*_not_found` (`wallet_not_found`, `account_not_found`, `hold_not_found`,"
+    " `intent_not_found`, `transaction_not_found`, `command_not_found`, …)",
+    409: "Conflict: `*_exists`, `*_taken`, `idempotency_conflict`, `already_reversed`; a refusal carries `result`",
+    422: "Invalid request (`validation_error`, `invalid_amount` with `field`) or a business refusal"
+    " (`insufficient_funds`, `account_frozen`, `exceeds_daily_amount`, …) carrying the recorded `result`",
     503: "A backing service is unavailable (`service_unavailable`); retry after `Retry-After` seconds",
 }
 
@@ -106,6 +111,27 @@ def add_problem_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def invalid_request(raw: Sequence[Any]) -> JSONResponse:
+    """A request that failed validation: 400 for its Idempotency-Key, 422 ``invalid_amount`` for an
+    amount written as a float or a malformed string, else 422 ``validation_error``; always with ``errors``."""
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in raw]
+    for e in errors:
+        if e["loc"][:2] == ["header", IDEMPOTENCY_KEY]:
+            if e["type"] == "missing":
+                return problem_response(400, "idempotency_key_required", "writes need an Idempotency-Key header")
+            return problem_response(
+                400, "invalid_idempotency_key", "Idempotency-Key: 1-128 of A-Z a-z 0-9 . _ : -", errors=[e]
+            )
+    amounts = [e for e in errors if e["type"] == "invalid_amount"]
+    if amounts:
+        field = ".".join(str(part) for part in amounts[0]["loc"][1:])
+        return problem_response(422, "invalid_amount", f"{field}: {amounts[0]['msg']}", field=field, errors=errors)
+    return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+
+
 _HTTP_CODES = {
     400: "malformed_request",
     401: "unauthorized",
@@ -126,10 +152,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
-        ]
-        return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+        return invalid_request(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,92 @@
+"""Opaque cursors and the query filters the list endpoints share."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Query, Request
+from pydantic import Field, TypeAdapter, ValidationError
+
+from http_gateway.problems import Problem
+
+T = TypeVar("T")
+#: A bigint position (posting id, event id, sequence) as a cursor may carry it.
+Position = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
+Cursor = Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page; opaque")]
+From = Annotated[datetime | None, Query(alias="from", description="Only what was posted at or after this moment")]
+To = Annotated[datetime | None, Query(alias="to", description="Only what was posted before this moment")]
+
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+#: How the list endpoints describe their metadata filters (they cannot be declared one by one).
+METADATA_HELP = (
+    " Filter by metadata with `metadata.<key>=<value>` (repeatable, all must match; exact values),"
+    " answered from a GIN index."
+)
+
+
+def encode(kind: str, *parts: Any) -> str:
+    """An opaque cursor: the page's last sort key, tagged with what it pages through."""
+    raw = json.dumps([kind, *parts], separators=(",", ":"), default=_plain)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def decode(cursor: str, kind: str, shape: TypeAdapter[T]) -> T:
+    """The sort key of a cursor of ``kind``; 400 ``invalid_cursor`` for anything this API did not issue."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or not raw or raw[0] != kind:
+            raise ValueError(kind)
+        return shape.validate_python(raw[1:] if len(raw) > 2 else raw[1])
+    except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
+        raise Problem(400, "invalid_cursor", "the cursor is not one this endpoint returned") from None
+
+
+def metadata_filter(request: Request) -> dict[str, str]:
+    """``metadata.<key>=<value>`` query parameters as a JSON containment filter (``metadata @> $n``)."""
+    wanted: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith("metadata."):
+            continue
+        key = name.removeprefix("metadata.")
+        if not _METADATA_KEY.match(key) or len(value) > 512 or (key in wanted and wanted[key] != value):
+            raise Problem(
+                422,
+                "validation_error",
+                f"{name}: a metadata key is 1-64 of A-Z a-z 0-9 _ . : - with one value of at most 512 characters",
+                errors=[{"loc": ["query", name], "msg": "invalid metadata filter", "type": "value_error"}],
+            )
+        wanted[key] = value
+    if len(wanted) > 16:
+        raise Problem(422, "validation_error", "at most 16 metadata filters")
+    return wanted
+
+
+class Where:
+    """A WHERE clause built from constant fragments; every value is a bind parameter."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        """The placeholder (``$n``) for ``value``."""
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def add(self, fragment: str, *values: Any) -> None:
+        """``fragment`` with one ``{}`` per value, e.g. ``add("owner_id = {}", owner)``."""
+        self.parts.append(fragment.format(*(self.arg(v) for v in values)))
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) or "TRUE"
