@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
+from uuid import UUID
 
 from fastapi import Query, Request
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 
 from http_gateway.problems import Problem
 
@@ -17,10 +18,24 @@ T = TypeVar("T")
 #: A bigint position (posting id, event id, sequence) as a cursor may carry it.
 Position = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
 
+
+def _utc(value: datetime) -> datetime:
+    """Naive means UTC; a moment that leaves the calendar once in UTC (year 1 at +14:00) is refused."""
+    try:
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment is out of range") from None
+
+
+#: A moment as a query gives it (RFC 3339; without an offset it is UTC).
+Moment = Annotated[datetime, AfterValidator(_utc)]
+#: A (created_at, id) keyset position.
+KEYSET: TypeAdapter[tuple[datetime, UUID]] = TypeAdapter(tuple[Moment, UUID])
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
 Cursor = Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page; opaque")]
-From = Annotated[datetime | None, Query(alias="from", description="Only what was posted at or after this moment")]
-To = Annotated[datetime | None, Query(alias="to", description="Only what was posted before this moment")]
+From = Annotated[Moment | None, Query(alias="from", description="Only what was posted at or after this moment")]
+To = Annotated[Moment | None, Query(alias="to", description="Only what was posted before this moment")]
+At = Annotated[Moment | None, Query(description="As of this moment (default: now)")]
 
 _METADATA_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 #: How the list endpoints describe their metadata filters (they cannot be declared one by one).
@@ -58,7 +73,8 @@ def metadata_filter(request: Request) -> dict[str, str]:
         if not name.startswith("metadata."):
             continue
         key = name.removeprefix("metadata.")
-        if not _METADATA_KEY.match(key) or len(value) > 512 or (key in wanted and wanted[key] != value):
+        bad_value = len(value) > 512 or "\x00" in value
+        if not _METADATA_KEY.match(key) or bad_value or (key in wanted and wanted[key] != value):
             raise Problem(
                 422,
                 "validation_error",

@@ -12,6 +12,7 @@ from contracts.commands import Command, build_command
 from contracts.results import CommandResult
 from ledger_worker.apply import Applier
 
+
 def cmd(kind: str, *, command_id: str | None = None, principal: str | None = "test", **payload: Any) -> Command:
     """A command of type ``kind`` with a fresh id unless one is given."""
     return build_command(

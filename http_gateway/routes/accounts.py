@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -14,7 +13,7 @@ from contracts.base import Contract
 from contracts.keys import Scope
 from contracts.results import CommandResult
 from contracts.wallets import OpenAccount, SetAccountLimits
-from http_gateway import lookup, views
+from http_gateway import lookup, pages, views
 from http_gateway.amounts import AmountIn, SignedAmountIn
 from http_gateway.auth import Principal, authorize_accounts, require, require_unbound
 from http_gateway.deps import CurrenciesDep, PoolDep
@@ -93,7 +92,7 @@ async def get_balance(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    at: Annotated[datetime | None, Query(description="As of this moment (default: now)")] = None,
+    at: pages.At = None,
 ) -> views.BalanceAt:
     """The posted balance now, or as of any past moment: the balance after the last posting at or before it."""
     await authorize_accounts(pool, principal, [account_id])

@@ -6,11 +6,10 @@ A service key gets 403 ``wallet_key_required`` and names the wallet instead.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from contracts.keys import Scope
 from http_gateway import lookup, pages, views
@@ -42,7 +41,7 @@ async def my_balance(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    at: Annotated[datetime | None, Query(description="Posted balances as of this moment")] = None,
+    at: pages.At = None,
 ) -> views.WalletBalances:
     """The key's wallet balance in every currency, now or as of a past moment."""
     row = await _mine(pool, principal)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 import asyncpg
 from fastapi import APIRouter, Query, Request
-from pydantic import AfterValidator, TypeAdapter, WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
 
 from contracts.commands import COMMAND_TYPES
 from contracts.keys import Scope
@@ -20,7 +19,6 @@ from http_gateway.problems import Problem
 
 router = APIRouter(tags=["transactions"])
 Reader = Annotated[Principal, require(Scope.READ)]
-_PAGE = TypeAdapter(tuple[datetime, UUID])
 
 
 def _known(value: str) -> str:
@@ -108,7 +106,7 @@ async def search_transactions(
             principal.wallet_id,
         )
     if cursor:
-        where.add("(t.created_at, t.id) < ({}, {})", *pages.decode(cursor, "t", _PAGE))
+        where.add("(t.created_at, t.id) < ({}, {})", *pages.decode(cursor, "t", pages.KEYSET))
     sql = f"{_SELECT} WHERE {where.sql} ORDER BY t.created_at DESC, t.id DESC LIMIT {where.arg(limit + 1)}"
     rows = await pool.fetch(sql, *where.args)
     last = rows[limit - 1] if len(rows) > limit else None

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field, TypeAdapter
+from pydantic import Field
 
 from contracts.base import Contract, Currency, MetadataKey, MetadataValue, Text, WalletRef
 from contracts.keys import Scope
@@ -37,7 +37,6 @@ router = APIRouter(tags=["wallets"])
 Reader = Annotated[Principal, require(Scope.READ)]
 Manager = Annotated[Principal, require(Scope.WALLETS)]
 Ref = Annotated[WalletRef, Path(description="`@handle`, `ext:<external_ref>` or the wallet id")]
-_PAGE = TypeAdapter(tuple[datetime, UUID])
 
 
 class FreezeBody(Contract):
@@ -119,7 +118,7 @@ async def search_wallets(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    owner_id: Annotated[str | None, Query(max_length=128)] = None,
+    owner_id: Annotated[str | None, Query(max_length=128, pattern=r"^[^\x00]+$")] = None,
     kind: Literal["user", "merchant", "group", "system"] | None = None,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
@@ -135,7 +134,7 @@ async def search_wallets(
     if principal.wallet_id is not None:
         where.add("id = {}", principal.wallet_id)
     if cursor:
-        where.add("(created_at, id) < ({}, {})", *pages.decode(cursor, "w", _PAGE))
+        where.add("(created_at, id) < ({}, {})", *pages.decode(cursor, "w", pages.KEYSET))
     sql = (
         f"SELECT {lookup.WALLET_COLUMNS} FROM wallets WHERE {where.sql}"  # noqa: S608 - constant fragments only
         f" ORDER BY created_at DESC, id DESC LIMIT {where.arg(limit + 1)}"
@@ -161,7 +160,7 @@ async def get_wallet_balance(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    at: Annotated[datetime | None, Query(description="Posted balances as of this moment")] = None,
+    at: pages.At = None,
 ) -> views.WalletBalances:
     """The wallet's balance in every currency, now or as of a past moment."""
     row = await resolve(pool, principal, wallet)

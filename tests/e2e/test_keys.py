@@ -15,6 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.keys import KeyEvent
 from contracts.signing import verify
 from tests.e2e.access import bearer, make_key
+from tests.e2e.api import new_wallet
 from tests.e2e.conftest import wait_until
 from tests.processes import System
 
@@ -70,7 +71,8 @@ async def test_admin_actions_are_audited_and_published_without_secrets(
 
     await queue.consume(collect, no_ack=True)
 
-    key = await make_key(client, ["payments"], wallet_id=str(uuid.uuid4()), name="merchant backend")
+    merchant = await new_wallet(client, kind="merchant")
+    key = await make_key(client, ["payments"], wallet_id=merchant.id, name="merchant backend")
     limits = {
         "rate_limit": None,
         "spending_limits": [{"currency": "USD", "per_transaction_max": 5000, "per_day_max": 20000}],
