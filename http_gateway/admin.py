@@ -31,18 +31,16 @@ async def create_key(spec: KeySpec, pool: PoolDep, settings: SettingsDep, princi
     if principal.wallet_id is not None:
         authorize_wallet(principal, spec.wallet_id)
     async with pool.acquire() as conn:
-        if (
-            spec.wallet_id is not None
-            and await conn.fetchval("SELECT 1 FROM wallets WHERE id = $1", spec.wallet_id) is None
-        ):
-            raise Problem(404, "wallet_not_found", f"wallet {spec.wallet_id} does not exist")
-        return await keystore.create_key(
-            conn,
-            spec,
-            principal=principal.name,
-            pepper=settings.api_key_pepper.get_secret_value().encode(),
-            environment=settings.environment,
-        )
+        try:
+            return await keystore.create_key(
+                conn,
+                spec,
+                principal=principal.name,
+                pepper=settings.api_key_pepper.get_secret_value().encode(),
+                environment=settings.environment,
+            )
+        except keystore.WalletNotFound:
+            raise Problem(404, "wallet_not_found", f"wallet {spec.wallet_id} does not exist") from None
 
 
 @router.get("", response_model=list[KeyView])

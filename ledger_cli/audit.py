@@ -30,7 +30,8 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     (
         "ledger_not_zero",
         "the whole ledger does not sum to zero in a currency",
-        "SELECT currency AS subject, sum(amount)::text AS detail FROM postings GROUP BY currency HAVING sum(amount) <> 0",
+        "SELECT currency AS subject, sum(amount)::text AS detail FROM postings"
+        " GROUP BY currency HAVING sum(amount) <> 0",
     ),
     (
         "balance_mismatch",

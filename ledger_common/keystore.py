@@ -26,12 +26,18 @@ class KeyNotFound(LookupError):
     pass
 
 
+class WalletNotFound(LookupError):
+    """A key was to be bound to a wallet that does not exist."""
+
+
 async def create_key(
     conn: asyncpg.Connection, spec: KeySpec, *, principal: str, pepper: bytes, environment: str
 ) -> CreatedKey:
     """Create a key; the returned ``secret`` is the only copy of the token anywhere."""
     key_id, parsed = uuid4(), new_key(environment)
     rate = spec.rate_limit
+    if spec.wallet_id is not None and not await conn.fetchval("SELECT 1 FROM wallets WHERE id = $1", spec.wallet_id):
+        raise WalletNotFound(spec.wallet_id)
     async with conn.transaction():
         await conn.execute(
             "INSERT INTO api_keys (id, name, prefix, public_id, secret_hash, scopes, wallet_id,"

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 #: Currencies of the run's own accounts; the second one makes cross-currency refusals possible.
-CURRENCIES = ("CHA", "CHB")
+CURRENCIES = ("USD", "EUR")  # the run has a database of its own: nothing else is in it
 MAX_DEPOSIT = 10_000
 MAX_MOVE = 6_000
 #: Larger than all the money a run can ever deposit: an overdraft of this size is always refused.

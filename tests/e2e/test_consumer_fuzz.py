@@ -61,7 +61,7 @@ class Generator:
                 "command_id": command_id,
                 "type": "account.open",
                 "issued_at": datetime.now(UTC).isoformat(),
-                "payload": {"currency": self.rng.choice(["USD", "EUR", "GOLD"])},
+                "payload": {"currency": self.rng.choice(["USD", "EUR", "JPY"])},
             }
         return {
             "command_id": command_id,

@@ -7,11 +7,13 @@ Holds and payment intents are in ``test_http_payments.py``, history and event st
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from contracts.ids import system_account_id
+from contracts.ids import SystemRole, system_account_id
 from tests.e2e.api import balances, get, key, new_wallet, refused, stream, wallet_stream, write
 from tests.e2e.conftest import subscribe
 from tests.processes import System
@@ -127,7 +129,7 @@ async def test_top_up_bonus_spend_withdraw_transfer_use_the_right_system_account
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     alice, bob = await new_wallet(client), await new_wallet(client)
-    flows = [
+    flows: list[tuple[str, int | str, SystemRole, int]] = [
         ("/v1/deposits", "10.00", "treasury", 1000),
         ("/v1/bonuses", 250, "promotions", 1250),
         ("/v1/spends", "1.50", "revenue", 1100),
@@ -174,7 +176,7 @@ async def test_top_up_bonus_spend_withdraw_transfer_use_the_right_system_account
 async def test_multi_leg_split_merchant_fee_tax(client: httpx.AsyncClient) -> None:
     customer = await new_wallet(client, funded=20_000)
     merchant, platform, tax = [await new_wallet(client, kind="merchant") for _ in range(3)]
-    legs = [
+    legs: list[dict[str, Any]] = [
         {"wallet": customer.handle, "side": "debit", "amount": "100.00"},
         {"wallet": merchant.handle, "side": "credit", "amount": "90.00"},
         {"wallet": platform.handle, "side": "credit", "amount": 700},

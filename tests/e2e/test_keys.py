@@ -15,8 +15,8 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.keys import KeyEvent
 from contracts.signing import verify
 from tests.e2e.access import bearer, make_key
-from tests.e2e.api import new_wallet
 from tests.e2e.conftest import wait_until
+from tests.ledger import funded_wallet
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
@@ -71,8 +71,12 @@ async def test_admin_actions_are_audited_and_published_without_secrets(
 
     await queue.consume(collect, no_ack=True)
 
-    merchant = await new_wallet(client, kind="merchant")
-    key = await make_key(client, ["payments"], wallet_id=merchant.id, name="merchant backend")
+    missing = await client.post(
+        "/v1/admin/keys", json={"name": "x", "scopes": ["read"], "wallet_id": str(uuid.uuid4())}
+    )
+    assert missing.status_code == 404 and missing.json()["code"] == "wallet_not_found"
+    wallet_id, _ = await funded_wallet(pool, 0)
+    key = await make_key(client, ["payments"], wallet_id=str(wallet_id), name="merchant backend")
     limits = {
         "rate_limit": None,
         "spending_limits": [{"currency": "USD", "per_transaction_max": 5000, "per_day_max": 20000}],
