@@ -16,7 +16,7 @@ import asyncpg
 from pydantic import PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from contracts.amounts import AmountError, parse_decimal_string, to_decimal_string
+from contracts.amounts import AmountError, parse_decimal_string
 from contracts.base import MAX_AMOUNT
 from http_gateway.problems import Problem
 
@@ -91,21 +91,3 @@ class Currencies:
         if isinstance(value, int):
             return to_minor(value, 0, field=field, positive=positive)
         return to_minor(value, await self.exponent(pool, currency), field=field, positive=positive)
-
-    async def decimal(self, pool: asyncpg.Pool, currency: str, minor: int) -> str:
-        return to_decimal_string(minor, await self.exponent(pool, currency))
-
-    async def formatter(self, pool: asyncpg.Pool, currency: str) -> Formatter:
-        return Formatter(await self.exponent(pool, currency))
-
-
-class Formatter:
-    """Writes minor units of one currency as decimal strings."""
-
-    __slots__ = ("exponent",)
-
-    def __init__(self, exponent: int) -> None:
-        self.exponent = exponent
-
-    def __call__(self, minor: int | None) -> str | None:
-        return None if minor is None else to_decimal_string(minor, self.exponent)

@@ -99,26 +99,26 @@ async def get_balance(
     row = await lookup.account(pool, account_id)
     if row is None:
         raise _missing(account_id)
-    fmt = await currencies.formatter(pool, row["currency"])
+    exponent = await currencies.exponent(pool, row["currency"])
     last = await pool.fetchrow(
         "SELECT id, balance_after, created_at FROM postings WHERE account_id = $1"
         " AND ($2::timestamptz IS NULL OR created_at <= $2) ORDER BY id DESC LIMIT 1",
         account_id,
         at,
     )
-    posted = last["balance_after"] if last else 0
-    held = None if at is not None else row["held"]
-    available = None if held is None else row["balance"] - held
+    posted = row["balance"] if at is None else last["balance_after"] if last else 0
+    held = row["held"] if at is None else None  # holds are not history
+    available = None if held is None else posted - held
     return views.BalanceAt(
         account_id=account_id,
         currency=row["currency"],
         at=at,
-        balance=posted if at is not None else row["balance"],
-        balance_decimal=fmt(posted if at is not None else row["balance"]) or "0",
+        balance=posted,
+        balance_decimal=views.dec(posted, exponent) or "0",
         held=held,
-        held_decimal=fmt(held),
+        held_decimal=views.dec(held, exponent),
         available=available,
-        available_decimal=fmt(available),
+        available_decimal=views.dec(available, exponent),
         posting_id=last["id"] if last else None,
         posted_at=last["created_at"] if last else None,
     )

@@ -48,9 +48,12 @@ async def with_postings(
         " WHERE p.transaction_id = ANY($1::uuid[]) ORDER BY p.id",
         [r["id"] for r in rows],
     )
+    legs_of: dict[UUID, list[asyncpg.Record]] = {}
+    for p in postings:
+        legs_of.setdefault(p["transaction_id"], []).append(p)
     out = []
     for row in rows:
-        mine = [p for p in postings if p["transaction_id"] == row["id"]]
+        mine = legs_of.get(row["id"], [])
         currency = row["currency"] or (mine[0]["currency"] if mine else None)
         exponent = await currencies.exponent(pool, currency) if currency else 0
         legs = [views.with_decimals(views.Posting, p, exponent) for p in mine]

@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import Field, TypeAdapter
 
 from contracts.base import Contract, Currency, MetadataKey, MetadataValue, Text, WalletRef
 from contracts.keys import Scope
@@ -34,6 +34,7 @@ from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["wallets"])
+_WALLET: TypeAdapter[UUID] = TypeAdapter(UUID)
 Reader = Annotated[Principal, require(Scope.READ)]
 Manager = Annotated[Principal, require(Scope.WALLETS)]
 Ref = Annotated[WalletRef, Path(description="`@handle`, `ext:<external_ref>` or the wallet id")]
@@ -123,7 +124,10 @@ async def search_wallets(
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
 ) -> views.WalletPage:
-    """Find wallets by owner, kind and metadata, newest first (a bound key finds only its own)."""
+    """Find wallets by owner, kind and metadata, in id order (a bound key finds only its own).
+
+    Id order pages on the primary key, so even an unfiltered listing costs one index range per page.
+    """
     where = pages.Where()
     if owner_id is not None:
         where.add("owner_id = {}", owner_id)
@@ -134,18 +138,16 @@ async def search_wallets(
     if principal.wallet_id is not None:
         where.add("id = {}", principal.wallet_id)
     if cursor:
-        where.add("(created_at, id) < ({}, {})", *pages.decode(cursor, "w", pages.KEYSET))
+        where.add("id > {}", pages.decode(cursor, "w", _WALLET))
     sql = (
         f"SELECT {lookup.WALLET_COLUMNS} FROM wallets WHERE {where.sql}"  # noqa: S608 - constant fragments only
-        f" ORDER BY created_at DESC, id DESC LIMIT {where.arg(limit + 1)}"
+        f" ORDER BY id LIMIT {where.arg(limit + 1)}"
     )
     rows = await pool.fetch(sql, *where.args)
     accounts = await accounts_of(pool, currencies, [r["id"] for r in rows[:limit]])
     found = [views.wallet(r, [a for a in accounts if a.wallet_id == r["id"]]) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    return views.WalletPage(
-        wallets=found, next_cursor=pages.encode("w", last["created_at"], last["id"]) if last else None
-    )
+    return views.WalletPage(wallets=found, next_cursor=pages.encode("w", last["id"]) if last else None)
 
 
 @router.get("/wallets/{wallet}", response_model=views.Wallet)
