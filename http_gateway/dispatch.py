@@ -86,15 +86,15 @@ def contract(cls: type[C], **fields: Any) -> C:
         raise Problem(422, "validation_error", "the request is not valid", errors=errors) from None
 
 
-def _unstorable(value: object) -> bool:
+def unstorable(value: object) -> bool:
     """A NUL or an unpaired surrogate anywhere in a payload's strings: PostgreSQL cannot store the one
     and JSON cannot carry the other, so the worker would dead-letter the command."""
     if isinstance(value, str):
         return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
     if isinstance(value, dict):
-        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return any(_unstorable(v) for v in value)
+        return any(unstorable(v) for v in value)
     return False
 
 
@@ -108,7 +108,7 @@ class Writer:
 
     async def send(self, kind: str, payload: Contract, principal: Principal, *, created: bool = False) -> JSONResponse:
         """Send the ``kind`` command and answer with the worker's result."""
-        if _unstorable(payload.model_dump()):
+        if unstorable(payload.model_dump()):
             raise Problem(422, "validation_error", "strings must not contain NUL or unpaired surrogates")
         cmd = build_command(kind, payload, command_id=self.key, issued_at=datetime.now(UTC), principal=principal.name)
         result = await self.bus.send(cmd, timeout=self.settings.reply_timeout_seconds)
