@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from http_gateway import admin, problems
+from http_gateway import admin, pages, problems
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
@@ -57,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(
         prefix="/v1",
-        dependencies=[Depends(authenticate)],
+        dependencies=[Depends(authenticate), Depends(pages.known_query)],
         responses=problems.problem_responses(401, 403, 422, 429, 503),
     )
     # Every route may answer 400 (a bad Idempotency-Key or cursor), 404 and 409 (refusals, missing objects).

@@ -9,14 +9,25 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
-from fastapi import Query, Request
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
+from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from http_gateway.problems import Problem
 
 T = TypeVar("T")
 #: A bigint position (posting id, event id, sequence) as a cursor may carry it.
 Position = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
+
+
+_RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _rfc3339(value: object) -> object:
+    """Only date-times written out (pydantic would also read ``0.5`` as seconds since 1970)."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("a moment is an RFC 3339 date-time, e.g. 2026-11-25T12:00:00Z")
+    return value
 
 
 def _utc(value: datetime) -> datetime:
@@ -28,7 +39,7 @@ def _utc(value: datetime) -> datetime:
 
 
 #: A moment as a query gives it (RFC 3339; without an offset it is UTC).
-Moment = Annotated[datetime, AfterValidator(_utc)]
+Moment = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
 #: A (created_at, id) keyset position.
 KEYSET: TypeAdapter[tuple[datetime, UUID]] = TypeAdapter(tuple[Moment, UUID])
 Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
@@ -64,6 +75,37 @@ def decode(cursor: str, kind: str, shape: TypeAdapter[T]) -> T:
         return shape.validate_python(raw[1:] if len(raw) > 2 else raw[1])
     except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
         raise Problem(400, "invalid_cursor", "the cursor is not one this endpoint returned") from None
+
+
+def _declared(route: APIRoute) -> tuple[frozenset[str], bool]:
+    """The query parameter names a route declares (through its dependencies too), and whether it takes
+    ``metadata.<key>`` filters."""
+    names: set[str] = set()
+    metadata, pending = False, [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(f.alias for f in dependant.query_params)
+        metadata = metadata or dependant.call is metadata_filter
+        pending.extend(dependant.dependencies)
+    return frozenset(names), metadata
+
+
+_DECLARED: dict[int, tuple[frozenset[str], bool]] = {}  # by id(route): routes live as long as the app
+
+
+async def known_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare, as for an unknown body field: a typo
+    (``?owner=``) must not silently widen a search."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    if id(route) not in _DECLARED:
+        _DECLARED[id(route)] = _declared(route)
+    names, metadata = _DECLARED[id(route)]
+    unknown = [n for n in request.query_params if n not in names and not (metadata and n.startswith("metadata."))]
+    if unknown:
+        errors = [{"loc": ["query", n], "msg": "unknown query parameter", "type": "extra_forbidden"} for n in unknown]
+        raise Problem(422, "validation_error", f"unknown query parameter(s): {', '.join(unknown)}", errors=errors)
 
 
 def metadata_filter(request: Request) -> dict[str, str]:
@@ -106,3 +148,7 @@ class Where:
     @property
     def sql(self) -> str:
         return " AND ".join(self.parts) or "TRUE"
+
+
+#: ``metadata.<key>=<value>`` filters of a search route (declaring it also admits those parameters).
+MetadataFilter = Annotated[dict[str, str], Depends(metadata_filter)]

@@ -12,8 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from contracts.results import CommandResult
 from http_gateway.bus import BrokerUnavailable
@@ -145,6 +147,16 @@ _HTTP_CODES = {
 }
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method of every route on the request's path. Starlette's own ``Allow`` names only the first
+    route that matches the path, and one path may have several (``GET`` and ``POST /v1/currencies``)."""
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        if ctx.path and ctx.methods and compile_path(ctx.path)[0].match(request.url.path):
+            methods.update(ctx.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -155,10 +167,13 @@ def install(app: FastAPI) -> None:
         return invalid_request(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         # Keep the exception's headers: a 405 must say which methods are allowed (``Allow``).
-        return problem_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        return problem_response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(asyncpg.PostgresError)

@@ -6,7 +6,7 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import AfterValidator, WithJsonSchema
 
 from contracts.commands import COMMAND_TYPES
@@ -82,7 +82,7 @@ async def get_transaction(
     + pages.METADATA_HELP,
 )
 async def search_transactions(
-    request: Request,
+    metadata: pages.MetadataFilter,
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
@@ -94,7 +94,7 @@ async def search_transactions(
 ) -> views.TransactionPage:
     """Find transactions by metadata, command type and time."""
     where = pages.Where()
-    if metadata := pages.metadata_filter(request):
+    if metadata:
         where.add("t.metadata @> {}::jsonb", metadata)
     if types:
         where.add("t.kind = ANY({}::text[])", types)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, TypeAdapter
 
@@ -115,7 +115,7 @@ async def create_wallet(body: CreateWallet, w: WriterDep, principal: Manager) ->
 
 @router.get("/wallets", response_model=views.WalletPage, description="Find wallets." + pages.METADATA_HELP)
 async def search_wallets(
-    request: Request,
+    metadata: pages.MetadataFilter,
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
@@ -133,7 +133,7 @@ async def search_wallets(
         where.add("owner_id = {}", owner_id)
     if kind is not None:
         where.add("kind = {}", kind)
-    if metadata := pages.metadata_filter(request):
+    if metadata:
         where.add("metadata @> {}::jsonb", metadata)
     if principal.wallet_id is not None:
         where.add("id = {}", principal.wallet_id)

@@ -24,7 +24,7 @@ from tests.processes import System
 pytestmark = pytest.mark.e2e
 
 #: Examples per operation in the fuzzing phase; keeps the whole test around a minute here.
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 30
 #: Endpoints that take an opaque cursor (``cursor`` or ``after``).
 CURSORS = (
     r"^/v1/(accounts/\{account_id\}/entries|wallets(/me|/\{wallet\})?/(transactions|events)|wallets|transactions)$"
@@ -91,3 +91,6 @@ def test_method_not_allowed_says_which_methods_are(system: System) -> None:
     r = httpx.delete(f"{system.base_url}/v1/deposits")
     assert r.status_code == 405 and r.headers["allow"] == "POST"
     assert r.headers["content-type"] == "application/problem+json" and r.json()["code"] == "method_not_allowed"
+    # Every route of the path counts, not only the first Starlette finds.
+    assert httpx.delete(f"{system.base_url}/v1/currencies").headers["allow"] == "GET, POST"
+    assert httpx.put(f"{system.base_url}/v1/wallets/me").headers["allow"] == "GET"

@@ -204,6 +204,8 @@ NOBODY = "00000000-0000-4000-8000-00000000dead"
         ("get", f"/v1/accounts/{NOBODY}/entries?cursor=%%%", {}, 400),
         ("get", f"/v1/accounts/{NOBODY}", {}, 404),
         ("get", "/v1/nowhere", {}, 404),
+        ("get", "/v1/wallets?owner=someone", {}, 422),  # unknown query parameters are refused, not ignored
+        ("get", "/v1/transactions?to=0.5", {}, 422),  # moments are RFC 3339, not seconds since 1970
     ],
 )
 async def test_bad_input_gets_problem_documents(
