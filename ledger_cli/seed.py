@@ -59,7 +59,12 @@ async def _seed(bus: CommandBus) -> dict[str, CommandResult]:
             bus, "currency.register", f"seed-currency-{code}", {"code": code, "name": name, "exponent": exponent}
         )
     for handle, (kind, currencies) in WALLETS.items():
-        payload = {"owner_id": f"demo:{handle}", "kind": kind, "handle": f"@{handle}", "currencies": currencies}
+        payload: dict[str, object] = {
+            "owner_id": f"demo:{handle}",
+            "kind": kind,
+            "handle": f"@{handle}",
+            "currencies": currencies,
+        }
         await _send(bus, "wallet.create", f"seed-wallet-{handle}", payload)
     last: dict[str, CommandResult] = {}
     for kind, handle, amount, currency in FUNDING:
