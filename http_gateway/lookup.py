@@ -13,6 +13,11 @@ WALLET_COLUMNS = (
     "id, owner_id, kind, handle, external_ref, status, allow_credits, metadata, created_at, updated_at, last_sequence"
 )
 
+ACCOUNT_COLUMNS = (
+    "id, wallet_id, currency, kind, status, allow_credits, balance, held, min_balance, max_per_transaction,"
+    " daily_debit_amount, daily_debit_count, created_at, updated_at"
+)
+
 
 def wallet_ref_key(ref: str) -> str:
     """One spelling per wallet reference: ids in lower case, handles and external refs as written."""
@@ -88,9 +93,4 @@ async def intent(pool: asyncpg.Pool, intent_id: UUID) -> asyncpg.Record | None:
 
 
 async def account(pool: asyncpg.Pool, account_id: UUID) -> asyncpg.Record | None:
-    return await pool.fetchrow(
-        "SELECT id, wallet_id, currency, kind, status, allow_credits, balance, held, min_balance,"
-        " max_per_transaction, daily_debit_amount, daily_debit_count, created_at, updated_at"
-        " FROM accounts WHERE id = $1",
-        account_id,
-    )
+    return await pool.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1", account_id)  # noqa: S608

@@ -73,9 +73,8 @@ async def resolve(pool: asyncpg.Pool, principal: Principal, ref: str) -> asyncpg
 
 async def accounts_of(pool: asyncpg.Pool, currencies: Currencies, wallet_ids: list[UUID]) -> list[views.Account]:
     rows = await pool.fetch(
-        "SELECT id, wallet_id, currency, kind, status, allow_credits, balance, held, min_balance,"
-        " max_per_transaction, daily_debit_amount, daily_debit_count, created_at, updated_at"
-        " FROM accounts WHERE wallet_id = ANY($1::uuid[]) ORDER BY currency",
+        f"SELECT {lookup.ACCOUNT_COLUMNS} FROM accounts WHERE wallet_id = ANY($1::uuid[])"  # noqa: S608
+        " ORDER BY currency",
         wallet_ids,
     )
     return [views.account(r, await currencies.exponent(pool, r["currency"])) for r in rows]
