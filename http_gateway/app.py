@@ -11,10 +11,23 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from http_gateway import admin, problems, reads, writes
+from http_gateway import admin, pages, problems
+from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
+from http_gateway.routes import (
+    accounts,
+    commands,
+    currencies,
+    history,
+    holds,
+    intents,
+    me,
+    money,
+    transactions,
+    wallets,
+)
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 
@@ -23,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.currencies = Currencies()
         app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
         app.state.bus = CommandBus(settings)
         await app.state.bus.start()
@@ -43,12 +57,13 @@ def create_app(settings: Settings) -> FastAPI:
     # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(
         prefix="/v1",
-        dependencies=[Depends(authenticate)],
+        dependencies=[Depends(authenticate), Depends(pages.known_query)],
         responses=problems.problem_responses(401, 403, 422, 429, 503),
     )
-    v1.include_router(writes.router, responses=problems.problem_responses(400, 404, 409))
-    v1.include_router(reads.router, responses=problems.problem_responses(400, 404))
-    v1.include_router(admin.router, responses=problems.problem_responses(400, 404, 409))
+    # Every route may answer 400 (a bad Idempotency-Key or cursor), 404 and 409 (refusals, missing objects).
+    # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference.
+    for module in (me, currencies, wallets, accounts, money, transactions, holds, intents, history, commands, admin):
+        v1.include_router(module.router, responses=problems.problem_responses(400, 404, 409))
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)
 

@@ -21,7 +21,9 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.routing import BaseRoute
 
+from contracts.base import Party
 from contracts.keys import ALL_SCOPES, Scope
+from http_gateway import lookup
 from http_gateway.deps import PoolDep, SettingsDep
 from http_gateway.problems import Problem
 from ledger_common.apikeys import hash_secret, parse_token
@@ -152,27 +154,55 @@ def check_every_route_declares_a_scope(routes: Sequence[BaseRoute], *, prefix: s
         raise RuntimeError(f"no routes under {prefix}: the check would prove nothing")
 
 
-async def _wallets_of_accounts(pool: PoolDep, account_ids: list[UUID]) -> dict[UUID, UUID]:
-    """Account id -> its wallet id. Until wallets exist (migration 0002) an account is its own
-    wallet: a key bound to wallet W may act on account W only. Replace with a lookup then."""
-    return {a: a for a in account_ids}
-
-
 def authorize_wallet(principal: Principal, wallet_id: UUID | None) -> None:
     """403 unless ``principal`` may act on ``wallet_id`` (service keys may act on any wallet)."""
     if principal.wallet_id is not None and wallet_id != principal.wallet_id:
         raise Problem(403, "wrong_wallet", "this key is bound to another wallet")
 
 
+def authorize_any(principal: Principal, wallet_ids: Iterable[UUID | None]) -> None:
+    """403 unless ``principal`` may act on at least one of ``wallet_ids`` (e.g. the merchant or the payer)."""
+    if principal.wallet_id is not None and principal.wallet_id not in set(wallet_ids):
+        raise Problem(403, "wrong_wallet", "this key is bound to another wallet")
+
+
+def require_unbound(principal: Principal) -> None:
+    """403 for a wallet-bound key: the route acts across wallets (wallet lifecycle, limits, currencies,
+    reversals), which only service keys may do."""
+    if principal.wallet_id is not None:
+        raise Problem(403, "wrong_wallet", "only a key not bound to a wallet may do this")
+
+
+def require_bound(principal: Principal) -> UUID:
+    """The wallet of a wallet-bound key; 403 ``wallet_key_required`` for a service key."""
+    if principal.wallet_id is None:
+        raise Problem(403, "wallet_key_required", "/wallets/me needs a key bound to a wallet; use /wallets/{wallet}")
+    return principal.wallet_id
+
+
 async def authorize_accounts(
     pool: PoolDep, principal: Principal, account_ids: Iterable[UUID | None], *, any_of: bool = False
 ) -> None:
     """403 unless ``principal`` may act on these accounts: all of them (a write's source account), or
-    with ``any_of`` at least one (reading a transaction or command that touched the key's wallet)."""
+    with ``any_of`` at least one (reading a transaction or command that touched the key's wallet).
+    An account that does not exist belongs to no wallet: a bound key gets 403, never a hint it is missing."""
     if principal.wallet_id is None:
         return
     ids = [a for a in account_ids if a is not None]
-    wallets = await _wallets_of_accounts(pool, ids)
-    mine = [wallets.get(a) == principal.wallet_id for a in ids]
+    wallets = await lookup.owners(pool, accounts=ids)
+    mine = [wallets.get(str(a)) == principal.wallet_id for a in ids]
     if not ids or not (any(mine) if any_of else all(mine)):
+        raise Problem(403, "wrong_wallet", "this key is bound to another wallet")
+
+
+async def authorize_parties(pool: PoolDep, principal: Principal, parties: Iterable[Party | None]) -> None:
+    """403 unless every party (an account id or a wallet reference) is in the key's wallet."""
+    if principal.wallet_id is None:
+        return
+    named = [p for p in parties if p is not None]
+    accounts = [p.account_id for p in named if p.account_id is not None]
+    refs = [p.wallet for p in named if p.wallet is not None]
+    found = await lookup.owners(pool, accounts=accounts, wallets=refs)
+    keys = [str(a) for a in accounts] + [lookup.wallet_ref_key(r) for r in refs]
+    if not keys or any(found.get(k) != principal.wallet_id for k in keys):
         raise Problem(403, "wrong_wallet", "this key is bound to another wallet")

@@ -7,6 +7,7 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 
+from http_gateway.amounts import Currencies
 from http_gateway.bus import CommandBus
 from ledger_common.settings import Settings
 
@@ -26,6 +27,12 @@ def _bus(request: Request) -> CommandBus:
     return bus
 
 
+def _currencies(request: Request) -> Currencies:
+    currencies: Currencies = request.app.state.currencies
+    return currencies
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
+CurrenciesDep = Annotated[Currencies, Depends(_currencies)]

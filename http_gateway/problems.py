@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -11,8 +12,10 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from contracts.results import CommandResult
 from http_gateway.bus import BrokerUnavailable
@@ -72,13 +75,17 @@ class ProblemDocument(BaseModel):
 
 
 _DESCRIPTIONS = {
-    400: "Malformed request: body is not JSON, missing or invalid Idempotency-Key, invalid cursor",
+    400: "Malformed request: body is not JSON, missing (`idempotency_key_required`) or invalid"
+    " (`invalid_idempotency_key`) Idempotency-Key, a cursor this API did not issue (`invalid_cursor`)",
     401: "Missing, unknown or revoked bearer token (`unauthorized`)",
-    403: "The key lacks the route's scope (`forbidden`) or acts for another wallet (`wrong_wallet`)",
+    403: "The key lacks the route's scope (`forbidden`), acts for another wallet or needs a key bound to none"
+    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`)",
     429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
-    404: "No such resource (`account_not_found`, `transaction_not_found`, `command_not_found`, `not_found`)",
-    409: "Conflict (`account_exists`, `idempotency_conflict`)",
-    422: "Invalid request (`validation_error`) or a business refusal (`insufficient_funds`, `currency_mismatch`, …)",
+    404: "No such resource: `*_not_found` (`wallet_not_found`, `account_not_found`, `hold_not_found`,"
+    " `intent_not_found`, `transaction_not_found`, `command_not_found`, …)",
+    409: "Conflict: `*_exists`, `*_taken`, `idempotency_conflict`, `already_reversed`; a refusal carries `result`",
+    422: "Invalid request (`validation_error`, `invalid_amount` with `field`) or a business refusal"
+    " (`insufficient_funds`, `account_frozen`, `exceeds_daily_amount`, …) carrying the recorded `result`",
     503: "A backing service is unavailable (`service_unavailable`); retry after `Retry-After` seconds",
 }
 
@@ -106,6 +113,27 @@ def add_problem_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
     return openapi
 
 
+IDEMPOTENCY_KEY = "Idempotency-Key"
+
+
+def invalid_request(raw: Sequence[Any]) -> JSONResponse:
+    """A request that failed validation: 400 for its Idempotency-Key, 422 ``invalid_amount`` for an
+    amount written as a float or a malformed string, else 422 ``validation_error``; always with ``errors``."""
+    errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in raw]
+    for e in errors:
+        if e["loc"][:2] == ["header", IDEMPOTENCY_KEY]:
+            if e["type"] == "missing":
+                return problem_response(400, "idempotency_key_required", "writes need an Idempotency-Key header")
+            return problem_response(
+                400, "invalid_idempotency_key", "Idempotency-Key: 1-128 of A-Z a-z 0-9 . _ : -", errors=[e]
+            )
+    amounts = [e for e in errors if e["type"] == "invalid_amount"]
+    if amounts:
+        field = ".".join(str(part) for part in amounts[0]["loc"][1:])
+        return problem_response(422, "invalid_amount", f"{field}: {amounts[0]['msg']}", field=field, errors=errors)
+    return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+
+
 _HTTP_CODES = {
     400: "malformed_request",
     401: "unauthorized",
@@ -119,6 +147,16 @@ _HTTP_CODES = {
 }
 
 
+def _allowed(request: Request) -> list[str]:
+    """Every method of every route on the request's path. Starlette's own ``Allow`` names only the first
+    route that matches the path, and one path may have several (``GET`` and ``POST /v1/currencies``)."""
+    methods: set[str] = set()
+    for ctx in iter_route_contexts(request.app.routes):
+        if ctx.path and ctx.methods and compile_path(ctx.path)[0].match(request.url.path):
+            methods.update(ctx.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -126,16 +164,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in exc.errors()
-        ]
-        return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+        return invalid_request(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         # Keep the exception's headers: a 405 must say which methods are allowed (``Allow``).
-        return problem_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed(request))
+        return problem_response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(BrokerUnavailable)
     @app.exception_handler(asyncpg.PostgresError)

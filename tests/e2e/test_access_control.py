@@ -21,7 +21,7 @@ from http_gateway.app import create_app
 from http_gateway.auth import endpoints
 from ledger_common.settings import Settings
 from tests.e2e.access import bearer, idem, make_key
-from tests.ledger import funded_wallet
+from tests.e2e.api import Wallet, new_wallet, write
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
@@ -29,13 +29,32 @@ pytestmark = pytest.mark.e2e
 
 @dataclass
 class World:
-    """Real ids the example requests point at."""
+    """Real objects the example requests point at: each write example acts on an object of its own,
+    so every example is valid once (the acceptance pass below sends each one exactly once)."""
 
-    account: str
-    other_account: str
+    wallet: Wallet  # funded; the wallet of the bound keys' acceptance requests
+    other: Wallet  # funded; on the other side of transfers, payments and holds
     transaction_id: str
     command_id: str
     key_id: str
+    reversible: str  # a transfer wallet -> other
+    hold_to_capture: str
+    hold_to_release: str
+    intent_to_pay: str  # merchant: other
+    intent_to_capture: str  # merchant: wallet, authorised by other
+    intent_to_cancel: str  # merchant: wallet
+    intent_paid: str  # merchant: wallet, paid by other
+    to_freeze: str
+    to_unfreeze: str
+    to_close: str
+
+    @property
+    def account(self) -> str:
+        return self.wallet.usd
+
+    @property
+    def other_account(self) -> str:
+        return self.other.usd
 
 
 @dataclass
@@ -44,19 +63,85 @@ class Example:
     json: dict[str, Any] | None = None
     #: The route acts on a wallet, so a key bound to another wallet must get 403.
     wallet: bool = True
+    #: The route is for wallet-bound keys (``/wallets/me``): accepted with a key bound to ``World.wallet``.
+    bound: bool = False
+
+
+def _usd(account: str, amount: int | str = 1) -> dict[str, Any]:
+    return {"account_id": account, "amount": amount, "currency": "USD"}
+
+
+def _me() -> Example:
+    return Example(wallet=False, bound=True)
 
 
 #: (method, path template) -> a valid request against ``World``. Extend it with every new route.
 EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
-    ("POST", "/v1/accounts"): lambda w: Example(json={"currency": "USD", "account_id": str(uuid.uuid4())}),
-    ("POST", "/v1/deposits"): lambda w: Example(json={"account_id": w.account, "amount": 5, "currency": "USD"}),
-    ("POST", "/v1/withdrawals"): lambda w: Example(json={"account_id": w.account, "amount": 1, "currency": "USD"}),
-    ("POST", "/v1/transfers"): lambda w: Example(
-        json={"debit_account_id": w.account, "credit_account_id": w.other_account, "amount": 1, "currency": "USD"}
+    ("GET", "/v1/wallets/me"): lambda w: _me(),
+    ("GET", "/v1/wallets/me/balance"): lambda w: _me(),
+    ("GET", "/v1/wallets/me/transactions"): lambda w: _me(),
+    ("GET", "/v1/wallets/me/events"): lambda w: _me(),
+    ("GET", "/v1/currencies"): lambda w: Example(wallet=False),
+    ("POST", "/v1/currencies"): lambda w: Example(
+        json={"code": "X" + uuid.uuid4().hex[:8].upper(), "name": "example asset", "exponent": 3}
     ),
+    ("POST", "/v1/wallets"): lambda w: Example(json={"owner_id": uuid.uuid4().hex, "currencies": ["USD"]}),
+    ("GET", "/v1/wallets"): lambda w: Example(wallet=False),  # a bound key finds its own wallet only
+    ("GET", "/v1/wallets/{wallet}"): lambda w: Example(path={"wallet": w.wallet.handle}),
+    ("GET", "/v1/wallets/{wallet}/balance"): lambda w: Example(path={"wallet": w.wallet.id}),
+    ("POST", "/v1/wallets/{wallet}/freeze"): lambda w: Example(path={"wallet": w.to_freeze}, json={"reason": "x"}),
+    ("POST", "/v1/wallets/{wallet}/unfreeze"): lambda w: Example(path={"wallet": w.to_unfreeze}),
+    ("POST", "/v1/wallets/{wallet}/close"): lambda w: Example(path={"wallet": w.to_close}),
+    ("PATCH", "/v1/wallets/{wallet}/metadata"): lambda w: Example(
+        path={"wallet": w.wallet.handle}, json={"metadata": {"example": "yes"}}
+    ),
+    ("POST", "/v1/wallets/{wallet}/accounts"): lambda w: Example(
+        path={"wallet": w.wallet.id}, json={"currency": "EUR"}
+    ),
+    ("POST", "/v1/accounts"): lambda w: Example(json={"currency": "USD", "account_id": str(uuid.uuid4())}),
     ("GET", "/v1/accounts/{account_id}"): lambda w: Example(path={"account_id": w.account}),
-    ("GET", "/v1/accounts/{account_id}/entries"): lambda w: Example(path={"account_id": w.account}),
+    ("PUT", "/v1/accounts/{account_id}/limits"): lambda w: Example(
+        path={"account_id": w.account}, json={"min_balance": 0}
+    ),
+    ("GET", "/v1/accounts/{account_id}/balance"): lambda w: Example(path={"account_id": w.account}),
+    ("POST", "/v1/deposits"): lambda w: Example(json=_usd(w.account, 5)),
+    ("POST", "/v1/bonuses"): lambda w: Example(json=_usd(w.account, "0.05")),
+    ("POST", "/v1/spends"): lambda w: Example(json=_usd(w.account)),
+    ("POST", "/v1/withdrawals"): lambda w: Example(json=_usd(w.account)),
+    ("POST", "/v1/transfers"): lambda w: Example(
+        json={"debit_account_id": w.account, "credit_wallet": w.other.handle, "amount": 1, "currency": "USD"}
+    ),
+    ("POST", "/v1/transactions"): lambda w: Example(
+        json={
+            "currency": "USD",
+            "legs": [
+                {"account_id": w.account, "side": "debit", "amount": 3},
+                {"wallet": w.other.handle, "side": "credit", "amount": "0.03"},
+            ],
+        }
+    ),
+    ("POST", "/v1/transactions/{transaction_id}/reverse"): lambda w: Example(
+        path={"transaction_id": w.reversible}, json={"reason": "example"}
+    ),
     ("GET", "/v1/transactions/{transaction_id}"): lambda w: Example(path={"transaction_id": w.transaction_id}),
+    ("GET", "/v1/transactions"): lambda w: Example(wallet=False),  # a bound key finds its wallet's only
+    ("POST", "/v1/holds"): lambda w: Example(json=_usd(w.account)),
+    ("GET", "/v1/holds/{hold_id}"): lambda w: Example(path={"hold_id": w.hold_to_release}),
+    ("POST", "/v1/holds/{hold_id}/capture"): lambda w: Example(path={"hold_id": w.hold_to_capture}),
+    ("POST", "/v1/holds/{hold_id}/release"): lambda w: Example(path={"hold_id": w.hold_to_release}),
+    ("POST", "/v1/payment_intents"): lambda w: Example(
+        json={"merchant_wallet": w.wallet.handle, "amount": 10, "currency": "USD"}
+    ),
+    ("GET", "/v1/payment_intents/{intent_id}"): lambda w: Example(path={"intent_id": w.intent_to_cancel}),
+    ("POST", "/v1/payment_intents/{intent_id}/pay"): lambda w: Example(
+        path={"intent_id": w.intent_to_pay}, json={"payer_wallet": w.wallet.handle}
+    ),
+    ("POST", "/v1/payment_intents/{intent_id}/capture"): lambda w: Example(path={"intent_id": w.intent_to_capture}),
+    ("POST", "/v1/payment_intents/{intent_id}/cancel"): lambda w: Example(path={"intent_id": w.intent_to_cancel}),
+    ("POST", "/v1/refunds"): lambda w: Example(json={"intent_id": w.intent_paid, "amount": 1, "currency": "USD"}),
+    ("GET", "/v1/accounts/{account_id}/entries"): lambda w: Example(path={"account_id": w.account}),
+    ("GET", "/v1/wallets/{wallet}/transactions"): lambda w: Example(path={"wallet": w.wallet.handle}),
+    ("GET", "/v1/wallets/{wallet}/events"): lambda w: Example(path={"wallet": w.wallet.handle}),
     ("GET", "/v1/commands/{command_id}"): lambda w: Example(path={"command_id": w.command_id}),
     ("POST", "/v1/admin/keys"): lambda w: Example(json={"name": "made by example", "scopes": ["admin"]}),
     ("GET", "/v1/admin/keys"): lambda w: Example(wallet=False),  # a bound admin sees its wallet's keys only
@@ -82,7 +167,7 @@ def v1_routes(settings: Settings) -> list[tuple[str, str, Scope]]:
 
 def test_every_route_has_an_example(settings: Settings) -> None:
     routes = v1_routes(settings)
-    assert len(routes) >= 12  # the enumeration sees through included routers
+    assert len(routes) >= 45  # the enumeration sees through included routers
     missing = [(m, p) for m, p, _ in routes if (m, p) not in EXAMPLES]
     assert not missing, f"add these to EXAMPLES: {missing}"
     others = {p for _, p, _ in endpoints(create_app(settings).routes) if not p.startswith("/v1")}
@@ -105,19 +190,47 @@ async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
     return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
+async def _intent(c: httpx.AsyncClient, merchant: Wallet, payer: Wallet | None = None, *, hold: bool = False) -> str:
+    body = {"merchant_wallet": merchant.handle, "amount": 500, "currency": "USD"}
+    intent: str = (await write(c, "POST", "/v1/payment_intents", body))["intent_id"]
+    if payer is not None:
+        pay = {"payer_wallet": payer.handle, "via_hold": hold}
+        await write(c, "POST", f"/v1/payment_intents/{intent}/pay", pay)
+    return intent
+
+
 async def _world(client: httpx.AsyncClient) -> World:
-    accounts = []
-    for _ in range(2):
-        r = await client.post("/v1/accounts", json={"currency": "USD"}, headers=idem())
-        assert r.status_code == 201, r.text
-        accounts.append(r.json()["account_id"])
+    wallet, other = await new_wallet(client, funded=100_000), await new_wallet(client, funded=100_000)
     dep = idem()
-    r = await client.post(
-        "/v1/deposits", json={"account_id": accounts[0], "amount": 1000, "currency": "USD"}, headers=dep
-    )
+    r = await client.post("/v1/deposits", json=_usd(wallet.usd, 1000), headers=dep)
     assert r.status_code == 200, r.text
     target = await make_key(client, ["read"], name="example target")
-    return World(accounts[0], accounts[1], r.json()["transaction_id"], dep["Idempotency-Key"], target["id"])
+    transfer = {"debit_wallet": wallet.handle, "credit_wallet": other.handle, "amount": 10, "currency": "USD"}
+    holds = [
+        (await write(client, "POST", "/v1/holds", {**_usd(wallet.usd, 20), "recipient_wallet": other.handle}))[
+            "hold_id"
+        ]
+        for _ in range(2)
+    ]
+    lifecycle = [(await new_wallet(client)).id for _ in range(3)]
+    await write(client, "POST", f"/v1/wallets/{lifecycle[1]}/freeze", {})
+    return World(
+        wallet=wallet,
+        other=other,
+        transaction_id=r.json()["transaction_id"],
+        command_id=dep["Idempotency-Key"],
+        key_id=target["id"],
+        reversible=(await write(client, "POST", "/v1/transfers", transfer))["transaction_id"],
+        hold_to_capture=holds[0],
+        hold_to_release=holds[1],
+        intent_to_pay=await _intent(client, other),
+        intent_to_capture=await _intent(client, wallet, other, hold=True),
+        intent_to_cancel=await _intent(client, wallet),
+        intent_paid=await _intent(client, wallet, other),
+        to_freeze=lifecycle[0],
+        to_unfreeze=lifecycle[1],
+        to_close=lifecycle[2],
+    )
 
 
 async def test_every_endpoint_refuses_what_it_must(
@@ -127,8 +240,8 @@ async def test_every_endpoint_refuses_what_it_must(
     revoked = await make_key(client, list(Scope), name="revoked")
     assert (await client.delete(f"/v1/admin/keys/{revoked['id']}")).status_code == 200
     without = {s: await make_key(client, [o for o in Scope if o != s], name=f"no {s}") for s in Scope}
-    other_wallet, _ = await funded_wallet(pool, 0)
-    elsewhere = await make_key(client, list(Scope), wallet_id=str(other_wallet), name="other wallet")
+    stranger = await new_wallet(client)  # no relation to the world's objects
+    elsewhere = await make_key(client, list(Scope), wallet_id=stranger.id, name="other wallet")
     unknown = "lk_test_0123456789ab_" + "A" * 43
     wrong_secret = f"{without[Scope.READ]['prefix']}_{'B' * 43}"  # a real public id, a wrong secret
     before = await _counts(pool)
@@ -139,8 +252,10 @@ async def test_every_endpoint_refuses_what_it_must(
     # The same requests with a key that has exactly the route's scope are accepted: the examples are valid.
     async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as bare:
         for method, template, scope in v1_routes(settings):
-            only = await make_key(client, [scope], name=f"only {scope}")
-            r = await _call(bare, method, template, EXAMPLES[(method, template)](world), only["secret"])
+            ex = EXAMPLES[(method, template)](world)
+            bound_to = world.wallet.id if ex.bound else None
+            only = await make_key(client, [scope], wallet_id=bound_to, name=f"only {scope}")
+            r = await _call(bare, method, template, ex, only["secret"])
             assert r.status_code < 300, (method, template, r.text)
 
 
@@ -170,7 +285,7 @@ async def test_wallet_bound_key_acts_as_its_wallet_and_commands_record_the_key(
     client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     w = await _world(client)
-    agent = await make_key(client, ["transfer", "read"], wallet_id=w.account, name="agent")
+    agent = await make_key(client, ["transfer", "read"], wallet_id=w.wallet.id, name="agent")
     mine = {"debit_account_id": w.account, "credit_account_id": w.other_account, "amount": 7, "currency": "USD"}
     r = await client.post("/v1/transfers", json=mine, headers={**idem(), **bearer(agent["secret"])})
     assert r.status_code == 200, r.text

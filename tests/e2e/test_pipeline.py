@@ -197,11 +197,15 @@ NOBODY = "00000000-0000-4000-8000-00000000dead"
     [
         ("post", "/v1/transfers", {"content": b"\xff\xfe not json"}, 400),
         ("post", "/v1/deposits", {"json": {"account_id": "x", "amount": 1.5, "currency": "usd"}}, 422),
-        ("post", "/v1/deposits", {"json": {"account_id": NOBODY, "amount": 10**39, "currency": "USD"}}, 422),
+        # Amounts beyond 38 digits, or with more decimals than the currency has, never reach the worker.
+        ("post", "/v1/deposits", {"json": {"account_id": NOBODY, "amount": 10**38, "currency": "USD"}}, 422),
+        ("post", "/v1/deposits", {"json": {"account_id": NOBODY, "amount": "1.005", "currency": "USD"}}, 422),
         ("get", "/v1/accounts/not-a-uuid", {}, 422),
         ("get", f"/v1/accounts/{NOBODY}/entries?cursor=%%%", {}, 400),
         ("get", f"/v1/accounts/{NOBODY}", {}, 404),
         ("get", "/v1/nowhere", {}, 404),
+        ("get", "/v1/wallets?owner=someone", {}, 422),  # unknown query parameters are refused, not ignored
+        ("get", "/v1/transactions?to=0.5", {}, 422),  # moments are RFC 3339, not seconds since 1970
     ],
 )
 async def test_bad_input_gets_problem_documents(

@@ -1,0 +1,139 @@
+"""Writes: every write becomes one idempotent command, sent to the worker, whose reply is the answer.
+
+The ``Idempotency-Key`` header is the command id and ``principal.name`` says who asked. The worker's
+``CommandResult`` comes back as 200/201 (``Idempotent-Replayed`` says whether it was recorded
+earlier); a refusal is a problem document whose ``code`` is the refusal and which carries the
+result; a worker slower than ``REPLY_TIMEOUT_SECONDS`` gets 202 and a ``Location`` to poll.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import asyncpg
+from fastapi import Depends, Header
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from contracts.base import Contract
+from contracts.commands import build_command
+from contracts.results import CommandResult, Refusal
+from http_gateway.amounts import Currencies
+from http_gateway.auth import Principal
+from http_gateway.bus import CommandBus
+from http_gateway.deps import BusDep, CurrenciesDep, PoolDep, SettingsDep
+from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
+from ledger_common.settings import Settings
+
+C = TypeVar("C", bound=Contract)
+
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        alias=IDEMPOTENCY_KEY,
+        pattern=r"^[A-Za-z0-9._:\-]{1,128}$",
+        description="The command id: unique per intended write; a retry reuses it and gets the recorded outcome.",
+    ),
+]
+
+
+class Pending(BaseModel):
+    """The worker has not answered within the gateway's wait; poll ``status_url`` (also ``Location``)."""
+
+    command_id: str
+    status: Literal["pending"]
+    status_url: str
+
+
+#: What every write route documents besides its problem documents.
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": CommandResult, "description": "Applied (or the recorded outcome of an earlier identical request)"},
+    202: {
+        "model": Pending,
+        "description": "Accepted but not answered in time; the command is applied once, poll `Location`",
+        "headers": {"Location": {"description": "`/v1/commands/{Idempotency-Key}`", "schema": {"type": "string"}}},
+    },
+}
+CREATED: dict[int | str, dict[str, Any]] = {
+    **RESPONSES,
+    201: {"model": CommandResult, "description": "Created"},
+}
+
+
+def refusal_status(refusal: Refusal) -> int:
+    """``*_not_found`` 404; ``*_exists``, ``*_taken``, ``idempotency_conflict``, ``already_reversed`` 409; else 422."""
+    if refusal.value.endswith("_not_found"):
+        return 404
+    if refusal.value.endswith(("_exists", "_taken")) or refusal in (
+        Refusal.IDEMPOTENCY_CONFLICT,
+        Refusal.ALREADY_REVERSED,
+    ):
+        return 409
+    return 422
+
+
+def contract(cls: type[C], **fields: Any) -> C:
+    """Build a command payload from what a request gave; its own rules (one party of each pair,
+    balanced legs, ...) answer 422 ``validation_error`` with the offending fields."""
+    try:
+        return cls.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        raise Problem(422, "validation_error", "the request is not valid", errors=errors) from None
+
+
+def unstorable(value: object) -> bool:
+    """A NUL or an unpaired surrogate anywhere in a payload's strings: PostgreSQL cannot store the one
+    and JSON cannot carry the other, so the worker would dead-letter the command."""
+    if isinstance(value, str):
+        return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(unstorable(k) or unstorable(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(unstorable(v) for v in value)
+    return False
+
+
+class Writer:
+    """What a write route needs: the key, the bus, and the pool and currencies for its lookups."""
+
+    def __init__(
+        self, key: str, bus: CommandBus, settings: Settings, pool: asyncpg.Pool, currencies: Currencies
+    ) -> None:
+        self.key, self.bus, self.settings, self.pool, self.currencies = key, bus, settings, pool, currencies
+
+    async def send(self, kind: str, payload: Contract, principal: Principal, *, created: bool = False) -> JSONResponse:
+        """Send the ``kind`` command and answer with the worker's result."""
+        if unstorable(payload.model_dump()):
+            raise Problem(422, "validation_error", "strings must not contain NUL or unpaired surrogates")
+        cmd = build_command(kind, payload, command_id=self.key, issued_at=datetime.now(UTC), principal=principal.name)
+        result = await self.bus.send(cmd, timeout=self.settings.reply_timeout_seconds)
+        if result is None:
+            url = f"/v1/commands/{cmd.command_id}"
+            body = Pending(command_id=cmd.command_id, status="pending", status_url=url)
+            return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
+        headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
+        if result.status == "refused":
+            assert result.refusal is not None
+            return problem_response(
+                refusal_status(result.refusal),
+                result.refusal.value,
+                result.detail or "",
+                headers,
+                result=result.model_dump(mode="json"),
+            )
+        status = 201 if created and not result.replayed else 200
+        return JSONResponse(result.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _writer(
+    key: IdempotencyKey, bus: BusDep, settings: SettingsDep, pool: PoolDep, currencies: CurrenciesDep
+) -> Writer:
+    return Writer(key, bus, settings, pool, currencies)
+
+
+WriterDep = Annotated[Writer, Depends(_writer)]

@@ -1,0 +1,154 @@
+"""Opaque cursors and the query filters the list endpoints share."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Query, Request
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
+
+from http_gateway.problems import Problem
+
+T = TypeVar("T")
+#: A bigint position (posting id, event id, sequence) as a cursor may carry it.
+Position = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
+
+
+_RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+
+
+def _rfc3339(value: object) -> object:
+    """Only date-times written out (pydantic would also read ``0.5`` as seconds since 1970)."""
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("a moment is an RFC 3339 date-time, e.g. 2026-11-25T12:00:00Z")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive means UTC; a moment that leaves the calendar once in UTC (year 1 at +14:00) is refused."""
+    try:
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the moment is out of range") from None
+
+
+#: A moment as a query gives it (RFC 3339; without an offset it is UTC).
+Moment = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
+#: A (created_at, id) keyset position.
+KEYSET: TypeAdapter[tuple[datetime, UUID]] = TypeAdapter(tuple[Moment, UUID])
+Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
+Cursor = Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page; opaque")]
+From = Annotated[Moment | None, Query(alias="from", description="Only what was posted at or after this moment")]
+To = Annotated[Moment | None, Query(alias="to", description="Only what was posted before this moment")]
+At = Annotated[Moment | None, Query(description="As of this moment (default: now)")]
+
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+#: How the list endpoints describe their metadata filters (they cannot be declared one by one).
+METADATA_HELP = (
+    " Filter by metadata with `metadata.<key>=<value>` (repeatable, all must match; exact values),"
+    " answered from a GIN index."
+)
+
+
+def encode(kind: str, *parts: Any) -> str:
+    """An opaque cursor: the page's last sort key, tagged with what it pages through."""
+    raw = json.dumps([kind, *parts], separators=(",", ":"), default=_plain)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _plain(value: object) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def decode(cursor: str, kind: str, shape: TypeAdapter[T]) -> T:
+    """The sort key of a cursor of ``kind``; 400 ``invalid_cursor`` for anything this API did not issue."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(raw, list) or not raw or raw[0] != kind:
+            raise ValueError(kind)
+        return shape.validate_python(raw[1:] if len(raw) > 2 else raw[1])
+    except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
+        raise Problem(400, "invalid_cursor", "the cursor is not one this endpoint returned") from None
+
+
+def _declared(route: APIRoute) -> tuple[frozenset[str], bool]:
+    """The query parameter names a route declares (through its dependencies too), and whether it takes
+    ``metadata.<key>`` filters."""
+    names: set[str] = set()
+    metadata, pending = False, [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(f.alias for f in dependant.query_params)
+        metadata = metadata or dependant.call is metadata_filter
+        pending.extend(dependant.dependencies)
+    return frozenset(names), metadata
+
+
+_DECLARED: dict[int, tuple[frozenset[str], bool]] = {}  # by id(route): routes live as long as the app
+
+
+async def known_query(request: Request) -> None:
+    """422 for a query parameter the route does not declare, as for an unknown body field: a typo
+    (``?owner=``) must not silently widen a search."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    if id(route) not in _DECLARED:
+        _DECLARED[id(route)] = _declared(route)
+    names, metadata = _DECLARED[id(route)]
+    unknown = [n for n in request.query_params if n not in names and not (metadata and n.startswith("metadata."))]
+    if unknown:
+        errors = [{"loc": ["query", n], "msg": "unknown query parameter", "type": "extra_forbidden"} for n in unknown]
+        raise Problem(422, "validation_error", f"unknown query parameter(s): {', '.join(unknown)}", errors=errors)
+
+
+def metadata_filter(request: Request) -> dict[str, str]:
+    """``metadata.<key>=<value>`` query parameters as a JSON containment filter (``metadata @> $n``)."""
+    wanted: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith("metadata."):
+            continue
+        key = name.removeprefix("metadata.")
+        bad_value = len(value) > 512 or "\x00" in value
+        if not _METADATA_KEY.match(key) or bad_value or (key in wanted and wanted[key] != value):
+            raise Problem(
+                422,
+                "validation_error",
+                f"{name}: a metadata key is 1-64 of A-Z a-z 0-9 _ . : - with one value of at most 512 characters",
+                errors=[{"loc": ["query", name], "msg": "invalid metadata filter", "type": "value_error"}],
+            )
+        wanted[key] = value
+    if len(wanted) > 16:
+        raise Problem(422, "validation_error", "at most 16 metadata filters")
+    return wanted
+
+
+class Where:
+    """A WHERE clause built from constant fragments; every value is a bind parameter."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.args: list[Any] = []
+
+    def arg(self, value: Any) -> str:
+        """The placeholder (``$n``) for ``value``."""
+        self.args.append(value)
+        return f"${len(self.args)}"
+
+    def add(self, fragment: str, *values: Any) -> None:
+        """``fragment`` with one ``{}`` per value, e.g. ``add("owner_id = {}", owner)``."""
+        self.parts.append(fragment.format(*(self.arg(v) for v in values)))
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.parts) or "TRUE"
+
+
+#: ``metadata.<key>=<value>`` filters of a search route (declaring it also admits those parameters).
+MetadataFilter = Annotated[dict[str, str], Depends(metadata_filter)]

@@ -1,0 +1,34 @@
+"""Currencies and asset types: list them; register one (its exponent never changes afterwards)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from contracts.keys import Scope
+from contracts.results import CommandResult
+from contracts.wallets import RegisterCurrency
+from http_gateway import views
+from http_gateway.auth import Principal, require, require_unbound
+from http_gateway.deps import PoolDep
+from http_gateway.dispatch import CREATED, WriterDep
+
+router = APIRouter(tags=["currencies"])
+
+
+@router.get("/currencies", response_model=list[views.Currency])
+async def list_currencies(pool: PoolDep, _: Annotated[Principal, require(Scope.READ)]) -> list[views.Currency]:
+    """Every registered currency with its exponent (digits of its minor unit)."""
+    rows = await pool.fetch("SELECT code, name, exponent FROM currencies ORDER BY code")
+    return [views.Currency(**dict(r)) for r in rows]
+
+
+@router.post("/currencies", status_code=201, response_model=CommandResult, responses=CREATED)
+async def register_currency(
+    body: RegisterCurrency, w: WriterDep, principal: Annotated[Principal, require(Scope.ADMIN)]
+) -> JSONResponse:
+    """Register a currency or asset (``GOLD`` with exponent 18): command ``currency.register``."""
+    require_unbound(principal)
+    return await w.send("currency.register", body, principal, created=True)

@@ -1,0 +1,105 @@
+"""Holds (authorisations): reserve available funds, then capture all or part, or release them.
+
+A wallet-bound key places, captures and releases holds on its own wallet's accounts; it may also
+release (never capture) a hold whose recipient it is, and read holds on either side.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from contracts.base import Currency, Metadata, Text, WalletRef, WithParties
+from contracts.holds import CaptureHold, ExpiresIn, PlaceHold, ReleaseHold
+from contracts.keys import Scope
+from contracts.results import CommandResult
+from http_gateway import lookup, views
+from http_gateway.amounts import AmountIn
+from http_gateway.auth import Principal, authorize_any, authorize_parties, require
+from http_gateway.deps import CurrenciesDep, PoolDep
+from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.problems import Problem
+
+router = APIRouter(tags=["holds"])
+Holder = Annotated[Principal, require(Scope.HOLDS)]
+
+
+class HoldBody(WithParties):
+    """Reserve ``amount`` of the party's available funds, optionally for a named recipient and until
+    ``expires_in_seconds`` (the worker releases it then, with nobody calling)."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("",)
+    _optional_parties: ClassVar[tuple[str, ...]] = ("recipient_",)
+
+    hold_id: UUID | None = None
+    account_id: UUID | None = None
+    wallet: WalletRef | None = None
+    amount: AmountIn
+    currency: Currency
+    expires_in_seconds: ExpiresIn | None = None
+    recipient_account_id: UUID | None = None
+    recipient_wallet: WalletRef | None = None
+    description: Text | None = None
+    metadata: Metadata = {}
+
+
+class CaptureBody(WithParties):
+    """Capture all (no ``amount``) or part; the rest is released. A recipient here overrides the hold's."""
+
+    _optional_parties: ClassVar[tuple[str, ...]] = ("recipient_",)
+
+    amount: AmountIn | None = None
+    recipient_account_id: UUID | None = None
+    recipient_wallet: WalletRef | None = None
+
+
+async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recipient: bool) -> asyncpg.Record:
+    """The hold; 403 for a bound key unless it holds it (or, with ``recipient``, receives it), else 404."""
+    row = await lookup.hold(pool, hold_id)
+    sides = [] if row is None else [row["wallet_id"], row["recipient_wallet_id"] if recipient else None]
+    if principal.wallet_id is not None:
+        authorize_any(principal, sides)
+    if row is None:
+        raise Problem(404, "hold_not_found", f"hold {hold_id} does not exist")
+    return row
+
+
+@router.post("/holds", status_code=201, response_model=CommandResult, responses=CREATED)
+async def place_hold(body: HoldBody, w: WriterDep, principal: Holder) -> JSONResponse:
+    """Place a hold: ``held`` grows and ``available`` shrinks at once (``hold.place``)."""
+    await authorize_parties(w.pool, principal, [body.party()])
+    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
+    payload = contract(PlaceHold, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
+    return await w.send("hold.place", payload, principal, created=True)
+
+
+@router.get("/holds/{hold_id}", response_model=views.Hold)
+async def get_hold(
+    hold_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Annotated[Principal, require(Scope.READ)]
+) -> views.Hold:
+    """A hold: pending, captured (how much), released or expired."""
+    row = await find(pool, principal, hold_id, recipient=True)
+    hold: views.Hold = views.with_decimals(views.Hold, row, await currencies.exponent(pool, row["currency"]))
+    return hold
+
+
+@router.post("/holds/{hold_id}/capture", response_model=CommandResult, responses=RESPONSES)
+async def capture_hold(hold_id: UUID, w: WriterDep, principal: Holder, body: CaptureBody | None = None) -> JSONResponse:
+    """Pay all or part of a pending hold to its recipient and release the rest (``hold.capture``)."""
+    row = await find(w.pool, principal, hold_id, recipient=False)
+    body = body or CaptureBody()
+    amount = None if body.amount is None else await w.currencies.minor(w.pool, row["currency"], body.amount)
+    fields = body.model_dump(exclude_none=True, exclude={"amount"})
+    payload = contract(CaptureHold, **fields, hold_id=hold_id, amount=amount)
+    return await w.send("hold.capture", payload, principal)
+
+
+@router.post("/holds/{hold_id}/release", response_model=CommandResult, responses=RESPONSES)
+async def release_hold(hold_id: UUID, w: WriterDep, principal: Holder) -> JSONResponse:
+    """Give the held funds back to the account's available balance (``hold.release``)."""
+    await find(w.pool, principal, hold_id, recipient=True)
+    return await w.send("hold.release", contract(ReleaseHold, hold_id=hold_id), principal)

@@ -1,0 +1,140 @@
+"""Payment intents and refunds: a merchant asks to be paid, a customer pays once (directly, or via a
+hold the merchant captures later), and the merchant may refund up to what was paid.
+
+A wallet-bound key creates, captures, cancels and refunds intents only as their merchant, pays them
+only from its own wallet, and reads those where it is the merchant or the payer.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from contracts.base import Contract, Currency, Metadata, Text, WalletRef, WithParties
+from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, ExpiresIn, PayIntent, Refund
+from contracts.keys import Scope
+from contracts.results import CommandResult
+from http_gateway import lookup, views
+from http_gateway.amounts import AmountIn
+from http_gateway.auth import Principal, authorize_any, authorize_parties, require
+from http_gateway.deps import CurrenciesDep, PoolDep
+from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.problems import Problem
+
+router = APIRouter(tags=["payments"])
+Merchant = Annotated[Principal, require(Scope.PAYMENTS)]
+
+
+class IntentBody(WithParties):
+    """What the merchant (``merchant_account_id`` or ``merchant_wallet``) asks to be paid."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("merchant_",)
+
+    intent_id: UUID | None = None
+    merchant_account_id: UUID | None = None
+    merchant_wallet: WalletRef | None = None
+    amount: AmountIn
+    currency: Currency
+    description: Text | None = None
+    expires_in_seconds: ExpiresIn | None = None
+    metadata: Metadata = {}
+
+
+class PayBody(WithParties):
+    """The payer; ``via_hold`` authorises now (a hold on the payer) and the merchant captures later."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("payer_",)
+
+    payer_account_id: UUID | None = None
+    payer_wallet: WalletRef | None = None
+    via_hold: bool = False
+
+
+class CaptureBody(Contract):
+    """Capture all (no ``amount``) or part of the authorisation; the rest goes back to the payer."""
+
+    amount: AmountIn | None = None
+
+
+class RefundBody(Contract):
+    """Return ``amount`` of a paid intent to its payer; refunds never total more than was paid."""
+
+    intent_id: UUID
+    amount: AmountIn
+    currency: Currency
+    reason: Text | None = None
+
+
+async def find(pool: asyncpg.Pool, principal: Principal, intent_id: UUID, *, payer: bool) -> asyncpg.Record:
+    """The intent; 403 for a bound key unless it is the merchant (or, with ``payer``, the payer), else 404."""
+    row = await lookup.intent(pool, intent_id)
+    if principal.wallet_id is not None:
+        sides = [] if row is None else [row["merchant_wallet_id"], row["payer_wallet_id"] if payer else None]
+        authorize_any(principal, sides)
+    if row is None:
+        raise Problem(404, "intent_not_found", f"payment intent {intent_id} does not exist")
+    return row
+
+
+@router.post("/payment_intents", status_code=201, response_model=CommandResult, responses=CREATED)
+async def create_intent(body: IntentBody, w: WriterDep, principal: Merchant) -> JSONResponse:
+    """Create a payment intent for the merchant (``intent.create``)."""
+    await authorize_parties(w.pool, principal, [body.party("merchant_")])
+    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
+    payload = contract(CreateIntent, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
+    return await w.send("intent.create", payload, principal, created=True)
+
+
+@router.get("/payment_intents/{intent_id}", response_model=views.Intent)
+async def get_intent(
+    intent_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Annotated[Principal, require(Scope.READ)]
+) -> views.Intent:
+    """A payment intent: status, paid and refunded amounts, payer and hold."""
+    row = await find(pool, principal, intent_id, payer=True)
+    intent: views.Intent = views.with_decimals(views.Intent, row, await currencies.exponent(pool, row["currency"]))
+    return intent
+
+
+@router.post("/payment_intents/{intent_id}/pay", response_model=CommandResult, responses=RESPONSES)
+async def pay_intent(
+    intent_id: UUID, body: PayBody, w: WriterDep, principal: Annotated[Principal, require(Scope.TRANSFER)]
+) -> JSONResponse:
+    """Pay an open intent from the payer's wallet, now or via a hold (``intent.pay``)."""
+    await authorize_parties(w.pool, principal, [body.party("payer_")])
+    payload = contract(PayIntent, **body.model_dump(exclude_none=True), intent_id=intent_id)
+    return await w.send("intent.pay", payload, principal)
+
+
+@router.post("/payment_intents/{intent_id}/capture", response_model=CommandResult, responses=RESPONSES)
+async def capture_intent(
+    intent_id: UUID, w: WriterDep, principal: Merchant, body: CaptureBody | None = None
+) -> JSONResponse:
+    """Capture all or part of an authorised intent to the merchant (``intent.capture``)."""
+    row = await find(w.pool, principal, intent_id, payer=False)
+    amount = None
+    if body is not None and body.amount is not None:
+        amount = await w.currencies.minor(w.pool, row["currency"], body.amount)
+    return await w.send("intent.capture", contract(CaptureIntent, intent_id=intent_id, amount=amount), principal)
+
+
+@router.post("/payment_intents/{intent_id}/cancel", response_model=CommandResult, responses=RESPONSES)
+async def cancel_intent(intent_id: UUID, w: WriterDep, principal: Merchant) -> JSONResponse:
+    """Cancel an open or authorised intent; an authorisation's hold is released (``intent.cancel``)."""
+    await find(w.pool, principal, intent_id, payer=False)
+    return await w.send("intent.cancel", contract(CancelIntent, intent_id=intent_id), principal)
+
+
+@router.post("/refunds", response_model=CommandResult, responses=RESPONSES)
+async def refund(
+    body: RefundBody, w: WriterDep, principal: Annotated[Principal, require(Scope.REFUNDS)]
+) -> JSONResponse:
+    """Refund all or part of a paid intent to its payer, from the merchant (``refund``)."""
+    if principal.wallet_id is not None:
+        await find(w.pool, principal, body.intent_id, payer=False)
+    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
+    payload = contract(Refund, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
+    return await w.send("refund", payload, principal)

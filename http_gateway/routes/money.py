@@ -1,0 +1,147 @@
+"""Money movement: top-ups, bonuses, spends, withdrawals, transfers, multi-leg transactions, reversals.
+
+A wallet-bound key may only debit its own wallet (spend, withdraw, transfer, the debit legs of a
+transaction) and, with ``deposit``, credit only its own wallet; reversals are for service keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from contracts.base import Contract, Currency, Metadata, Party, Text, WalletRef, WithParties
+from contracts.keys import Scope
+from contracts.money import Bonus, Deposit, Leg, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
+from contracts.results import CommandResult
+from http_gateway.amounts import AmountIn
+from http_gateway.auth import Principal, authorize_parties, require, require_unbound
+from http_gateway.dispatch import RESPONSES, Writer, WriterDep, contract
+
+router = APIRouter(tags=["money"])
+Depositor = Annotated[Principal, require(Scope.DEPOSIT)]
+Mover = Annotated[Principal, require(Scope.TRANSFER)]
+
+
+class FlowBody(WithParties):
+    """One customer party (``account_id`` or ``wallet``) against the flow's system account."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("",)
+
+    account_id: UUID | None = None
+    wallet: WalletRef | None = None
+    amount: AmountIn
+    currency: Currency
+    description: Text | None = None
+    metadata: Metadata = {}
+
+
+class TransferBody(WithParties):
+    """From the debit party to the credit party, in one currency."""
+
+    _parties: ClassVar[tuple[str, ...]] = ("debit_", "credit_")
+
+    debit_account_id: UUID | None = None
+    debit_wallet: WalletRef | None = None
+    credit_account_id: UUID | None = None
+    credit_wallet: WalletRef | None = None
+    amount: AmountIn
+    currency: Currency
+    description: Text | None = None
+    metadata: Metadata = {}
+
+
+class LegBody(WithParties):
+    _parties: ClassVar[tuple[str, ...]] = ("",)
+
+    account_id: UUID | None = None
+    wallet: WalletRef | None = None
+    side: Literal["debit", "credit"]
+    amount: AmountIn
+
+
+class TransactionBody(Contract):
+    """Legs in one currency that post together or not at all; debits must equal credits."""
+
+    currency: Currency
+    legs: Annotated[tuple[LegBody, ...], Field(min_length=2, max_length=64)]
+    description: Text | None = None
+    metadata: Metadata = {}
+
+
+class ReverseBody(Contract):
+    reason: Text | None = None
+
+
+async def _flow(kind: str, cls: type[Contract], body: FlowBody, w: Writer, principal: Principal) -> JSONResponse:
+    await authorize_parties(w.pool, principal, [body.party()])
+    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
+    return await w.send(
+        kind, contract(cls, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount), principal
+    )
+
+
+@router.post("/deposits", response_model=CommandResult, responses=RESPONSES)
+async def deposit(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
+    """Top up: credit the party from the currency's treasury account (``deposit``)."""
+    return await _flow("deposit", Deposit, body, w, principal)
+
+
+@router.post("/bonuses", response_model=CommandResult, responses=RESPONSES)
+async def bonus(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
+    """Credit the party from the currency's promotions account (``bonus``)."""
+    return await _flow("bonus", Bonus, body, w, principal)
+
+
+@router.post("/spends", response_model=CommandResult, responses=RESPONSES)
+async def spend(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
+    """Debit the party to the currency's revenue account (``spend``); refused if funds are short."""
+    return await _flow("spend", Spend, body, w, principal)
+
+
+@router.post("/withdrawals", response_model=CommandResult, responses=RESPONSES)
+async def withdraw(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
+    """Debit the party to the currency's treasury account (``withdraw``); refused if funds are short."""
+    return await _flow("withdraw", Withdraw, body, w, principal)
+
+
+@router.post("/transfers", response_model=CommandResult, responses=RESPONSES)
+async def transfer(body: TransferBody, w: WriterDep, principal: Mover) -> JSONResponse:
+    """Move money from one party to another in the same currency (``transfer``)."""
+    await authorize_parties(w.pool, principal, [body.party("debit_")])
+    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
+    payload = contract(Transfer, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
+    return await w.send("transfer", payload, principal)
+
+
+@router.post("/transactions", response_model=CommandResult, responses=RESPONSES)
+async def post_transaction(body: TransactionBody, w: WriterDep, principal: Mover) -> JSONResponse:
+    """Post N legs at once, e.g. merchant + fee + tax (``transaction.post``)."""
+    debits: list[Party | None] = [leg.party() for leg in body.legs if leg.side == "debit"]
+    await authorize_parties(w.pool, principal, debits)
+    legs = [
+        contract(
+            Leg,
+            **leg.model_dump(exclude_none=True, exclude={"amount"}),
+            amount=await w.currencies.minor(w.pool, body.currency, leg.amount, field=f"legs.{i}.amount"),
+        )
+        for i, leg in enumerate(body.legs)
+    ]
+    payload = contract(PostTransaction, **body.model_dump(exclude_none=True, exclude={"legs"}), legs=legs)
+    return await w.send("transaction.post", payload, principal)
+
+
+@router.post("/transactions/{transaction_id}/reverse", response_model=CommandResult, responses=RESPONSES)
+async def reverse_transaction(
+    transaction_id: Annotated[UUID, Path()],
+    w: WriterDep,
+    principal: Annotated[Principal, require(Scope.ADMIN)],
+    body: ReverseBody | None = None,
+) -> JSONResponse:
+    """Post a new transaction that undoes this one, linked to it; the original stays (``transaction.reverse``)."""
+    require_unbound(principal)
+    payload = contract(ReverseTransaction, transaction_id=transaction_id, reason=body.reason if body else None)
+    return await w.send("transaction.reverse", payload, principal)

@@ -1,0 +1,91 @@
+"""Helpers for tests of the HTTP API: writes with fresh Idempotency-Keys, wallets with accounts."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from contracts.events import EventEnvelope
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+async def write(
+    c: httpx.AsyncClient,
+    method: str,
+    path: str,
+    json: dict[str, Any] | None = None,
+    *,
+    idempotency_key: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A write that must be applied (200/201); returns the ``CommandResult``."""
+    r = await c.request(
+        method, path, json=json, headers={"Idempotency-Key": idempotency_key or key(), **(headers or {})}
+    )
+    assert r.status_code in (200, 201), r.text
+    assert r.json()["status"] == "applied", r.text
+    result: dict[str, Any] = r.json()
+    return result
+
+
+async def refused(
+    c: httpx.AsyncClient, method: str, path: str, json: dict[str, Any] | None, code: str, status: int = 422
+) -> dict[str, Any]:
+    """A write that must be refused with ``code``; returns the problem document."""
+    r = await c.request(method, path, json=json, headers={"Idempotency-Key": key()})
+    assert (r.status_code, r.json().get("code")) == (status, code), r.text
+    problem: dict[str, Any] = r.json()
+    return problem
+
+
+async def get(c: httpx.AsyncClient, path: str, **params: Any) -> Any:
+    r = await c.get(path, params=params)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+class Wallet:
+    """A wallet made through the API: its id, handle and one account per currency."""
+
+    def __init__(self, result: dict[str, Any], handle: str) -> None:
+        self.id: str = result["wallet_id"]
+        self.handle = handle
+        self.accounts: dict[str, str] = {b["currency"]: b["account_id"] for b in result["balances"]}
+
+    @property
+    def usd(self) -> str:
+        return self.accounts["USD"]
+
+
+async def new_wallet(
+    c: httpx.AsyncClient, *currencies: str, kind: str = "user", funded: int = 0, **fields: Any
+) -> Wallet:
+    """A wallet with a fresh ``@handle``, an account per currency (USD by default), and ``funded``
+    minor units deposited into each."""
+    handle = f"@t{uuid.uuid4().hex[:20]}"
+    body = {"owner_id": key(), "kind": kind, "handle": handle, "currencies": list(currencies or ("USD",)), **fields}
+    wallet = Wallet(await write(c, "POST", "/v1/wallets", body), handle)
+    for currency, account in wallet.accounts.items():
+        if funded:
+            await write(c, "POST", "/v1/deposits", {"account_id": account, "amount": funded, "currency": currency})
+    return wallet
+
+
+def balances(result: dict[str, Any]) -> dict[str, tuple[int, int, int]]:
+    """``account_id -> (balance, held, available)`` from a ``CommandResult``."""
+    return {b["account_id"]: (b["balance"], b["held"], b["available"]) for b in result["balances"]}
+
+
+def stream(events: list[EventEnvelope], account_id: str) -> list[tuple[str, int | None]]:
+    """``(type, sequence)`` of an account's events as a subscriber received them."""
+    return [(e.type, e.sequence) for e in events if str(e.account_id) == account_id]
+
+
+def wallet_stream(events: list[EventEnvelope], wallet_id: str) -> list[tuple[str, int | None]]:
+    """``(type, sequence)`` of a wallet's own events (``wallet.*``)."""
+    return [(e.type, e.sequence) for e in events if e.account_id is None and str(e.wallet_id) == wallet_id]
