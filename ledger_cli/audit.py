@@ -121,8 +121,9 @@ async def _hash_chains(conn: asyncpg.Connection) -> list[Finding]:
             transaction_id=p["transaction_id"],
             kind=p["kind"],
             currency=p["currency"],
-            amount=p["amount"],
-            balance_after=p["balance_after"],
+            # int(): exact whatever the connection's numeric codec (a Decimal may print as 1E+3).
+            amount=int(p["amount"]),
+            balance_after=int(p["balance_after"]),
             created_at=p["created_at"],
         )
         if expected != bytes(p["hash"]):
