@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -42,9 +43,27 @@ def database_url() -> Iterator[str]:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def drop_namespace(settings: Settings) -> None:
+    """Delete the namespace's queues and exchanges: left behind, quorum queues pile up on the broker."""
+    import aio_pika
+
+    t = settings.topology
+    try:
+        connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=10)
+    except Exception:  # the broker is gone: nothing to tidy
+        return
+    async with connection:
+        for name in (t.commands_queue, t.commands_dead_queue):
+            channel = await connection.channel()
+            await channel.queue_delete(name)
+        for name in (t.commands_exchange, t.commands_dlx, t.events_exchange):
+            channel = await connection.channel()
+            await channel.exchange_delete(name)
+
+
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return Settings(
+def settings(database_url: str) -> Iterator[Settings]:
+    s = Settings(
         environment="test",
         database_url=database_url,
         amqp_url=AMQP_URL,
@@ -53,6 +72,8 @@ def settings(database_url: str) -> Settings:
         api_key_pepper="test-pepper-" + uuid.uuid4().hex,
         event_signing_keys=f"t1:test-signing-{uuid.uuid4().hex}",
     )
+    yield s
+    asyncio.run(drop_namespace(s))
 
 
 @pytest.fixture(scope="session")

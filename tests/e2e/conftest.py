@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts.events import EventEnvelope, parse_event
 from ledger_common.settings import Settings
-from tests.conftest import _admin, _db_url
+from tests.conftest import _admin, _db_url, drop_namespace
 from tests.processes import System
 
 pytestmark = pytest.mark.e2e
@@ -45,6 +45,7 @@ def isolated_settings(settings: Settings) -> Iterator[Settings]:
     migrate(s)
     yield s
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(drop_namespace(s))
 
 
 @pytest.fixture
