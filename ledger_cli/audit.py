@@ -91,8 +91,8 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
         "outbox_stuck",
         "an event is unsent past the threshold, or dead-lettered",
         "SELECT id::text AS subject, CASE WHEN dead_at IS NOT NULL THEN 'dead: ' || coalesce(last_error, '')"
-        " ELSE 'unsent since ' || created_at END AS detail FROM outbox WHERE sent_at IS NULL"
-        " AND (dead_at IS NOT NULL OR created_at < now() - make_interval(secs => $1))",
+        " ELSE 'unsent since ' || created_at END AS detail FROM outbox"
+        " WHERE dead_at IS NOT NULL OR created_at < now() - make_interval(secs => $1)",
     ),
     HASH_CHECK,
     HEAD_CHECK,

@@ -43,8 +43,14 @@ async def fill(url: str, postings: int) -> None:
         for account, signed in ((debit, -amount), (credit, amount)):
             balance[account] += signed
             head[account] = entry_hash(
-                head[account], account_id=account, transaction_id=tx, kind="transfer", currency="USD",
-                amount=signed, balance_after=balance[account], created_at=at,
+                head[account],
+                account_id=account,
+                transaction_id=tx,
+                kind="transfer",
+                currency="USD",
+                amount=signed,
+                balance_after=balance[account],
+                created_at=at,
             )
             rows.append((tx, account, "USD", signed, balance[account], head[account], at))
     await conn.copy_records_to_table(
