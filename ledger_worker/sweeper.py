@@ -20,6 +20,17 @@ log = logging.getLogger("ledger_worker")
 
 _LOCK = (7362, 1)  # pg_try_advisory_lock(int, int) key of the sweeper
 _BATCH = 200
+#: (command, query for what is due): holds past their expiry, open intents past theirs.
+_DUE = (
+    (
+        "hold.expire",
+        "SELECT id FROM holds WHERE status = 'pending' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
+    ),
+    (
+        "intent.expire",
+        "SELECT id FROM payment_intents WHERE status = 'open' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
+    ),
+)
 
 
 async def sweep_once(conn: asyncpg.Connection, applier: Applier) -> int:
@@ -27,35 +38,20 @@ async def sweep_once(conn: asyncpg.Connection, applier: Applier) -> int:
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", *_LOCK):
         return 0
     try:
-        holds = await conn.fetch(
-            "SELECT id FROM holds WHERE status = 'pending' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
-            _BATCH,
-        )
-        intents = await conn.fetch(
-            "SELECT id FROM payment_intents WHERE status = 'open' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
-            _BATCH,
-        )
         now = datetime.now(UTC)
-        cmds: list[Command] = [
-            build_command(
-                "hold.expire",
-                {"hold_id": r["id"]},
-                command_id=f"expire:hold:{r['id']}",
-                issued_at=now,
-                principal="system:sweeper",
-            )
-            for r in holds
-        ]
-        cmds += [
-            build_command(
-                "intent.expire",
-                {"intent_id": r["id"]},
-                command_id=f"expire:intent:{r['id']}",
-                issued_at=now,
-                principal="system:sweeper",
-            )
-            for r in intents
-        ]
+        cmds: list[Command] = []
+        for kind, sql in _DUE:
+            for r in await conn.fetch(sql, _BATCH):
+                noun = kind.split(".")[0]
+                cmds.append(
+                    build_command(
+                        kind,
+                        {f"{noun}_id": r["id"]},
+                        command_id=f"expire:{noun}:{r['id']}",
+                        issued_at=now,
+                        principal="system:sweeper",
+                    )
+                )
         if cmds:
             await applier.apply(conn, cmds)
         return len(cmds)

@@ -18,3 +18,11 @@ def statements(script: str) -> list[str]:
     if tail:
         out.append(tail)
     return out
+
+
+def run(script: str) -> None:
+    """Execute a migration's script, one statement at a time (inside alembic's migration context)."""
+    from alembic import op
+
+    for statement in statements(script):
+        op.execute(statement)

@@ -13,8 +13,8 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from contracts.base import Currency, Metadata, Text, WalletRef, WithParties
-from contracts.holds import CaptureHold, ExpiresIn, PlaceHold, ReleaseHold
+from contracts.base import WalletRef, WithParties
+from contracts.holds import CaptureHold, PlaceHold, ReleaseHold
 from contracts.keys import Scope
 from contracts.results import CommandResult
 from http_gateway import lookup, views
@@ -28,23 +28,11 @@ router = APIRouter(tags=["holds"])
 Holder = Annotated[Principal, require(Scope.HOLDS)]
 
 
-class HoldBody(WithParties):
+class HoldBody(PlaceHold):
     """Reserve ``amount`` of the party's available funds, optionally for a named recipient and until
     ``expires_in_seconds`` (the worker releases it then, with nobody calling)."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-    _optional_parties: ClassVar[tuple[str, ...]] = ("recipient_",)
-
-    hold_id: UUID | None = None
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
-    amount: AmountIn
-    currency: Currency
-    expires_in_seconds: ExpiresIn | None = None
-    recipient_account_id: UUID | None = None
-    recipient_wallet: WalletRef | None = None
-    description: Text | None = None
-    metadata: Metadata = {}
+    amount: AmountIn  # type: ignore[assignment]
 
 
 class CaptureBody(WithParties):

@@ -14,8 +14,8 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from contracts.base import Contract, Currency, Metadata, Text, WalletRef, WithParties
-from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, ExpiresIn, PayIntent, Refund
+from contracts.base import Contract, Currency, Text, WalletRef, WithParties
+from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, PayIntent, Refund
 from contracts.keys import Scope
 from contracts.results import CommandResult
 from http_gateway import lookup, views
@@ -29,19 +29,10 @@ router = APIRouter(tags=["payments"])
 Merchant = Annotated[Principal, require(Scope.PAYMENTS)]
 
 
-class IntentBody(WithParties):
+class IntentBody(CreateIntent):
     """What the merchant (``merchant_account_id`` or ``merchant_wallet``) asks to be paid."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("merchant_",)
-
-    intent_id: UUID | None = None
-    merchant_account_id: UUID | None = None
-    merchant_wallet: WalletRef | None = None
-    amount: AmountIn
-    currency: Currency
-    description: Text | None = None
-    expires_in_seconds: ExpiresIn | None = None
-    metadata: Metadata = {}
+    amount: AmountIn  # type: ignore[assignment]
 
 
 class PayBody(WithParties):

@@ -26,32 +26,20 @@ Depositor = Annotated[Principal, require(Scope.DEPOSIT)]
 Mover = Annotated[Principal, require(Scope.TRANSFER)]
 
 
-class FlowBody(WithParties):
+# The HTTP bodies are the contract payloads with amounts as a request may write them (minor units or
+# an exact decimal string); the gateway converts before building the command.
+
+
+class FlowBody(Deposit):
     """One customer party (``account_id`` or ``wallet``) against the flow's system account."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
-    amount: AmountIn
-    currency: Currency
-    description: Text | None = None
-    metadata: Metadata = {}
+    amount: AmountIn  # type: ignore[assignment]
 
 
-class TransferBody(WithParties):
+class TransferBody(Transfer):
     """From the debit party to the credit party, in one currency."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("debit_", "credit_")
-
-    debit_account_id: UUID | None = None
-    debit_wallet: WalletRef | None = None
-    credit_account_id: UUID | None = None
-    credit_wallet: WalletRef | None = None
-    amount: AmountIn
-    currency: Currency
-    description: Text | None = None
-    metadata: Metadata = {}
+    amount: AmountIn  # type: ignore[assignment]
 
 
 class LegBody(WithParties):

@@ -4,9 +4,7 @@ Revision ID: 0001
 Revises:
 """
 
-from alembic import op
-
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0001"
 down_revision = None
@@ -119,10 +117,8 @@ DROP FUNCTION ledger_outbox_notify, ledger_check_balanced, ledger_refuse_change;
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

@@ -8,10 +8,8 @@ Revision ID: 0002
 Revises: 0001
 """
 
-from alembic import op
-
 from contracts.ids import SYSTEM_ROLES, system_wallet_id
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0002"
 down_revision = "0001"
@@ -241,10 +239,8 @@ DROP DOMAIN ledger_amount;
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

@@ -4,9 +4,7 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from alembic import op
-
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0003"
 down_revision = "0002"
@@ -103,10 +101,8 @@ DROP FUNCTION ledger_take_token;
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

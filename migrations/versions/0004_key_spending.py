@@ -4,9 +4,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from alembic import op
-
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0004"
 down_revision = "0003"
@@ -38,10 +36,8 @@ ALTER TABLE api_key_spending_limits
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

@@ -6,9 +6,7 @@ Revision ID: 0005
 Revises: 0004
 """
 
-from alembic import op
-
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0005"
 down_revision = "0004"
@@ -30,10 +28,8 @@ DROP FUNCTION ledger_entry_hash;
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

@@ -8,9 +8,7 @@ Revision ID: 0006
 Revises: 0005
 """
 
-from alembic import op
-
-from migrations.sql import statements
+from migrations.sql import run
 
 revision = "0006"
 down_revision = "0005"
@@ -34,10 +32,8 @@ CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL AND dead_at IS 
 
 
 def upgrade() -> None:
-    for statement in statements(UPGRADE):
-        op.execute(statement)
+    run(UPGRADE)
 
 
 def downgrade() -> None:
-    for statement in statements(DOWNGRADE):
-        op.execute(statement)
+    run(DOWNGRADE)

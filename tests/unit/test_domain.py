@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from contracts.base import MAX_AMOUNT
 from contracts.commands import Command, build_command
 from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
-from contracts.results import Refusal
+from contracts.events import parse_event
+from contracts.results import CommandResult, Refusal
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Currency, Hold, Wallet
 from ledger_worker.rules import RULES
@@ -92,6 +93,10 @@ def test_every_command_keeps_the_books_balanced_and_refusals_change_nothing(cmds
         before = state(book)
         events_before = len(book.events)
         result = book.run(cmd, RULES[cmd.type])
+        # The book builds events and results without re-validating them: the contracts must agree.
+        CommandResult.model_validate(result.model_dump())
+        for event in book.events[events_before:]:
+            parse_event(event.body)
         if result.status == "refused":
             assert state(book) == before
             assert [e.type for e in book.events[events_before:]] == ["command.refused"]
