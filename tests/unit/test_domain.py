@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from contracts.base import MAX_AMOUNT
 from contracts.commands import Command, build_command
-from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
 from contracts.events import parse_event
+from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
 from contracts.results import CommandResult, Refusal
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Currency, Hold, Wallet
