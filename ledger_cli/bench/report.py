@@ -88,6 +88,7 @@ class Report:
         names = [n for n in (self.scenarios[0].window.usage if self.scenarios else {}) if _has_cpu(self, n)]
         if names:
             lines += ["", "CPU seconds over the scenario (% of one core)", *_cpu(self.scenarios, names)]
+            lines.append("(postgres: the backends serving the run's database; rabbitmq-server: the whole broker)")
             mem = [n for n in names if self.scenarios[0].window.usage[n].rss_end_mb is not None]
             lines += ["", "resident MiB: scenario start -> end (peak since the process started)"]
             lines += _memory(self.scenarios, mem)
@@ -101,12 +102,13 @@ class Report:
 
 def _header(r: Report) -> list[str]:
     o = r.options
-    target = ", ".join(f"{k} {v}" for k, v in r.target.items())
+    target = ", ".join(f"{k} {v}" for k, v in r.target.items() if k != "mode")
+    settings = " ".join(f"{k.upper()}={v}" for k, v in r.settings.items()) or "those of the running system"
     lines = [
-        f"target: {target}",
+        f"target: {r.target.get('mode')}: {target}",
         f"options: {o.seconds:g} s per scenario, {o.accounts} accounts, concurrency {o.concurrency} (HTTP"
         f" {o.http_concurrency}), latency rate {o.rate:g}/s, idle commands {o.idle_commands}, seed {o.seed}",
-        "settings: " + " ".join(f"{k.upper()}={v}" for k, v in r.settings.items()),
+        f"settings: {settings}",
     ]
     c = r.ceiling
     if c is None:
