@@ -12,6 +12,14 @@ from typing import Any
 SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "mixed", "latency", "idle")
 #: Closed-loop scenarios: their throughput is compared with the pgbench ceiling of this kind.
 CEILING_KIND = {"amqp-uniform": "uniform", "amqp-hot": "hot", "http": "uniform", "mixed": "uniform"}
+#: The throughput issue's goals (sustained for 60 s on 100,000 accounts): scenario -> (figure, limit, is a minimum).
+GOALS: dict[str, tuple[str, float, bool]] = {
+    "amqp-uniform": ("per_second", 3000, True),
+    "amqp-hot": ("per_second", 2000, True),
+    "http": ("per_second", 1500, True),
+    "latency": ("p99_ms", 100, False),  # at --rate 1000
+    "idle": ("p99_ms", 20, False),
+}
 AMQP_CONCURRENCY = 512
 HTTP_CONCURRENCY = 64
 

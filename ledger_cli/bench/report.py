@@ -10,7 +10,7 @@ from typing import Any
 from ledger_cli.bench.ceiling import Ceiling
 from ledger_cli.bench.measure import Tally
 from ledger_cli.bench.monitor import Window
-from ledger_cli.bench.options import CEILING_KIND, Options
+from ledger_cli.bench.options import CEILING_KIND, GOALS, Options
 
 
 @dataclass
@@ -28,8 +28,19 @@ class ScenarioResult:
             return None
         return round(self.tally.per_second / self.ceiling_tps, 3)
 
+    def goal(self) -> tuple[str, bool | None]:
+        """The issue's goal for this scenario (``per_second >= 3000``) and whether it was met."""
+        if self.name not in GOALS:
+            return "", None
+        figure, limit, minimum = GOALS[self.name]
+        value = self.tally.per_second if figure == "per_second" else self.tally.percentiles_ms()[figure]
+        if value is None:
+            return f"{figure} {'>=' if minimum else '<='} {limit:g}", False
+        return f"{figure} {'>=' if minimum else '<='} {limit:g}", value >= limit if minimum else value <= limit
+
     def as_dict(self) -> dict[str, Any]:
         t = self.tally
+        goal, met = self.goal()
         return {
             "scenario": self.name,
             "completed": t.completed,
@@ -44,6 +55,8 @@ class ScenarioResult:
             "ceiling": CEILING_KIND.get(self.name),
             "ceiling_tps": self.ceiling_tps,
             "ratio_to_ceiling": self.ratio,
+            "goal": goal or None,
+            "goal_met": met,
             "schedule_lag_ms": round(t.schedule_lag * 1000, 1) if self.name == "latency" else None,
             "processes": {name: asdict(u) for name, u in self.window.usage.items()},
         }
@@ -85,7 +98,8 @@ class Report:
 
     def to_text(self) -> str:
         lines = [self.command, *_header(self), "", *_figures(self.scenarios)]
-        names = [n for n in (self.scenarios[0].window.usage if self.scenarios else {}) if _has_cpu(self, n)]
+        seen = self.scenarios[0].window.usage if self.scenarios else {}
+        names = sorted((n for n in seen if _has_cpu(self, n)), key=_column_order)
         if names:
             lines += ["", "CPU seconds over the scenario (% of one core)", *_cpu(self.scenarios, names)]
             lines.append("(postgres: the backends serving the run's database; rabbitmq-server: the whole broker)")
@@ -128,7 +142,7 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 def _figures(results: list[ScenarioResult]) -> list[str]:
     head = (
         f"{'scenario':<13} {'completed':>9} {'secs':>6} {'per s':>7} {'ceiling':>9} {'ratio':>6} {'p50 ms':>7}"
-        f" {'p95 ms':>7} {'p99 ms':>7} {'max ms':>8} {'refused':>7} {'failed':>6} {'outbox max/end':>14}"
+        f" {'p95 ms':>7} {'p99 ms':>7} {'max ms':>8} {'refused':>7} {'failed':>6} {'outbox max/end':>14} {'goal':>17}"
     )
     rows = [head]
     for s in results:
@@ -138,14 +152,32 @@ def _figures(results: list[ScenarioResult]) -> list[str]:
         row = (
             f"{s.name:<13} {t.completed:>9} {t.seconds:>6.1f} {t.per_second:>7.0f} {kind:>9} {_fmt(s.ratio, '.2f'):>6}"
             f" {_fmt(p['p50_ms']):>7} {_fmt(p['p95_ms']):>7} {_fmt(p['p99_ms']):>7} {_fmt(p['max_ms']):>8}"
-            f" {t.refused:>7} {t.failed:>6} {backlog:>14}"
+            f" {t.refused:>7} {t.failed:>6} {backlog:>14} {_goal(s):>17}"
         )
         if t.failed or s.name == "http":
             row += f"  {dict(sorted(t.statuses.items()))}"
         if s.name == "latency":
             row += f"  (schedule lag max {t.schedule_lag * 1000:.1f} ms)"
-        rows.append(row)
+        rows.append(row.rstrip())
     return rows
+
+
+def _goal(s: ScenarioResult) -> str:
+    """``>=3000/s no``, ``p99<=100ms ok``; empty without a goal."""
+    if s.name not in GOALS:
+        return ""
+    figure, limit, minimum = GOALS[s.name]
+    text = f">={limit:g}/s" if figure == "per_second" else f"{figure[:3]}{'>=' if minimum else '<='}{limit:g}ms"
+    return f"{text} {'ok' if s.goal()[1] else 'no'}"
+
+
+_COLUMNS = ("gateway", "worker", "relay", "bench", "postgres", "rabbitmq")
+
+
+def _column_order(name: str) -> tuple[int, str]:
+    """The run's processes in pipeline order, then the bench, then the servers."""
+    rank = next((i for i, prefix in enumerate(_COLUMNS) if name.startswith(prefix)), len(_COLUMNS))
+    return rank, name
 
 
 def _has_cpu(r: Report, name: str) -> bool:
