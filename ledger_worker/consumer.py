@@ -27,6 +27,7 @@ from ledger_common.amqp import settle
 from ledger_common.db import is_transient, retrying
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
+from ledger_worker.acks import Acks
 from ledger_worker.apply import Applier
 from ledger_worker.intake import Undecodable, decode
 
@@ -45,6 +46,7 @@ class Worker:
         self._replies: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
+        self._acks = Acks()
         self._lanes = [asyncio.create_task(self._lane()) for _ in range(settings.worker_lanes)]
 
     async def start(self, connection: AbstractConnection) -> None:
@@ -57,8 +59,13 @@ class Worker:
         await self._channel.set_qos(prefetch_count=self._settings.worker_prefetch)
         topology = self._settings.topology
         _, self._queue = await topology.declare_commands(self._channel)
-        self._consumer_tag = await self._queue.consume(self._inbox.put)
+        self._acks = Acks()
+        self._consumer_tag = await self._queue.consume(self._receive)
         log.info("worker consuming %s", topology.commands_queue)
+
+    async def _receive(self, message: AbstractIncomingMessage) -> None:
+        self._acks.received(message)
+        await self._inbox.put(message)
 
     async def stop(self, deadline: float = 20.0) -> None:
         """Stop taking work, let the commands already received commit and ack, then return."""
@@ -105,12 +112,14 @@ class Worker:
         crash_point("worker.after_commit")
         for (message, cmd), result in zip(decoded, results, strict=True):
             await self._reply(cmd, message, result)
-        await asyncio.shield(asyncio.gather(*(settle(m, ack=True) for m, _ in decoded)))
+        await asyncio.shield(self._acks.ack(m for m, _ in decoded))
 
     async def _failed(self, decoded: list[tuple[AbstractIncomingMessage, Command]], exc: Exception) -> None:
         if is_transient(exc):
             log.warning("database unavailable; requeueing %d command(s)", len(decoded))
-            await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m, _ in decoded)))
+            messages = [m for m, _ in decoded]
+            await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m in messages)))
+            await asyncio.shield(self._acks.nacked(messages))
         elif len(decoded) > 1:  # find the one that fails; the others go through
             for one in decoded:
                 await self._process([one[0]])
@@ -156,4 +165,4 @@ class Worker:
         )
         exchange = await self._channel.get_exchange(self._settings.topology.commands_dlx, ensure=False)
         await exchange.publish(dead, routing_key=message.routing_key or "")
-        await asyncio.shield(settle(message, ack=True))
+        await asyncio.shield(self._acks.ack([message]))

@@ -37,7 +37,7 @@ CLAIM = """
 SELECT id, event_id, routing_key, partition, body, attempts,
        (attempts = 0 OR next_attempt_at <= clock_timestamp()) AS due
   FROM outbox
- WHERE sent_at IS NULL AND dead_at IS NULL
+ WHERE dead_at IS NULL
    AND pg_try_advisory_xact_lock($2, partition::int)
  ORDER BY id
  LIMIT $1
@@ -86,7 +86,8 @@ class Relay:
             failed = [f for _, fail in outcomes if fail is not None for f in [fail]]
             crash_point("relay.after_publish")
             if sent:
-                await conn.execute("UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", sent)
+                # The outbox is only the queue: a confirmed event leaves it (it stays in ``events``).
+                await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", sent)
             for row, error in failed:
                 await self._record_failure(conn, row, error)
         return len(rows)

@@ -49,7 +49,8 @@ _POSTINGS = (
 )
 _TRANSACTIONS = "SELECT command_id, count(*) AS n FROM transactions GROUP BY 1"
 _ACCOUNTS = "SELECT id::text AS account, kind, currency, balance, last_sequence FROM accounts"
-_OUTBOX = "SELECT count(*) AS n, count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM outbox"
+#: Events ever written, and outbox rows still waiting (sent ones are deleted by the relay).
+_OUTBOX = "SELECT (SELECT count(*) FROM events) AS n, (SELECT count(*) FROM outbox WHERE dead_at IS NULL) AS unsent"
 
 
 async def snapshot(conn: asyncpg.Connection) -> Snapshot:

@@ -207,7 +207,8 @@ async def _drain(
         try:
             recorded = await _recorded(pool, acked)
             outbox = await pool.fetchrow(
-                "SELECT count(*) AS n, count(*) FILTER (WHERE sent_at IS NULL) AS unsent FROM outbox"
+                "SELECT (SELECT count(*) FROM events) AS n,"
+                " (SELECT count(*) FROM outbox WHERE dead_at IS NULL) AS unsent"
             )
             queued = await probe.commands_waiting()
         except (OSError, asyncpg.PostgresError) as exc:

@@ -44,7 +44,7 @@ async def test_refused_event_is_dead_lettered_then_replayed(
         )
         await publish_command(amqp, s, first, routing_key="account.open")
         await wait_until(
-            lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE command_id = $1", first["command_id"])
+            lambda: conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE command_id = $1", first["command_id"])
         )
         await publish_command(amqp, s, second, routing_key="account.open")
         await wait_until(
@@ -61,7 +61,7 @@ async def test_refused_event_is_dead_lettered_then_replayed(
 
         await full.purge()
         assert "replayed 1 event(s)" in system.cli("dlq", "replay", "--source", "events", str(row["event_id"]))
-        await wait_until(lambda: conn.fetchval("SELECT sent_at IS NOT NULL FROM outbox WHERE id = $1", row["id"]))
+        await wait_until(lambda: conn.fetchval("SELECT count(*) = 0 FROM outbox WHERE id = $1", row["id"]))
         message = await full.get(no_ack=True, fail=False)
         assert message is not None and message.message_id == str(row["event_id"])
     finally:

@@ -17,7 +17,7 @@ async def test_concurrent_duplicates_apply_once(pool: asyncpg.Pool) -> None:
     assert sum(not r.replayed for r in results) == 1
     assert len({r.transaction_id for r in results}) == 1
     assert await pool.fetchval("SELECT balance FROM accounts WHERE id = $1", account) == 700
-    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE command_id = $1", deposit.command_id) == 1
+    assert await pool.fetchval("SELECT count(*) FROM events WHERE command_id = $1", deposit.command_id) == 1
 
 
 async def test_a_refusal_does_not_sink_its_batch(pool: asyncpg.Pool) -> None:

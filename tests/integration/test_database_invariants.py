@@ -108,3 +108,38 @@ async def test_captures_and_refunds_cannot_exceed_what_was_held_or_paid(pool: as
         await conn.execute("UPDATE holds SET status = 'released', finished_at = now() WHERE id = $1", hold.hold_id)
         with pytest.raises(asyncpg.IntegrityConstraintViolationError, match="cannot change"):
             await conn.execute("UPDATE holds SET status = 'pending', finished_at = NULL WHERE id = $1", hold.hold_id)
+
+
+async def test_the_sql_and_python_hash_chains_agree(pool: asyncpg.Pool) -> None:
+    """``ledger audit`` checks chains with the SQL twin of ``contracts.chain.entry_hash``."""
+    from datetime import UTC, datetime
+
+    from contracts.chain import GENESIS, entry_hash
+
+    cases = [
+        (uuid.uuid4(), uuid.uuid4(), "transfer", "USD", -2550, 10**37, datetime(2026, 11, 25, 12, 0, 0, 123456, UTC)),
+        (uuid.uuid4(), uuid.uuid4(), "hold.capture", "GOLD", 10**30, -(10**20), datetime(1999, 1, 1, tzinfo=UTC)),
+    ]
+    for account, tx, kind, currency, amount, balance, at in cases:
+        sql = await pool.fetchval(
+            "SELECT ledger_entry_hash($1, $2, $3, $4, $5, $6, $7, $8)",
+            GENESIS,
+            account,
+            tx,
+            kind,
+            currency,
+            amount,
+            balance,
+            at,
+        )
+        python = entry_hash(
+            GENESIS,
+            account_id=account,
+            transaction_id=tx,
+            kind=kind,
+            currency=currency,
+            amount=amount,
+            balance_after=balance,
+            created_at=at,
+        )
+        assert bytes(sql) == python

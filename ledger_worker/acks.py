@@ -1,0 +1,51 @@
+"""Acknowledge deliveries in order, one ``multiple`` ack for each run of settled ones.
+
+Batches finish out of order (several lanes), and a ``multiple`` ack covers every outstanding delivery
+up to its tag, so it may only be sent once everything before it is settled: committed, dead-lettered,
+or already nacked back to the queue. One frame per run instead of one per command was a tenth of
+the worker's CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable
+
+from aio_pika.abc import AbstractIncomingMessage
+
+log = logging.getLogger("ledger_worker")
+
+
+class Acks:
+    """The deliveries of one channel, in delivery order, and which of them are settled."""
+
+    def __init__(self) -> None:
+        self._order: deque[AbstractIncomingMessage] = deque()
+        self._done: dict[int, bool] = {}  # delivery tag -> to be acked (False: it was nacked)
+
+    def received(self, message: AbstractIncomingMessage) -> None:
+        self._order.append(message)
+
+    async def ack(self, messages: Iterable[AbstractIncomingMessage]) -> None:
+        """Mark ``messages`` applied (or dead-lettered); ack what is now a settled prefix."""
+        self._done.update((m.delivery_tag or 0, True) for m in messages)
+        await self._flush()
+
+    async def nacked(self, messages: Iterable[AbstractIncomingMessage]) -> None:
+        """``messages`` were nacked back to the queue already: no ack may name them."""
+        self._done.update((m.delivery_tag or 0, False) for m in messages)
+        await self._flush()
+
+    async def _flush(self) -> None:
+        anchor: AbstractIncomingMessage | None = None
+        while self._order and (self._order[0].delivery_tag or 0) in self._done:
+            message = self._order.popleft()
+            if self._done.pop(message.delivery_tag or 0):
+                anchor = message
+        if anchor is None:
+            return
+        try:  # covers every outstanding delivery up to the anchor: the nacked ones are not outstanding
+            await anchor.ack(multiple=True)
+        except Exception as exc:  # the channel is gone: the broker redelivers, idempotency replays
+            log.warning("could not ack up to %s (%s); they will be redelivered", anchor.delivery_tag, exc)
