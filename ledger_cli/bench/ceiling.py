@@ -43,9 +43,9 @@ CREATE TABLE {s}.commands (
 );
 CREATE TABLE {s}.outbox (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, event_id uuid NOT NULL UNIQUE, routing_key text NOT NULL,
-    body bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), sent_at timestamptz
+    body bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), dead_at timestamptz
 );
-CREATE INDEX ON {s}.outbox (id) WHERE sent_at IS NULL;
+CREATE INDEX ON {s}.outbox (id) WHERE dead_at IS NULL;
 ANALYZE {s}.accounts;
 """
 

@@ -1,7 +1,7 @@
 """What the system costs while a scenario runs: outbox backlog, CPU seconds and memory of each process.
 
-Every second the monitor counts the outbox rows still to publish (unsent and not dead; the same
-count whether the relay marks sent rows or deletes them) and reads each process's resident memory.
+Every second the monitor counts the outbox rows still to publish (the relay deletes the rows the
+broker confirmed, so those not dead-lettered) and reads each process's resident memory.
 CPU time comes from ``/proc/<pid>/stat`` (user + system) at the start and end of a scenario; memory
 from ``/proc/<pid>/status``: ``VmRSS`` now and ``VmHWM``, the peak since the process started.
 Processes are the run's own (gateway, workers, relays), the bench itself, ``postgres``: the server
@@ -25,7 +25,8 @@ from ledger_common.db import connect
 
 log = logging.getLogger("ledger.bench")
 
-BACKLOG = "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL"
+#: The relay deletes what the broker confirmed: what is left and not dead is the backlog.
+BACKLOG = "SELECT count(*) FROM outbox WHERE dead_at IS NULL"
 BACKENDS = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
 _TICKS = os.sysconf("SC_CLK_TCK")
 PG = "postgres"
