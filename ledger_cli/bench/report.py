@@ -72,6 +72,8 @@ class Report:
     scenarios: list[ScenarioResult] = field(default_factory=list)
     unexpected_exits: dict[str, int] = field(default_factory=dict)
     audit_findings: list[str] | None = None
+    #: CPUs and the 1-minute load average at the start and end: figures from a busy machine say so.
+    machine: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -86,6 +88,7 @@ class Report:
             "command": self.command,
             "options": self.options.as_dict(),
             "target": self.target,
+            "machine": self.machine,
             "settings": self.settings,
             "ceiling": ceiling,
             "scenarios": [s.as_dict() for s in self.scenarios],
@@ -118,8 +121,11 @@ def _header(r: Report) -> list[str]:
     o = r.options
     target = ", ".join(f"{k} {v}" for k, v in r.target.items() if k != "mode")
     settings = " ".join(f"{k.upper()}={v}" for k, v in r.settings.items()) or "those of the running system"
+    m = r.machine
     lines = [
         f"target: {r.target.get('mode')}: {target}",
+        f"machine: {m.get('cpus')} CPUs, load average (1 min) {m.get('load_start')} at the start,"
+        f" {m.get('load_end')} at the end",
         f"options: {o.seconds:g} s per scenario, {o.accounts} accounts, concurrency {o.concurrency} (HTTP"
         f" {o.http_concurrency}), latency rate {o.rate:g}/s, idle commands {o.idle_commands}, seed {o.seed}",
         f"settings: {settings}",

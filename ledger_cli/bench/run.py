@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import sys
 import time
@@ -47,8 +48,12 @@ def _say(text: str) -> None:
 async def bench(settings: Settings, args: argparse.Namespace) -> int:
     """Run the chosen scenarios and print the report; 1 if a command failed or a process died."""
     opts = Options.from_args(args)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
+    for noisy in ("httpx", "alembic"):  # a line per request, a line per migration
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    load_start = os.getloadavg()[0]
     report = await (_external(settings, opts) if opts.external else _own(settings, opts))
+    load_end = os.getloadavg()[0]
+    report.machine = {"cpus": os.cpu_count(), "load_start": round(load_start, 2), "load_end": round(load_end, 2)}
     print(report.to_json() if opts.json else report.to_text(), flush=True)
     return 0 if report.ok else 1
 

@@ -44,6 +44,7 @@ def test_bench_runs_its_own_system_and_reports_every_figure() -> None:
     assert report["command"].startswith("ledger bench --seconds 2")
     assert report["target"]["mode"] == "own system" and report["settings"]["log_level"] == "WARNING"
     assert report["ceiling"] is None  # --no-pgbench
+    assert report["machine"]["cpus"] >= 1 and report["machine"]["load_start"] >= 0
     assert [s["scenario"] for s in report["scenarios"]] == ["amqp-uniform", "http"]
     for s in report["scenarios"]:
         assert all(s[name] is not None and s[name] > 0 for name in FIGURES), s
