@@ -90,7 +90,7 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
-    from ledger_cli.bench import bench
+    from ledger_cli.bench.run import bench
 
     return asyncio.run(bench(settings, args))
 
@@ -138,12 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name, fn in handlers.items():
         sub.add_parser(name, help=(fn.__doc__ or name).splitlines()[0])
-    b = sub.add_parser("bench", help="push transfers through the running system and print latency")
-    b.add_argument("--transfers", type=int, default=2000)
-    b.add_argument("--accounts", type=int, default=200)
-    b.add_argument("--concurrency", type=int, default=32)
-    b.add_argument("--mode", choices=["amqp", "http", "both"], default="both")
-    b.add_argument("--url", default=None, help="gateway base URL (default from HTTP_PORT)")
+    from ledger_cli.bench.options import add_arguments as bench_arguments
+
+    bench_arguments(sub.add_parser("bench", help="throughput and latency of the whole system, against pgbench"))
     handlers["bench"] = _bench
     a = sub.add_parser("audit", help="check the ledger's invariants; exit 1 with a report if any is broken")
     a.add_argument("--json", action="store_true")

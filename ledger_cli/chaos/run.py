@@ -29,7 +29,7 @@ from ledger_cli.chaos.faults import FaultRunner, Injector
 from ledger_cli.chaos.load import HttpClient, Publisher, Tally
 from ledger_cli.chaos.report import Report
 from ledger_cli.chaos.sandbox import Sandbox
-from ledger_cli.chaos.supervisor import Supervisor
+from ledger_cli.system import Supervisor
 from ledger_common.settings import Settings
 
 log = logging.getLogger("ledger.chaos")

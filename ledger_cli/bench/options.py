@@ -1,0 +1,115 @@
+"""The ``ledger bench`` command line, and the options a run uses (echoed at the top of its report)."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shlex
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "mixed", "latency", "idle")
+#: Closed-loop scenarios: their throughput is compared with the pgbench ceiling of this kind.
+CEILING_KIND = {"amqp-uniform": "uniform", "amqp-hot": "hot", "http": "uniform", "mixed": "uniform"}
+#: The throughput issue's goals (sustained for 60 s on 100,000 accounts): scenario -> (figure, limit, is a minimum).
+GOALS: dict[str, tuple[str, float, bool]] = {
+    "amqp-uniform": ("per_second", 3000, True),
+    "amqp-hot": ("per_second", 2000, True),
+    "http": ("per_second", 1500, True),
+    "latency": ("p99_ms", 100, False),  # at --rate 1000
+    "idle": ("p99_ms", 20, False),
+}
+AMQP_CONCURRENCY = 512
+HTTP_CONCURRENCY = 64
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register ``ledger bench``'s options on its subparser."""
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        help="run only these (repeatable; default all, in the order listed)",
+    )
+    parser.add_argument("--seconds", type=float, default=60.0, help="duration of each timed scenario")
+    parser.add_argument("--accounts", type=int, default=100_000, help="accounts created for the run")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help=f"commands in flight (default {AMQP_CONCURRENCY}; HTTP: 64)"
+    )
+    parser.add_argument(
+        "--http-concurrency", type=int, default=None, help=f"HTTP requests in flight (default {HTTP_CONCURRENCY})"
+    )
+    parser.add_argument("--rate", type=float, default=1000.0, help="transfers per second of the latency scenario")
+    parser.add_argument("--idle-commands", type=int, default=200, help="commands of the idle scenario")
+    parser.add_argument("--workers", type=int, default=1, help="`ledger worker` processes of the own system")
+    parser.add_argument("--relays", type=int, default=1, help="`ledger relay` processes of the own system")
+    parser.add_argument(
+        "--url", default=None, help="bench the running system whose gateway is here (implies --external)"
+    )
+    parser.add_argument(
+        "--external",
+        action="store_true",
+        help="bench the running system named by DATABASE_URL, AMQP_URL, LEDGER_NAMESPACE (no CPU or RSS figures)",
+    )
+    parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench ceiling")
+    parser.add_argument("--pgbench-seconds", type=float, default=10.0, help="duration of each pgbench run")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the account choices (default: random)")
+    parser.add_argument("--keep", action="store_true", help="keep the own system's database and logs")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a run was asked to do; printed at the top of the report."""
+
+    scenarios: tuple[str, ...]
+    seconds: float
+    accounts: int
+    concurrency: int
+    http_concurrency: int
+    rate: float
+    idle_commands: int
+    workers: int
+    relays: int
+    url: str | None
+    external: bool
+    pgbench: bool
+    pgbench_seconds: float
+    seed: int
+    keep: bool
+    json: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Options:
+        if args.accounts < 20:
+            raise SystemExit("ledger bench: --accounts must be at least 20 (10 of them are the hot accounts)")
+        if args.seconds <= 0 or args.rate <= 0:
+            raise SystemExit("ledger bench: --seconds and --rate must be positive")
+        chosen = set(args.scenario or SCENARIOS)
+        return cls(
+            scenarios=tuple(s for s in SCENARIOS if s in chosen),
+            seconds=args.seconds,
+            accounts=args.accounts,
+            concurrency=max(1, args.concurrency or AMQP_CONCURRENCY),
+            http_concurrency=max(1, args.http_concurrency or args.concurrency or HTTP_CONCURRENCY),
+            rate=args.rate,
+            idle_commands=max(1, args.idle_commands),
+            workers=max(1, args.workers),
+            relays=max(1, args.relays),
+            url=args.url,
+            external=args.external or args.url is not None,
+            pgbench=not args.no_pgbench,
+            pgbench_seconds=max(1.0, args.pgbench_seconds),
+            seed=args.seed if args.seed is not None else random.SystemRandom().randrange(2**31),
+            keep=args.keep,
+            json=args.json,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def command_line() -> str:
+    """The command as it was typed (as ``ledger …``), quoted so it can be pasted again."""
+    return shlex.join(["ledger", *sys.argv[1:]])

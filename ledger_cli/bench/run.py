@@ -1,0 +1,180 @@
+"""One bench run: the system (its own, or a running one), accounts, pgbench ceiling, scenarios, report.
+
+Own system: create and migrate its database, create the accounts, measure the pgbench ceiling while
+nothing else runs there, start the processes (``LOG_LEVEL=WARNING``, every other setting as the
+environment gives it), warm up, run each scenario (letting the outbox drain in between), stop the
+processes, run ``ledger audit`` and drop the database. Progress goes to stderr, the report to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import random
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from ledger_cli.audit import run_audit
+from ledger_cli.bench.accounts import Accounts, create_accounts
+from ledger_cli.bench.bus import Bus
+from ledger_cli.bench.ceiling import Ceiling, measure
+from ledger_cli.bench.measure import Tally
+from ledger_cli.bench.monitor import Monitor
+from ledger_cli.bench.options import CEILING_KIND, Options, command_line
+from ledger_cli.bench.report import Report, ScenarioResult
+from ledger_cli.bench.scenarios import RUNNERS, Context, warm_up
+from ledger_cli.system import OwnSystem, Supervisor
+from ledger_common.db import connect
+from ledger_common.settings import Settings
+
+WARM_UP = 256
+DRAIN_TIMEOUT = 60.0
+#: Settings reported in the table's target line instead (or meaningless for the processes).
+_NOT_SETTINGS = {"ledger_namespace", "http_host", "http_port"}
+
+
+def _say(text: str) -> None:
+    print(f"bench: {text}", file=sys.stderr, flush=True)
+
+
+async def bench(settings: Settings, args: argparse.Namespace) -> int:
+    """Run the chosen scenarios and print the report; 1 if a command failed or a process died."""
+    opts = Options.from_args(args)
+    for noisy in ("httpx", "alembic"):  # a line per request, a line per migration
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    load_start = os.getloadavg()[0]
+    report = await (_external(settings, opts) if opts.external else _own(settings, opts))
+    load_end = os.getloadavg()[0]
+    report.machine = {"cpus": os.cpu_count(), "load_start": round(load_start, 2), "load_end": round(load_end, 2)}
+    print(report.to_json() if opts.json else report.to_text(), flush=True)
+    return 0 if report.ok else 1
+
+
+def process_settings(settings: Settings) -> dict[str, Any]:
+    """The processes' settings worth reporting: everything but secrets, addresses and names."""
+    values = {name: getattr(settings, name) for name in type(settings).model_fields if name not in _NOT_SETTINGS}
+    return {name: v for name, v in values.items() if not isinstance(v, SecretStr)}
+
+
+async def _own(settings: Settings, opts: Options) -> Report:
+    own = await OwnSystem.create(settings, prefix="bench")
+    env = own.process_env(LOG_LEVEL="WARNING")
+    supervisor = Supervisor(env, own.logdir, own.base_url)
+    ok = False
+    try:
+        _say(f"database {own.database}: creating {opts.accounts} accounts")
+        accounts = await create_accounts(own.dsn, count=opts.accounts, owner=f"bench-{own.run_id}")
+        ceiling = await _ceiling(own.dsn, opts, own.run_id)
+        names = [f"worker-{n}" for n in range(1, opts.workers + 1)] + [f"relay-{n}" for n in range(1, opts.relays + 1)]
+        await asyncio.gather(*(supervisor.start(name) for name in names))
+        await supervisor.start("gateway")
+        target = {
+            "mode": "own system",
+            "database": own.database,
+            "namespace": own.direct.ledger_namespace,
+            "gateway": own.base_url,
+            "workers": opts.workers,
+            "relays": opts.relays,
+        }
+        proc_settings = process_settings(own.direct.model_copy(update={"log_level": "WARNING"}))
+        report = Report(command_line(), opts, target, proc_settings, ceiling)
+
+        def pids() -> dict[str, int]:
+            return {name: pid for name in supervisor.names if (pid := supervisor.pid(name)) is not None}
+
+        await _scenarios(report, own.direct, own.base_url, accounts, own.run_id, pids)
+        report.unexpected_exits = dict(supervisor.unexpected_exits)
+        await supervisor.stop_all()
+        report.audit_findings = await _audit(own.dsn)
+        ok = report.ok
+        return report
+    finally:
+        await supervisor.stop_all()
+        await own.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
+        if opts.keep or not ok:
+            _say(f"database {own.database}{' (dropped)' if not opts.keep else ''}, logs in {own.logdir}")
+
+
+async def _external(settings: Settings, opts: Options) -> Report:
+    run_id = uuid.uuid4().hex[:10]
+    dsn = settings.database_url.get_secret_value()
+    url = opts.url or f"http://{settings.http_host}:{settings.http_port}"
+    database = urlsplit(dsn).path.lstrip("/")
+    _say(f"database {database}: creating {opts.accounts} accounts (owner bench-{run_id})")
+    accounts = await create_accounts(dsn, count=opts.accounts, owner=f"bench-{run_id}")
+    ceiling = await _ceiling(dsn, opts, run_id)
+    target = {"mode": "external", "database": database, "namespace": settings.ledger_namespace, "gateway": url}
+    report = Report(command_line(), opts, target, {}, ceiling)
+    await _scenarios(report, settings, url, accounts, run_id, dict)
+    return report
+
+
+async def _ceiling(dsn: str, opts: Options, run_id: str) -> Ceiling | None:
+    if not opts.pgbench:
+        return None
+    _say(f"pgbench ceiling: 2 x {opts.pgbench_seconds:g} s")
+    return await measure(dsn, schema=f"bench_ceiling_{run_id}", accounts=opts.accounts, seconds=opts.pgbench_seconds)
+
+
+async def _scenarios(
+    report: Report,
+    settings: Settings,
+    http_url: str,
+    accounts: Accounts,
+    run_id: str,
+    processes: Callable[[], dict[str, int]],
+) -> None:
+    """Warm up, then run each scenario inside a monitor window and add its result to ``report``."""
+    opts = report.options
+    bus = await Bus.open(settings, f"bench-{run_id}")
+    monitor = Monitor(settings.database_url.get_secret_value(), processes)
+    token = settings.service_api_key.get_secret_value()
+    ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed))
+    try:
+        await monitor.start()
+        warm = await warm_up(ctx, WARM_UP)
+        if warm.failed:
+            raise SystemExit(f"ledger bench: warm-up got no event for {warm.failed} of {WARM_UP} transfers")
+        for name in opts.scenarios:
+            await _drain(monitor)
+            _say(f"{name}: running")
+            window = await monitor.open()
+            tally = await RUNNERS[name](ctx)
+            window = await monitor.close(window)
+            ceiling = report.ceiling.tps.get(CEILING_KIND.get(name, "")) if report.ceiling else None
+            report.scenarios.append(ScenarioResult(name, tally, window, ceiling))
+            _say(_summary(name, tally))
+        await _drain(monitor)
+    finally:
+        await monitor.stop()
+        await bus.close()
+
+
+def _summary(name: str, t: Tally) -> str:
+    return f"{name}: {t.completed} in {t.seconds:.1f} s ({t.per_second:.0f}/s), {t.refused} refused, {t.failed} failed"
+
+
+async def _drain(monitor: Monitor) -> None:
+    """Wait (up to a minute) until the outbox backlog is 0, so one scenario's tail is not the next one's load."""
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    await monitor.sample()
+    while monitor.backlog[-1] > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        await monitor.sample()
+
+
+async def _audit(dsn: str) -> list[str]:
+    """``ledger audit``'s findings on the run's database (after the processes stopped)."""
+    conn = await connect(dsn)
+    try:
+        return [f"{f.check}:{f.subject}" for f in await run_audit(conn, outbox_max_age=60.0)]
+    finally:
+        await conn.close()
