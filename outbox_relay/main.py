@@ -45,10 +45,11 @@ async def _serve(
     settings: Settings, pool: asyncpg.Pool, connection: object, listener: _Listener, stop: asyncio.Event
 ) -> None:
     channel = await connection.channel(publisher_confirms=True)  # type: ignore[attr-defined]
-    exchange = await settings.topology.declare_events(channel)
+    await settings.topology.declare_events(channel)
     relay = Relay(
         pool,
-        exchange,
+        channel,
+        exchange=settings.topology.events_exchange,
         batch_size=settings.relay_batch_size,
         max_attempts=settings.relay_max_attempts,
         signing_keys=settings.signing_keys,

@@ -21,10 +21,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
-import aio_pika
 import asyncpg
-from aio_pika.abc import AbstractExchange
-from aio_pika.exceptions import DeliveryError
+from aio_pika.abc import AbstractChannel
+from aiormq.exceptions import DeliveryError
+from pamqp import commands as spec
 
 from contracts.signing import sign
 from ledger_common.faults import crash_point
@@ -60,14 +60,16 @@ class Relay:
     def __init__(
         self,
         pool: asyncpg.Pool,
-        exchange: AbstractExchange,
+        channel: AbstractChannel,
         *,
+        exchange: str,
         batch_size: int,
         max_attempts: int,
         signing_keys: Mapping[str, bytes],
     ) -> None:
         self._pool = pool
         self._signing_keys = signing_keys
+        self._channel = channel
         self._exchange = exchange
         self._batch_size = batch_size
         self._max_attempts = max_attempts
@@ -94,15 +96,29 @@ class Relay:
 
     async def _publish_in_order(self, rows: list[_Row]) -> tuple[list[int], tuple[_Row, str] | None]:
         sent: list[int] = []
+        # Straight onto the underlying channel: aio-pika's Message and publish wrappers were a third
+        # of the relay's CPU. Not mandatory: an event nobody subscribed to is not an error.
+        channel = await self._channel.get_underlay_channel()
         for row in rows:
             if not row.due:  # head of this partition is backing off: keep order, wait
                 return sent, None
             try:
-                await self._exchange.publish(_message(row, self._signing_keys), routing_key=row.routing_key)
-            except DeliveryError as exc:  # the broker refused this message (nack or return)
+                await channel.basic_publish(
+                    row.body, exchange=self._exchange, routing_key=row.routing_key, properties=self._properties(row)
+                )
+            except DeliveryError as exc:  # the broker refused this message (nack)
                 return sent, (row, f"broker refused: {exc}")
             sent.append(row.id)
         return sent, None
+
+    def _properties(self, row: _Row) -> spec.Basic.Properties:
+        return spec.Basic.Properties(
+            content_type="application/json",
+            delivery_mode=2,  # persistent
+            message_id=str(row.event_id),
+            message_type=row.routing_key,
+            headers=dict(sign(row.body, self._signing_keys)),  # HMAC over these exact bytes (contracts/signing.py)
+        )
 
     async def _record_failure(self, conn: asyncpg.Connection, row: _Row, error: str) -> None:
         attempts = row.attempts + 1
@@ -125,14 +141,3 @@ class Relay:
             delay,
             dead,
         )
-
-
-def _message(row: _Row, signing_keys: Mapping[str, bytes]) -> aio_pika.Message:
-    return aio_pika.Message(
-        row.body,
-        headers=dict(sign(row.body, signing_keys)),  # HMAC over these exact bytes (contracts/signing.py)
-        message_id=str(row.event_id),
-        type=row.routing_key,
-        content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-    )
