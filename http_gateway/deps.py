@@ -12,22 +12,22 @@ from http_gateway.bus import CommandBus
 from ledger_common.settings import Settings
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
 
-def _bus(request: Request) -> CommandBus:
+async def _bus(request: Request) -> CommandBus:
     bus: CommandBus = request.app.state.bus
     return bus
 
 
-def _currencies(request: Request) -> Currencies:
+async def _currencies(request: Request) -> Currencies:
     currencies: Currencies = request.app.state.currencies
     return currencies
 

@@ -130,7 +130,7 @@ class Writer:
         return JSONResponse(result.model_dump(mode="json"), status_code=status, headers=headers)
 
 
-def _writer(
+async def _writer(
     key: IdempotencyKey, bus: BusDep, settings: SettingsDep, pool: PoolDep, currencies: CurrenciesDep
 ) -> Writer:
     return Writer(key, bus, settings, pool, currencies)

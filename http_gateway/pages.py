@@ -108,7 +108,7 @@ async def known_query(request: Request) -> None:
         raise Problem(422, "validation_error", f"unknown query parameter(s): {', '.join(unknown)}", errors=errors)
 
 
-def metadata_filter(request: Request) -> dict[str, str]:
+async def metadata_filter(request: Request) -> dict[str, str]:
     """``metadata.<key>=<value>`` query parameters as a JSON containment filter (``metadata @> $n``)."""
     wanted: dict[str, str] = {}
     for name, value in request.query_params.multi_items():

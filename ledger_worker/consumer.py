@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
+from pamqp import commands as spec
 
 from contracts.commands import Command
 from contracts.results import CommandResult
@@ -139,14 +140,14 @@ class Worker:
         reply_to = cmd.reply_to or message.reply_to
         if not reply_to or self._replies is None:
             return
-        reply = aio_pika.Message(
-            result.model_dump_json().encode(),
+        properties = spec.Basic.Properties(
             content_type="application/json",
             correlation_id=cmd.correlation_id or message.correlation_id or cmd.command_id,
-            type="command.result",
+            message_type="command.result",
         )
         try:  # no confirm: a lost reply costs the caller a poll of GET /v1/commands/{id}, nothing more
-            await self._replies.default_exchange.publish(reply, routing_key=reply_to)
+            channel = await self._replies.get_underlay_channel()  # lighter than aio-pika's Message
+            await channel.basic_publish(result.model_dump_json().encode(), routing_key=reply_to, properties=properties)
         except Exception:
             log.warning("reply to %s for %s failed", reply_to, cmd.command_id, exc_info=True)
 

@@ -31,6 +31,7 @@ async def test_no_secret_in_the_logs_of_a_full_run(isolated: System, amqp: Abstr
     s = isolated.settings.model_copy(
         update={
             "log_level": "DEBUG",
+            "reply_timeout_seconds": 30.0,  # a busy machine must not turn a write into a 202 here
             "database_url": type(isolated.settings.database_url)(
                 _with_password(isolated.settings.database_url.get_secret_value(), db_password)
             ),
