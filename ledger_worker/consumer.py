@@ -90,8 +90,9 @@ class Worker:
                 batch.append(self._inbox.get_nowait())
             try:
                 await self._process(batch)
-            except Exception:  # never let one batch kill the lane; unacked, its commands are redelivered
-                log.exception("batch of %d not settled", len(batch))
+            except Exception:  # never let one batch kill the lane: give its commands back to the queue
+                log.exception("batch of %d not settled; requeueing it", len(batch))
+                await self._requeue(batch)
             finally:
                 for _ in batch:
                     self._inbox.task_done()
@@ -118,9 +119,7 @@ class Worker:
     async def _failed(self, decoded: list[tuple[AbstractIncomingMessage, Command]], exc: Exception) -> None:
         if is_transient(exc):
             log.warning("database unavailable; requeueing %d command(s)", len(decoded))
-            messages = [m for m, _ in decoded]
-            await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m in messages)))
-            await asyncio.shield(self._acks.nacked(messages))
+            await self._requeue([m for m, _ in decoded])
         elif len(decoded) > 1:  # find the one that fails; the others go through
             for one in decoded:
                 await self._process([one[0]])
@@ -128,6 +127,13 @@ class Worker:
             message, cmd = decoded[0]
             log.error("command %s failed", cmd.command_id, exc_info=exc)
             await self._dead_letter(message, f"internal error: {type(exc).__name__}")
+
+    async def _requeue(self, messages: list[AbstractIncomingMessage]) -> None:
+        """Nack ``messages`` back to the queue and tell the acker: an unsettled delivery would hold
+        back every ``multiple`` ack after it."""
+        messages = self._acks.unsettled(messages)  # a dead-lettered one is acked already
+        await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m in messages)))
+        await asyncio.shield(self._acks.nacked(messages))
 
     async def _apply(self, cmds: Sequence[Command]) -> list[CommandResult]:
         async for attempt in retrying(first_wait=0.05, max_wait=2.0, give_up_after=30):

@@ -163,3 +163,12 @@ def test_unknown_account_currency_mismatch_and_overflow_are_refused() -> None:
     book.accounts[USERS[0]].balance = MAX_AMOUNT
     over = book.run(command("deposit", account_id=str(USERS[0]), amount=1, currency="USD"), RULES["deposit"])
     assert over.refusal == Refusal.BALANCE_OVERFLOW
+
+
+def test_only_a_well_formed_key_principal_names_a_key() -> None:
+    """Spending limits apply to ``key:<uuid>``; anything else an AMQP publisher writes names no key."""
+    from contracts.ids import principal_key
+
+    key = uuid.uuid4()
+    assert principal_key(f"key:{key}") == key
+    assert [principal_key(p) for p in (None, "service", "key:", "key:not-a-uuid", f"KEY:{key}")] == [None] * 5
