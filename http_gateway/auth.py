@@ -186,23 +186,24 @@ async def authorize_accounts(
     """403 unless ``principal`` may act on these accounts: all of them (a write's source account), or
     with ``any_of`` at least one (reading a transaction or command that touched the key's wallet).
     An account that does not exist belongs to no wallet: a bound key gets 403, never a hint it is missing."""
-    if principal.wallet_id is None:
-        return
-    ids = [a for a in account_ids if a is not None]
-    wallets = await lookup.owners(pool, accounts=ids)
-    mine = [wallets.get(str(a)) == principal.wallet_id for a in ids]
-    if not ids or not (any(mine) if any_of else all(mine)):
-        raise Problem(403, "wrong_wallet", "this key is bound to another wallet")
+    parties = [Party(account_id=a, wallet=None) for a in account_ids if a is not None]
+    await authorize_parties(pool, principal, parties, any_of=any_of)
 
 
-async def authorize_parties(pool: PoolDep, principal: Principal, parties: Iterable[Party | None]) -> None:
-    """403 unless every party (an account id or a wallet reference) is in the key's wallet."""
+async def authorize_parties(
+    pool: PoolDep, principal: Principal, parties: Iterable[Party | None], *, any_of: bool = False
+) -> None:
+    """403 unless every party (an account id or a wallet reference), or with ``any_of`` at least one,
+    is in the key's wallet. Service keys may act on any."""
     if principal.wallet_id is None:
         return
     named = [p for p in parties if p is not None]
     accounts = [p.account_id for p in named if p.account_id is not None]
     refs = [p.wallet for p in named if p.wallet is not None]
     found = await lookup.owners(pool, accounts=accounts, wallets=refs)
-    keys = [str(a) for a in accounts] + [lookup.wallet_ref_key(r) for r in refs]
-    if not keys or any(found.get(k) != principal.wallet_id for k in keys):
+    mine = [
+        found.get(k) == principal.wallet_id
+        for k in [str(a) for a in accounts] + [lookup.wallet_ref_key(r) for r in refs]
+    ]
+    if not mine or not (any(mine) if any_of else all(mine)):
         raise Problem(403, "wrong_wallet", "this key is bound to another wallet")

@@ -9,7 +9,7 @@ result; a worker slower than ``REPLY_TIMEOUT_SECONDS`` gets 202 and a ``Location
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import asyncpg
 from fastapi import Depends, Header
@@ -98,6 +98,18 @@ def unstorable(value: object) -> bool:
     return False
 
 
+class Priced(Protocol):
+    """A request body with an amount in minor units or a decimal string, and its currency."""
+
+    @property
+    def currency(self) -> str: ...
+
+    @property
+    def amount(self) -> int | str: ...
+
+    def model_dump(self, *, exclude_none: bool = False, exclude: set[str] | None = None) -> dict[str, Any]: ...
+
+
 class Writer:
     """What a write route needs: the key, the bus, and the pool and currencies for its lookups."""
 
@@ -105,6 +117,14 @@ class Writer:
         self, key: str, bus: CommandBus, settings: Settings, pool: asyncpg.Pool, currencies: Currencies
     ) -> None:
         self.key, self.bus, self.settings, self.pool, self.currencies = key, bus, settings, pool, currencies
+
+    async def send_priced(
+        self, kind: str, cls: type[Contract], body: Priced, principal: Principal, *, created: bool = False
+    ) -> JSONResponse:
+        """Send ``kind`` built from a body whose ``amount`` is written in its ``currency``'s terms."""
+        amount = await self.currencies.minor(self.pool, body.currency, body.amount)
+        payload = contract(cls, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
+        return await self.send(kind, payload, principal, created=created)
 
     async def send(self, kind: str, payload: Contract, principal: Principal, *, created: bool = False) -> JSONResponse:
         """Send the ``kind`` command and answer with the worker's result."""

@@ -60,7 +60,7 @@ class Applier:
         needs = collect(cmds)
         await self._prepare(conn, needs.currencies, needs.system)
         results: list[CommandResult | None] = [None] * len(cmds)
-        new_currencies: list[Currency] = []
+        known: list[Currency] = []
         async with conn.transaction():
             now, stored = await _lookup(conn, cmds)
             fresh: dict[str, int] = {}
@@ -71,14 +71,15 @@ class Applier:
                     fresh[cmd.command_id] = i
             todo = [cmds[i] for i in fresh.values()]
             if todo:
-                book = await load(conn, collect(todo), now=now, currencies=self._currencies)
+                todo_needs = needs if len(todo) == len(cmds) else collect(todo)  # replays lock nothing
+                book = await load(conn, todo_needs, now=now, currencies=self._currencies)
                 outcomes = [(cmd, book.run(cmd, RULES[cmd.type])) for cmd in todo]
                 await store(conn, book, outcomes)
-                new_currencies = list(book.currencies.values())
+                known = list(book.currencies.values())
                 for (cmd, result), i in zip(outcomes, fresh.values(), strict=True):
                     results[i] = result
                     stored[cmd.command_id] = (payload_digest(cmd), result)
-        self._currencies.update((c.code, c) for c in new_currencies)  # codes and exponents never change
+        self._currencies.update((c.code, c) for c in known)  # codes and exponents never change
         for i, cmd in enumerate(cmds):  # the same id twice in one batch: the second is a replay
             if results[i] is None:
                 results[i] = _replay(cmd, *stored[cmd.command_id])

@@ -17,7 +17,7 @@ from typing import Annotated
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, TypeAdapter
 
 from contracts.base import WalletRef
@@ -49,6 +49,16 @@ class Filters(BaseModel):
     since: datetime | None = None
     until: datetime | None = None
     counterparty: str | None = None
+
+
+async def history_filters(
+    types: Types = None, since: pages.From = None, until: pages.To = None, counterparty: Counterparty = None
+) -> Filters:
+    """The filters every history route takes, as one dependency."""
+    return Filters(types=types, since=since, until=until, counterparty=counterparty)
+
+
+FiltersDep = Annotated[Filters, Depends(history_filters)]
 
 
 async def entry_page(
@@ -171,10 +181,7 @@ async def account_entries(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    types: Types = None,
-    since: pages.From = None,
-    until: pages.To = None,
-    counterparty: Counterparty = None,
+    filters: FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
 ) -> views.EntryPage:
@@ -183,7 +190,6 @@ async def account_entries(
     before = posting_cursor(cursor)
     if await pool.fetchval("SELECT 1 FROM accounts WHERE id = $1", account_id) is None:
         raise Problem(404, "account_not_found", f"account {account_id} does not exist")
-    filters = Filters(types=types, since=since, until=until, counterparty=counterparty)
     return await entry_page(pool, currencies, [account_id], filters, before, limit)
 
 
@@ -201,16 +207,12 @@ async def wallet_transactions(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    types: Types = None,
-    since: pages.From = None,
-    until: pages.To = None,
-    counterparty: Counterparty = None,
+    filters: FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
 ) -> views.EntryPage:
     """The postings of every account of the wallet, newest first, each with its account's balance after it."""
     row = await resolve(pool, principal, wallet)
-    filters = Filters(types=types, since=since, until=until, counterparty=counterparty)
     return await wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 

@@ -60,9 +60,7 @@ async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recip
 async def place_hold(body: HoldBody, w: WriterDep, principal: Holder) -> JSONResponse:
     """Place a hold: ``held`` grows and ``available`` shrinks at once (``hold.place``)."""
     await authorize_parties(w.pool, principal, [body.party()])
-    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
-    payload = contract(PlaceHold, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
-    return await w.send("hold.place", payload, principal, created=True)
+    return await w.send_priced("hold.place", PlaceHold, body, principal, created=True)
 
 
 @router.get("/holds/{hold_id}", response_model=views.Hold)

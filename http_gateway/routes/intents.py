@@ -75,9 +75,7 @@ async def find(pool: asyncpg.Pool, principal: Principal, intent_id: UUID, *, pay
 async def create_intent(body: IntentBody, w: WriterDep, principal: Merchant) -> JSONResponse:
     """Create a payment intent for the merchant (``intent.create``)."""
     await authorize_parties(w.pool, principal, [body.party("merchant_")])
-    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
-    payload = contract(CreateIntent, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
-    return await w.send("intent.create", payload, principal, created=True)
+    return await w.send_priced("intent.create", CreateIntent, body, principal, created=True)
 
 
 @router.get("/payment_intents/{intent_id}", response_model=views.Intent)
@@ -126,6 +124,4 @@ async def refund(
     """Refund all or part of a paid intent to its payer, from the merchant (``refund``)."""
     if principal.wallet_id is not None:
         await find(w.pool, principal, body.intent_id, payer=False)
-    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
-    payload = contract(Refund, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
-    return await w.send("refund", payload, principal)
+    return await w.send_priced("refund", Refund, body, principal)

@@ -17,7 +17,6 @@ from http_gateway.auth import Principal, require, require_bound
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.problems import Problem
 from http_gateway.routes import history, wallets
-from http_gateway.routes.transactions import Types
 
 router = APIRouter(tags=["wallets"])
 Reader = Annotated[Principal, require(Scope.READ)]
@@ -53,16 +52,12 @@ async def my_transactions(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
-    types: Types = None,
-    since: pages.From = None,
-    until: pages.To = None,
-    counterparty: history.Counterparty = None,
+    filters: history.FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
 ) -> views.EntryPage:
     """The postings of the key's wallet, newest first, each with its account's balance after it."""
     row = await _mine(pool, principal)
-    filters = history.Filters(types=types, since=since, until=until, counterparty=counterparty)
     return await history.wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 

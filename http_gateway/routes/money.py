@@ -6,14 +6,14 @@ transaction) and, with ``deposit``, credit only its own wallet; reversals are fo
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from contracts.base import Contract, Currency, Metadata, Party, Text, WalletRef, WithParties
+from contracts.base import Contract, Currency, Metadata, Party, Text
 from contracts.keys import Scope
 from contracts.money import Bonus, Deposit, Leg, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
 from contracts.results import CommandResult
@@ -42,13 +42,8 @@ class TransferBody(Transfer):
     amount: AmountIn  # type: ignore[assignment]
 
 
-class LegBody(WithParties):
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
-    side: Literal["debit", "credit"]
-    amount: AmountIn
+class LegBody(Leg):
+    amount: AmountIn  # type: ignore[assignment]
 
 
 class TransactionBody(Contract):
@@ -66,10 +61,7 @@ class ReverseBody(Contract):
 
 async def _flow(kind: str, cls: type[Contract], body: FlowBody, w: Writer, principal: Principal) -> JSONResponse:
     await authorize_parties(w.pool, principal, [body.party()])
-    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
-    return await w.send(
-        kind, contract(cls, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount), principal
-    )
+    return await w.send_priced(kind, cls, body, principal)
 
 
 @router.post("/deposits", response_model=CommandResult, responses=RESPONSES)
@@ -100,9 +92,7 @@ async def withdraw(body: FlowBody, w: WriterDep, principal: Mover) -> JSONRespon
 async def transfer(body: TransferBody, w: WriterDep, principal: Mover) -> JSONResponse:
     """Move money from one party to another in the same currency (``transfer``)."""
     await authorize_parties(w.pool, principal, [body.party("debit_")])
-    amount = await w.currencies.minor(w.pool, body.currency, body.amount)
-    payload = contract(Transfer, **body.model_dump(exclude_none=True, exclude={"amount"}), amount=amount)
-    return await w.send("transfer", payload, principal)
+    return await w.send_priced("transfer", Transfer, body, principal)
 
 
 @router.post("/transactions", response_model=CommandResult, responses=RESPONSES)
