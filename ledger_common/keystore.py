@@ -15,7 +15,7 @@ import asyncpg
 
 from contracts.keys import CreatedKey, KeyEvent, KeyEventType, KeyLimits, KeySpec, KeyView, RateLimit, SpendingLimit
 from ledger_common.apikeys import hash_secret, new_key, token_of
-from ledger_common.outbox import OutboxRow, partition_of, write_outbox
+from ledger_common.outbox import EventRow, partition_of, write_events
 
 _COLUMNS = (
     "id, name, prefix, scopes, wallet_id, created_at, created_by, revoked_at, last_used_at, rate_per_second, rate_burst"
@@ -119,8 +119,9 @@ async def _record(conn: asyncpg.Connection, key_id: UUID, action: KeyEventType, 
         key_id,
         json.loads(view.model_dump_json()),
     )
-    row = OutboxRow(event.event_id, action, partition_of(key_id), event.model_dump_json().encode())
-    await write_outbox(conn, command_id=f"admin:{audit_id}", rows=[row])
+    body = event.model_dump_json().encode()
+    row = EventRow(event.event_id, action, f"admin:{audit_id}", None, None, None, partition_of(key_id), body)
+    await write_events(conn, [row], occurred_at=event.occurred_at)
     return view
 
 

@@ -7,7 +7,8 @@ transaction, so an event exists if and only if the change it describes committed
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -21,33 +22,44 @@ def partition_of(subject_id: UUID) -> int:
     return subject_id.int % PARTITIONS
 
 
-class OutboxRow(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One event as written: kept in ``events`` (the history), queued in ``outbox`` for the relay."""
+
     event_id: UUID
-    routing_key: str
+    type: str
+    command_id: str
+    account_id: UUID | None
+    wallet_id: UUID | None
+    sequence: int | None
     partition: int
     body: bytes
 
 
-async def write_outbox(conn: asyncpg.Connection, *, command_id: str, rows: Sequence[OutboxRow]) -> None:
-    """Insert ``rows`` in the caller's transaction (the relay is woken by the table's NOTIFY trigger)."""
+async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
+    """Insert ``rows``, in order, in the caller's transaction (the relay is woken by the outbox's NOTIFY)."""
     if not rows:
         return
-    # Every event is kept in ``events`` (the history); the outbox row is only its place in the queue.
     await conn.execute(
-        "INSERT INTO events (event_id, type, command_id, occurred_at, body)"
-        " SELECT e, k, $1, now(), b FROM unnest($2::uuid[], $3::text[], $4::bytea[]) AS t(e, k, b)",
-        command_id,
+        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body)"
+        " SELECT e, k, c, a, w, s, $8, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
+        " $6::bigint[], $7::bytea[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, n) ORDER BY n",
         [r.event_id for r in rows],
-        [r.routing_key for r in rows],
+        [r.type for r in rows],
+        [r.command_id for r in rows],
+        [r.account_id for r in rows],
+        [r.wallet_id for r in rows],
+        [r.sequence for r in rows],
         [r.body for r in rows],
+        occurred_at,
     )
     await conn.execute(
         "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, $1, k, p, b FROM unnest($2::uuid[], $3::text[], $4::smallint[], $5::bytea[])"
-        " AS t(e, k, p, b)",
-        command_id,
+        " SELECT e, c, k, p, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::bytea[])"
+        " WITH ORDINALITY AS x(e, c, k, p, b, n) ORDER BY n",
         [r.event_id for r in rows],
-        [r.routing_key for r in rows],
+        [r.command_id for r in rows],
+        [r.type for r in rows],
         [r.partition for r in rows],
         [r.body for r in rows],
     )

@@ -19,11 +19,10 @@ from contracts.commands import Command
 from contracts.events import AccountOpened, CommandRefused, EventEnvelope, EventPayload
 from contracts.ids import SystemRole, derived_id, principal_key, system_account_id
 from contracts.results import AccountBalance, CommandResult, Refusal
-from ledger_common.outbox import PARTITIONS, partition_of
+from ledger_common.outbox import PARTITIONS, EventRow, partition_of
 from ledger_worker.model import (
     Account,
     Currency,
-    EventRow,
     Hold,
     Intent,
     KeyLimit,

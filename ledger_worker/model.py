@@ -159,15 +159,3 @@ class PostingRow:
     amount: int
     balance_after: int
     hash: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    event_id: UUID
-    type: str
-    command_id: str
-    account_id: UUID | None
-    wallet_id: UUID | None
-    sequence: int | None
-    partition: int
-    body: bytes

@@ -10,6 +10,7 @@ import asyncpg
 
 from contracts.commands import Command, payload_digest
 from contracts.results import CommandResult
+from ledger_common.outbox import write_events
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Hold, Intent, Wallet
 
@@ -44,7 +45,7 @@ async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[tuple[C
             book.now,
         )
     await _insert_commands(conn, outcomes)
-    await _insert_events(conn, book)
+    await write_events(conn, book.events, occurred_at=book.now)
 
 
 def _cols(rows: Sequence[object], *names: str) -> list[list[Any]]:
@@ -206,22 +207,3 @@ async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[tuple[Co
     )
     if inserted != len(outcomes):
         raise LostRace
-
-
-async def _insert_events(conn: asyncpg.Connection, book: Book) -> None:
-    if not book.events:
-        return
-    cols = _cols(book.events, "event_id", "type", "command_id", "account_id", "wallet_id", "sequence", "body")
-    await conn.execute(
-        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body)"
-        " SELECT e, k, c, a, w, s, $8, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
-        " $6::bigint[], $7::bytea[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, n) ORDER BY n",
-        *cols,
-        book.now,
-    )
-    await conn.execute(
-        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, c, k, p, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::bytea[])"
-        " WITH ORDINALITY AS x(e, c, k, p, b, n) ORDER BY n",
-        *_cols(book.events, "event_id", "command_id", "type", "partition", "body"),
-    )
