@@ -127,3 +127,35 @@ async def test_no_worker_means_202_then_the_command_completes(isolated_settings:
             assert status.status_code == 200 and status.json()["status"] == "applied"
     finally:
         sys_.stop_all()
+
+
+async def test_worker_killed_after_committing_a_batch_replays_all_of_it(
+    isolated: System, amqp: AbstractRobustConnection
+) -> None:
+    """The batch case of the step above: many commands share one commit and their acks are one
+    ``multiple`` ack; killed in between, every one of them is redelivered and replayed, none re-applied."""
+    s = isolated.settings
+    conn = await asyncpg.connect(s.database_url.get_secret_value())
+    account = str(uuid.uuid4())
+    isolated.start("worker")
+    await publish_command(
+        amqp, s, command("account.open", {"account_id": account, "currency": "USD"}), routing_key="account.open"
+    )
+    await wait_until(lambda: conn.fetchval("SELECT count(*) = 1 FROM accounts WHERE id = $1", uuid.UUID(account)))
+    isolated.kill("worker", signal.SIGTERM)
+
+    deposits = [command("deposit", {"account_id": account, "amount": 100, "currency": "USD"}) for _ in range(20)]
+    for deposit in deposits:  # queued before the worker starts: it takes them as one batch
+        await publish_command(amqp, s, deposit, routing_key="deposit")
+    isolated.start("worker", crash_at="worker.after_commit")
+    assert isolated.wait_exit("worker") == -signal.SIGKILL
+    committed = await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account))
+    assert committed > 100  # more than one command shared the commit that preceded the kill
+
+    isolated.start("worker")
+    await wait_until(lambda: conn.fetchval("SELECT count(*) = 20 FROM commands WHERE command_type = 'deposit'"))
+    await asyncio.sleep(0.5)  # anything applied twice would show now
+    assert await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 2_000
+    ids = [d["command_id"] for d in deposits]
+    assert await conn.fetchval("SELECT count(*) FROM transactions WHERE command_id = ANY($1)", ids) == 20
+    await conn.close()
