@@ -15,6 +15,7 @@ import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
+from contracts.errors import BrokerUnavailable, Bug, LedgerError
 from ledger_common.settings import Settings
 
 log = logging.getLogger("ledger")
@@ -40,12 +41,29 @@ def is_broker_transient(exc: BaseException) -> bool:
     return isinstance(
         exc,
         (
+            BrokerUnavailable,
             aio_pika.exceptions.AMQPConnectionError,
             aio_pika.exceptions.ChannelInvalidStateError,
             aio_pika.exceptions.ChannelClosed,
             ConnectionError,
         ),
     )
+
+
+def classify(exc: BaseException) -> LedgerError:
+    """The tree's name for an error raised while using the broker.
+
+    Ours pass unchanged; a lost connection or channel (:func:`is_broker_transient`) and a publish the
+    broker nacked or returned (``DeliveryError``: the message may not be queued, and idempotency makes
+    sending it again safe) become ``BrokerUnavailable``; anything else is a ``Bug``. The driver's
+    error is the result's ``__cause__``.
+    """
+    if isinstance(exc, LedgerError):
+        return exc
+    transient = is_broker_transient(exc) or isinstance(exc, aio_pika.exceptions.DeliveryError)
+    mapped: LedgerError = BrokerUnavailable(type(exc).__name__) if transient else Bug(type(exc).__name__)
+    mapped.__cause__ = exc
+    return mapped
 
 
 async def settle(message: AbstractIncomingMessage, *, ack: bool, requeue: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""asyncpg pool creation and the transient-error classification used by every retry loop."""
+"""asyncpg pool creation and the mapping of driver errors into the ledger's tree (``contracts.errors``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from contracts.errors import Bug, DatabaseUnavailable, LedgerError
+
 log = logging.getLogger("ledger")
 
 #: SQLSTATEs worth retrying: serialization failure, deadlock, and connection/admin shutdown classes.
@@ -25,6 +27,8 @@ _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
 
 def is_transient(exc: BaseException) -> bool:
     """True for database errors that a retry can fix (lost connection, deadlock, restart)."""
+    if isinstance(exc, DatabaseUnavailable):
+        return True
     if isinstance(exc, (ConnectionError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError)):
         return True
     if isinstance(exc, (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError)):
@@ -32,6 +36,20 @@ def is_transient(exc: BaseException) -> bool:
         return True
     state = getattr(exc, "sqlstate", None)
     return isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))
+
+
+def classify(exc: BaseException) -> LedgerError:
+    """The tree's name for an error raised while using the database.
+
+    Ours pass unchanged; what :func:`is_transient` says a retry can fix becomes
+    ``DatabaseUnavailable``; anything else (an SQL syntax error, an undefined column, a data error, a
+    violated constraint nobody expected) is a ``Bug``. The driver's error is the result's ``__cause__``.
+    """
+    if isinstance(exc, LedgerError):
+        return exc
+    mapped: LedgerError = DatabaseUnavailable(type(exc).__name__) if is_transient(exc) else Bug(type(exc).__name__)
+    mapped.__cause__ = exc
+    return mapped
 
 
 def _numeric(text: str) -> int | Decimal:
