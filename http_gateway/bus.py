@@ -8,18 +8,18 @@ from uuid import uuid4
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractIncomingMessage
-from aio_pika.exceptions import DeliveryError
 
 from contracts.commands import Command
+from contracts.errors import BrokerUnavailable
 from contracts.results import CommandResult
-from ledger_common.amqp import connect, connection_lost, is_broker_transient
+from ledger_common import amqp
+from ledger_common.amqp import connect, connection_lost
 from ledger_common.settings import Settings
 
 log = logging.getLogger("http_gateway")
 
 
-class BrokerUnavailable(Exception):
-    """No broker connection right now; the caller should answer 503 and the client retry."""
+__all__ = ["BrokerUnavailable", "CommandBus"]  # BrokerUnavailable lived here; it is contracts.errors' now
 
 
 class CommandBus:
@@ -76,7 +76,7 @@ class CommandBus:
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
         """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout."""
         if not self.connected or self._exchange is None:
-            raise BrokerUnavailable
+            raise BrokerUnavailable("no broker connection")
         correlation_id = cmd.correlation_id or uuid4().hex
         cmd = cmd.model_copy(update={"correlation_id": correlation_id, "reply_to": self.reply_queue})
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
@@ -106,12 +106,8 @@ class CommandBus:
         assert self._exchange is not None
         try:
             await self._exchange.publish(message, routing_key=routing_key)
-        except DeliveryError as exc:  # the broker nacked or returned it
-            raise BrokerUnavailable from exc
-        except Exception as exc:
-            if is_broker_transient(exc):  # e.g. ChannelInvalidStateError: the channel closed under us
-                raise BrokerUnavailable from exc
-            raise
+        except Exception as exc:  # nacked, returned, or e.g. ChannelInvalidStateError: the channel closed under us
+            raise amqp.classify(exc) from exc  # BrokerUnavailable; anything else is a Bug
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
         future = self._pending.get(message.correlation_id or "")

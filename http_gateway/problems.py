@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
+import aio_pika
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -17,16 +19,17 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from contracts.errors import Bug, LedgerError, NotFound, Rejected, Unavailable
 from contracts.results import CommandResult
-from http_gateway.bus import BrokerUnavailable
+from ledger_common import amqp, db
 
 log = logging.getLogger("http_gateway")
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class Problem(Exception):
-    """Raise to answer with a problem document carrying a stable ``code``."""
+class Problem(Rejected):
+    """Raise to answer with a problem document carrying a stable ``code`` (a 4xx: the request is refused)."""
 
     def __init__(
         self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
@@ -72,6 +75,8 @@ class ProblemDocument(BaseModel):
     errors: list[FieldError] | None = None
     #: With a business refusal: the recorded outcome, as ``GET /v1/commands/{id}`` returns it.
     result: CommandResult | None = None
+    #: With ``internal_error``: names the logged traceback of this failure; quote it when reporting it.
+    trace_id: str | None = None
 
 
 _DESCRIPTIONS = {
@@ -86,6 +91,8 @@ _DESCRIPTIONS = {
     409: "Conflict: `*_exists`, `*_taken`, `idempotency_conflict`, `already_reversed`; a refusal carries `result`",
     422: "Invalid request (`validation_error`, `invalid_amount` with `field`) or a business refusal"
     " (`insufficient_funds`, `account_frozen`, `exceeds_daily_amount`, …) carrying the recorded `result`",
+    500: "An error of ours (`internal_error`): not retried, report it quoting the `trace_id`, which names the"
+    " logged traceback; the body says nothing more",
     503: "A backing service is unavailable (`service_unavailable`); retry after `Retry-After` seconds",
 }
 
@@ -114,6 +121,8 @@ def add_problem_schemas(openapi: dict[str, Any]) -> dict[str, Any]:
 
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
+#: Seconds a 503 asks the client to wait before retrying.
+RETRY_AFTER = "1"
 
 
 def invalid_request(raw: Sequence[Any]) -> JSONResponse:
@@ -158,10 +167,6 @@ def _allowed(request: Request) -> list[str]:
 
 
 def install(app: FastAPI) -> None:
-    @app.exception_handler(Problem)
-    async def _problem(_: Request, exc: Problem) -> JSONResponse:
-        return problem_response(exc.status, exc.code, exc.detail, exc.headers or None, **exc.extra)
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         return invalid_request(exc.errors())
@@ -175,16 +180,60 @@ def install(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(_allowed(request))
         return problem_response(exc.status_code, code, str(exc.detail), headers)
 
-    @app.exception_handler(BrokerUnavailable)
-    @app.exception_handler(asyncpg.PostgresError)
-    @app.exception_handler(OSError)
-    async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
-        log.warning("dependency unavailable: %s", type(exc).__name__)
-        return problem_response(
-            503, "service_unavailable", "a backing service is unavailable; retry", {"Retry-After": "1"}
-        )
+    # Our tree (``Problem`` included) and the drivers' errors are answered by the exception middleware;
+    # anything else reaches Starlette's server-error middleware, which answers the same way, then re-raises
+    # it for the server's own log.
+    kinds: tuple[type[Exception], ...] = (LedgerError, *_DRIVER_ERRORS, Exception)
+    for kind in kinds:
+        app.add_exception_handler(kind, _error)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return problem_response(500, "internal_error", "unexpected error")
+
+#: Errors of the drivers the gateway calls (and of sockets under them), mapped by ``classify``.
+_DRIVER_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    aio_pika.exceptions.AMQPError,
+    aio_pika.exceptions.ChannelInvalidStateError,
+    OSError,
+)
+
+
+def classify(exc: BaseException) -> LedgerError:
+    """The tree's name for any exception a route let out: the broker's view of it, else the database's
+    (where a non-transient asyncpg error, and anything that is no driver error, is a ``Bug``)."""
+    mapped = amqp.classify(exc)
+    return db.classify(exc) if isinstance(mapped, Bug) else mapped
+
+
+async def _error(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request, exc)
+
+
+def error_response(request: Request, exc: BaseException) -> JSONResponse:
+    """``Unavailable`` is 503 with ``Retry-After``; ``Rejected`` its 4xx with its code and message;
+    anything else 500 ``internal_error`` with a fresh ``trace_id``, logged with the traceback at ERROR.
+    A 500 body never carries the exception's text: it may hold SQL, data or a secret."""
+    error = classify(exc)
+    if isinstance(error, Problem):
+        return problem_response(error.status, error.code, error.detail, error.headers or None, **error.extra)
+    if isinstance(error, Unavailable):
+        cause = error.__cause__ or error
+        log.warning("dependency unavailable: %s (%s)", type(error).__name__, type(cause).__name__)
+        return problem_response(
+            503, Unavailable.code, "a backing service is unavailable; retry", {"Retry-After": RETRY_AFTER}
+        )
+    if isinstance(error, Rejected):  # a Problem brings its status; other refusals are 404 or 422
+        status = 404 if isinstance(error, NotFound) else 422
+        return problem_response(status, error.code, str(error) or error.code.replace("_", " "))
+    trace_id = secrets.token_hex(16)  # the shape of a W3C/OpenTelemetry trace id, which may replace it
+    log.error(
+        "internal error trace_id=%s on %s %s: %s",
+        trace_id,
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc_info=exc,
+        extra={"trace_id": trace_id},
+    )
+    return problem_response(500, Bug.code, "an unexpected error; report it quoting trace_id", trace_id=trace_id)

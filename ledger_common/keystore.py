@@ -13,6 +13,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from contracts.errors import NotFound
 from contracts.keys import CreatedKey, KeyEvent, KeyEventType, KeyLimits, KeySpec, KeyView, RateLimit, SpendingLimit
 from ledger_common.apikeys import hash_secret, new_key, token_of
 from ledger_common.outbox import EventRow, partition_of, write_events
@@ -22,12 +23,16 @@ _COLUMNS = (
 )
 
 
-class KeyNotFound(LookupError):
-    pass
+class KeyNotFound(NotFound):
+    """No key has this id."""
+
+    code = "key_not_found"
 
 
-class WalletNotFound(LookupError):
+class WalletNotFound(NotFound):
     """A key was to be bound to a wallet that does not exist."""
+
+    code = "wallet_not_found"
 
 
 async def create_key(

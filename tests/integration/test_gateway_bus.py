@@ -8,7 +8,8 @@ from uuid import uuid4
 import pytest
 
 from contracts.commands import DepositCommand
-from http_gateway.bus import BrokerUnavailable, CommandBus
+from contracts.errors import BrokerUnavailable
+from http_gateway.bus import CommandBus
 from ledger_common.settings import Settings
 
 
