@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.errors import Rejected
 from contracts.topology import Topology
 from ledger_common.settings import Settings
 
@@ -122,8 +123,8 @@ def definitions(
     }
 
 
-class BrokerSetupError(RuntimeError):
-    pass
+class BrokerSetupError(Rejected, RuntimeError):
+    """rabbitmqctl is missing or refused a step; running it again unchanged would fail the same way."""
 
 
 def _ctl(*args: str, stdin: str | None = None) -> str:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.commands import build_command
+from contracts.errors import Rejected, Unavailable
 from contracts.results import CommandResult, Refusal
 from http_gateway.bus import CommandBus
 from ledger_common.settings import Settings
@@ -34,15 +35,15 @@ FUNDING = (
 _ALREADY = {Refusal.CURRENCY_EXISTS, Refusal.HANDLE_TAKEN, Refusal.WALLET_EXISTS}
 
 
-class SeedFailed(Exception):
-    """A command got no reply, or was refused for a reason seeding cannot accept."""
+class SeedFailed(Rejected):
+    """A seed command was refused for a reason seeding cannot accept (no reply is ``Unavailable``)."""
 
 
 async def _send(bus: CommandBus, kind: str, command_id: str, payload: dict[str, Any]) -> CommandResult:
     cmd = build_command(kind, payload, command_id=command_id, issued_at=datetime.now(UTC), principal="seed")
     result = await bus.send(cmd, timeout=REPLY_TIMEOUT)
     if result is None:
-        raise SeedFailed(
+        raise Unavailable(
             f"{command_id}: no reply within {REPLY_TIMEOUT:.0f} s. Is `ledger worker` running?"
             " (the command stays queued and is applied once a worker consumes it)"
         )
@@ -80,7 +81,7 @@ async def seed(settings: Settings) -> int:
     try:
         print("seed: sending commands")
         funded = await _seed(bus)
-    except SeedFailed as exc:
+    except (SeedFailed, Unavailable) as exc:  # refused, or no reply / the broker lost
         print(f"seed failed: {exc}")
         return 1
     finally:

@@ -22,10 +22,11 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMe
 from pamqp import commands as spec
 
 from contracts.commands import Command
+from contracts.errors import Unavailable
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common.amqp import settle
-from ledger_common.db import is_transient, retrying
+from ledger_common.db import classify, retrying
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
 from ledger_worker.acks import Acks
@@ -117,7 +118,10 @@ class Worker:
         await asyncio.shield(self._acks.ack(m for m, _ in decoded))
 
     async def _failed(self, decoded: list[tuple[AbstractIncomingMessage, Command]], exc: Exception) -> None:
-        if is_transient(exc):
+        """``Unavailable`` (the database still down after the retries): give the batch back to the queue.
+        Anything else is a ``Bug``: find the command that causes it, dead-letter that one as an internal
+        error (the others go through)."""
+        if isinstance(classify(exc), Unavailable):
             log.warning("database unavailable; requeueing %d command(s)", len(decoded))
             await self._requeue([m for m, _ in decoded])
         elif len(decoded) > 1:  # find the one that fails; the others go through

@@ -1,8 +1,9 @@
 """Turn an AMQP message body into a command, or say in one line why it cannot become one.
 
-Everything that cannot become a command raises one exception type, ``Undecodable``, whose reason
-goes into the dead letter's ``x-ledger-dead-letter-reason`` header. A consumer therefore needs one
-``except`` for "dead-letter this" and can treat anything else as a fault of its own.
+Everything that cannot become a command raises one exception type, ``Undecodable`` (a
+``contracts.errors.Rejected``), whose reason goes into the dead letter's ``x-ledger-dead-letter-reason``
+header. A consumer therefore needs one ``except`` for "dead-letter this" and can treat anything else
+as a fault of its own.
 
 Checks, cheapest first: content type, size, UTF-8, strict JSON (no duplicate keys, no NaN/Infinity,
 bounded nesting, no NUL or unpaired surrogates in strings), then the versioned contract.
@@ -16,6 +17,7 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from contracts.commands import Command, parse_command
+from contracts.errors import Rejected
 
 #: Largest body accepted. A command envelope is well under 1 KiB; the bound keeps a hostile or
 #: broken publisher from making the worker parse megabytes.
@@ -28,8 +30,10 @@ MAX_REASON = 300
 _JSON_TYPES = {"application/json"}
 
 
-class Undecodable(Exception):
+class Undecodable(Rejected):
     """The body cannot become a command; ``reason`` says why, in one short line."""
+
+    code = "undecodable"
 
     def __init__(self, reason: str) -> None:
         self.reason = reason[:MAX_REASON]

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 import asyncpg
 
 from contracts.commands import Command, build_command
+from contracts.errors import Unavailable
+from ledger_common.db import classify
 from ledger_worker.apply import Applier
 
 log = logging.getLogger("ledger_worker")
@@ -67,7 +69,10 @@ async def run_sweeper(pool: asyncpg.Pool, applier: Applier, *, every: float, sto
                 while await sweep_once(conn, applier) >= _BATCH:
                     pass  # a backlog: keep going
         except Exception as exc:  # the next round retries; expiry is late, never wrong
-            log.warning("sweep failed (%s); retrying", type(exc).__name__)
+            if isinstance(classify(exc), Unavailable):
+                log.warning("sweep failed (%s); retrying", type(exc).__name__)
+            else:  # a Bug: it will fail again, say where
+                log.error("sweep failed; retrying", exc_info=exc)
         try:
             await asyncio.wait_for(stop.wait(), timeout=every)
         except TimeoutError:

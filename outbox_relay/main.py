@@ -8,7 +8,9 @@ import signal
 
 import asyncpg
 
-from ledger_common.amqp import connect, is_broker_transient
+from contracts.errors import BrokerUnavailable
+from ledger_common import amqp
+from ledger_common.amqp import connect
 from ledger_common.db import create_pool, retrying
 from ledger_common.settings import Settings
 from outbox_relay.relay import Relay
@@ -30,8 +32,8 @@ async def run_relay(settings: Settings) -> None:
             try:
                 await _serve(settings, pool, connection, listener, stop)
             except Exception as exc:
-                if not is_broker_transient(exc):
-                    raise
+                if not isinstance(amqp.classify(exc), BrokerUnavailable):
+                    raise  # a Bug (database faults are retried inside): crash loudly, the supervisor restarts us
                 log.warning("broker connection lost (%s); reconnecting", type(exc).__name__)
             finally:
                 await _quietly(connection.close())

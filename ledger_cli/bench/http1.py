@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import urlsplit
 
+from contracts.errors import Unavailable
+
 MAX_HEADER = 64 * 1024
 
 
-class TransportError(Exception):
+class TransportError(Unavailable):
     """The request may or may not have reached the server: connection refused, cut, or timed out."""
 
 
