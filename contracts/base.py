@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from contracts.refs import parties
 
 #: Largest amount or balance in minor units: 38 decimal digits (about an unsigned 128-bit integer),
 #: so assets with up to 18 decimal places still hold more than 10^20 whole units.
@@ -76,26 +78,25 @@ class Party:
 
 
 class WithParties(Contract):
-    """A payload naming parties as ``<prefix>account_id`` or ``<prefix>wallet``, exactly one of each pair.
-
-    ``_parties`` lists the required prefixes, ``_optional_parties`` those that may be left out.
-    """
-
-    _parties: ClassVar[tuple[str, ...]] = ()
-    _optional_parties: ClassVar[tuple[str, ...]] = ()
+    """A payload naming parties, each as a pair of fields declared with ``Ref(..., party=name)``:
+    exactly one field of each pair is given (one or none if the party is ``optional``)."""
 
     @model_validator(mode="after")
     def _one_of_each_pair(self) -> Self:
-        for prefix in (*self._parties, *self._optional_parties):
-            given = [f for f in (f"{prefix}account_id", f"{prefix}wallet") if getattr(self, f) is not None]
+        for p in parties(type(self)):
+            given = [f for f in (p.account_field, p.wallet_field) if getattr(self, f) is not None]
             if len(given) > 1:
-                raise ValueError(f"give either {prefix}account_id or {prefix}wallet, not both")
-            if not given and prefix in self._parties:
-                raise ValueError(f"{prefix}account_id or {prefix}wallet is required")
+                raise ValueError(f"give either {p.account_field} or {p.wallet_field}, not both")
+            if not given and not p.optional:
+                raise ValueError(f"{p.account_field} or {p.wallet_field} is required")
         return self
 
-    def party(self, prefix: str = "") -> Party | None:
-        account_id, wallet = getattr(self, f"{prefix}account_id"), getattr(self, f"{prefix}wallet")
-        if account_id is None and wallet is None:
-            return None
-        return Party(account_id=account_id, wallet=wallet)
+    def party(self, name: str) -> Party | None:
+        """The party ``name`` as given, or None if it was left out."""
+        for p in parties(type(self)):
+            if p.name == name:
+                account_id, wallet = getattr(self, p.account_field), getattr(self, p.wallet_field)
+                if account_id is None and wallet is None:
+                    return None
+                return Party(account_id=account_id, wallet=wallet)
+        raise KeyError(f"{type(self).__name__} declares no party {name!r}")

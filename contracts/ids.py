@@ -34,6 +34,11 @@ def derived_id(kind: str, command_id: str) -> UUID:
     return uuid5(_NS, f"{kind}:{command_id}")
 
 
+def wallet_account_id(wallet_id: UUID, currency: str) -> UUID:
+    """Id of the account a wallet gets in ``currency`` when created with it or first credited in it."""
+    return uuid5(_NS, f"account:{wallet_id}:{currency}")
+
+
 def principal_key(principal: str | None) -> UUID | None:
     """The API key id in a ``key:<id>`` principal (anything else: no key limits apply)."""
     if principal is None or not principal.startswith("key:"):

@@ -7,21 +7,20 @@ withdrawal to treasury.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal, Self
+from typing import Annotated, Literal, Self
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
 from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
+from contracts.refs import Ref
 
 
 class _Flow(WithParties):
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
+    account_id: Annotated[UUID | None, Ref("account", party="customer")] = None
+    wallet: Annotated[WalletRef | None, Ref("wallet", party="customer")] = None
     amount: Amount
-    currency: Currency
+    currency: Annotated[Currency, Ref("currency")]
     description: Text | None = None
     metadata: Metadata = {}
 
@@ -45,14 +44,12 @@ class Withdraw(_Flow):
 class Transfer(WithParties):
     """Move ``amount`` from the debit party to the credit party (same currency)."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("debit_", "credit_")
-
-    debit_account_id: UUID | None = None
-    debit_wallet: WalletRef | None = None
-    credit_account_id: UUID | None = None
-    credit_wallet: WalletRef | None = None
+    debit_account_id: Annotated[UUID | None, Ref("account", party="debit")] = None
+    debit_wallet: Annotated[WalletRef | None, Ref("wallet", party="debit")] = None
+    credit_account_id: Annotated[UUID | None, Ref("account", party="credit")] = None
+    credit_wallet: Annotated[WalletRef | None, Ref("wallet", party="credit")] = None
     amount: Amount
-    currency: Currency
+    currency: Annotated[Currency, Ref("currency")]
     description: Text | None = None
     metadata: Metadata = {}
 
@@ -65,12 +62,10 @@ class Transfer(WithParties):
 
 
 class Leg(WithParties):
-    """One posting of a multi-leg transaction."""
+    """One leg of a multi-leg transaction request: a party, a side and an amount."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
+    account_id: Annotated[UUID | None, Ref("account", party="leg")] = None
+    wallet: Annotated[WalletRef | None, Ref("wallet", party="leg")] = None
     side: Literal["debit", "credit"]
     amount: Amount
 
@@ -78,7 +73,7 @@ class Leg(WithParties):
 class PostTransaction(Contract):
     """N postings in one currency that commit together or not at all; debits must equal credits."""
 
-    currency: Currency
+    currency: Annotated[Currency, Ref("currency")]
     legs: Annotated[tuple[Leg, ...], Field(min_length=2, max_length=64)]
     description: Text | None = None
     metadata: Metadata = {}
@@ -95,5 +90,5 @@ class PostTransaction(Contract):
 class ReverseTransaction(Contract):
     """Post a new transaction that undoes ``transaction_id``; the original stays as it was."""
 
-    transaction_id: UUID
+    transaction_id: Annotated[UUID, Ref("transaction")]
     reason: Text | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import Field, model_validator
@@ -21,6 +21,7 @@ from contracts.base import (
     WalletRef,
     WithParties,
 )
+from contracts.refs import Ref
 
 WalletKind = Literal["user", "merchant", "group"]
 
@@ -28,7 +29,7 @@ WalletKind = Literal["user", "merchant", "group"]
 class RegisterCurrency(Contract):
     """Add a currency or asset type. Its exponent (minor-unit digits) can never change afterwards."""
 
-    code: Currency
+    code: Annotated[Currency, Ref("currency", new=True)]
     name: Annotated[str, Field(min_length=1, max_length=64)]
     exponent: Annotated[int, Field(ge=0, le=18, strict=True)]
 
@@ -36,12 +37,12 @@ class RegisterCurrency(Contract):
 class CreateWallet(Contract):
     """Create a wallet for an owner, with an account in each listed currency."""
 
-    wallet_id: UUID | None = None
+    wallet_id: Annotated[UUID | None, Ref("wallet_id", new=True)] = None
     owner_id: Annotated[str, Field(min_length=1, max_length=128)]
     kind: WalletKind = "user"
-    handle: Handle | None = None
-    external_ref: ExternalRef | None = None
-    currencies: Annotated[tuple[Currency, ...], Field(max_length=16)] = ()
+    handle: Annotated[Handle | None, Ref("handle", new=True)] = None
+    external_ref: Annotated[ExternalRef | None, Ref("external_ref", new=True)] = None
+    currencies: Annotated[tuple[Currency, ...], Field(max_length=16), Ref("currency")] = ()
     metadata: Metadata = {}
 
     @model_validator(mode="after")
@@ -54,7 +55,7 @@ class CreateWallet(Contract):
 class FreezeWallet(Contract):
     """Stop debits from every account of the wallet; credits continue if ``allow_credits``."""
 
-    wallet: WalletRef
+    wallet: Annotated[WalletRef, Ref("wallet", lock=True)]
     allow_credits: bool = True
     reason: Text | None = None
 
@@ -62,33 +63,31 @@ class FreezeWallet(Contract):
 class UnfreezeWallet(Contract):
     """Return a frozen wallet to active."""
 
-    wallet: WalletRef
+    wallet: Annotated[WalletRef, Ref("wallet", lock=True)]
 
 
 class CloseWallet(Contract):
     """Close a wallet for good; only when every account is at zero with no pending holds."""
 
-    wallet: WalletRef
+    wallet: Annotated[WalletRef, Ref("wallet", lock=True)]
 
 
 class SetWalletMetadata(Contract):
     """Merge into the wallet's metadata; a key set to ``null`` is removed."""
 
-    wallet: WalletRef
+    wallet: Annotated[WalletRef, Ref("wallet", lock=True)]
     metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(min_length=1, max_length=32)]
 
 
-class OpenAccount(WithParties):
+class OpenAccount(Contract):
     """Open an account in one currency, in ``wallet`` or (without it) in a wallet of its own.
 
     ``account_id`` is derived from the command id if absent.
     """
 
-    _parties: ClassVar[tuple[str, ...]] = ()
-
-    account_id: UUID | None = None
-    currency: Currency
-    wallet: WalletRef | None = None
+    account_id: Annotated[UUID | None, Ref("account", new=True)] = None
+    currency: Annotated[Currency, Ref("currency")]
+    wallet: Annotated[WalletRef | None, Ref("wallet")] = None
     min_balance: Bound = 0
 
 
@@ -98,11 +97,9 @@ class SetAccountLimits(WithParties):
     Daily limits count debits in a rolling 24 hours; ``None`` means no limit.
     """
 
-    _parties: ClassVar[tuple[str, ...]] = ("",)
-
-    account_id: UUID | None = None
-    wallet: WalletRef | None = None
-    currency: Currency
+    account_id: Annotated[UUID | None, Ref("account", party="account")] = None
+    wallet: Annotated[WalletRef | None, Ref("wallet", party="account")] = None
+    currency: Annotated[Currency, Ref("currency")]
     min_balance: Bound = 0
     max_per_transaction: Amount | None = None
     daily_debit_amount: Amount | None = None

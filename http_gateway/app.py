@@ -16,6 +16,7 @@ from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
+from http_gateway.dispatch import check_command_routes
 from http_gateway.routes import (
     accounts,
     commands,
@@ -66,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
         v1.include_router(module.router, responses=problems.problem_responses(400, 404, 409))
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)
+    check_command_routes(app.routes)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

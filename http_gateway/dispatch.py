@@ -8,19 +8,24 @@ result; a worker slower than ``REPLY_TIMEOUT_SECONDS`` gets 202 and a ``Location
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import asyncpg
-from fastapi import Depends, Header
+from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
+from starlette.routing import BaseRoute
 
 from contracts.base import Contract
+from contracts.catalogue import COMMANDS, SPECS
 from contracts.commands import build_command
+from contracts.keys import Scope
 from contracts.results import CommandResult, Refusal
 from http_gateway.amounts import Currencies
-from http_gateway.auth import Principal
+from http_gateway.auth import Principal, required_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, CurrenciesDep, PoolDep, SettingsDep
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
@@ -59,6 +64,52 @@ CREATED: dict[int | str, dict[str, Any]] = {
     **RESPONSES,
     201: {"model": CommandResult, "description": "Created"},
 }
+
+
+#: OpenAPI extension naming the command type a write route sends.
+COMMAND_EXTENSION = "x-ledger-command"
+_PREFIX = "/v1"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command_route(router: APIRouter, kind: str, *, path: str | None = None, created: bool = False) -> Callable[[F], F]:
+    """Declare the route that sends ``kind``, at the method and path its catalogue entry gives
+    (``path`` picks one when the entry has several), documented with the command's outcomes."""
+    routes = [r for r in SPECS[kind].routes if path is None or r.path == _PREFIX + path]
+    if len(routes) != 1:
+        raise RuntimeError(f"{kind}: the catalogue has {len(routes)} routes matching {path!r}")
+    route = routes[0]
+    return router.api_route(
+        route.path.removeprefix(_PREFIX),
+        methods=[route.method],
+        status_code=201 if created else 200,
+        response_model=CommandResult,
+        responses=CREATED if created else RESPONSES,
+        openapi_extra={COMMAND_EXTENSION: kind},
+    )
+
+
+def command_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[str, Scope | None]]:
+    """(method, full path) -> (command type, scope required) of every route made by :func:`command_route`."""
+    found: dict[tuple[str, str], tuple[str, Scope | None]] = {}
+    for ctx in iter_route_contexts(routes):
+        route = ctx.original_route
+        kind = (route.openapi_extra or {}).get(COMMAND_EXTENSION) if isinstance(route, APIRoute) else None
+        if isinstance(route, APIRoute) and kind is not None:
+            found.update({(m, ctx.path or route.path): (kind, required_scope(route)) for m in ctx.methods or ()})
+    return found
+
+
+def check_command_routes(routes: Sequence[BaseRoute]) -> None:
+    """Refuse an app whose command routes (paths, or the scope each requires) differ from the catalogue's."""
+    declared: dict[tuple[str, str], tuple[str, Scope | None]] = {
+        (r.method, r.path): (spec.type, spec.scope) for spec in COMMANDS for r in spec.routes
+    }
+    served = command_routes(routes)
+    if served != declared:
+        missing = sorted(f"{m} {p} ({k})" for (m, p), k in declared.items() if served.get((m, p)) != k)
+        extra = sorted(f"{m} {p} ({k})" for (m, p), k in served.items() if declared.get((m, p)) != k)
+        raise RuntimeError(f"command routes differ from contracts.catalogue: missing {missing}, not declared {extra}")
 
 
 def refusal_status(refusal: Refusal) -> int:

@@ -24,7 +24,7 @@ from contracts.ids import SystemRole
 from contracts.results import CommandResult, Refusal
 from ledger_worker.load import collect, ensure_system_accounts, load, load_currencies
 from ledger_worker.model import Currency
-from ledger_worker.rules import RULES
+from ledger_worker.run import run
 from ledger_worker.store import LostRace, store
 
 log = logging.getLogger("ledger_worker")
@@ -73,10 +73,10 @@ class Applier:
             if todo:
                 todo_needs = needs if len(todo) == len(cmds) else collect(todo)  # replays lock nothing
                 book = await load(conn, todo_needs, now=now, currencies=self._currencies)
-                outcomes = [(cmd, book.run(cmd, RULES[cmd.type])) for cmd in todo]
+                outcomes = [run(book, cmd) for cmd in todo]
                 await store(conn, book, outcomes)
                 known = list(book.currencies.values())
-                for (cmd, result), i in zip(outcomes, fresh.values(), strict=True):
+                for (cmd, result, _), i in zip(outcomes, fresh.values(), strict=True):
                     results[i] = result
                     stored[cmd.command_id] = (payload_digest(cmd), result)
         self._currencies.update((c.code, c) for c in known)  # codes and exponents never change

@@ -14,23 +14,21 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
 
 from contracts.base import WalletRefParts
+from contracts.catalogue import SPECS
 from contracts.commands import Command
-from contracts.ids import SystemRole, derived_id, principal_key, system_account_id, system_wallet_id
+from contracts.ids import (
+    SystemRole,
+    derived_id,
+    principal_key,
+    system_account_id,
+    system_wallet_id,
+    wallet_account_id,
+)
+from contracts.refs import Declared, walk
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Currency, Hold, Intent, KeyLimit, PastTransaction, Wallet
-
-#: The system account each flow posts against.
-FLOW_ROLES: dict[str, SystemRole] = {
-    "deposit": "treasury",
-    "bonus": "promotions",
-    "spend": "revenue",
-    "withdraw": "treasury",
-}
-#: Commands that change the wallet row itself (status, metadata, its event sequence).
-WALLET_CHANGES = frozenset({"wallet.freeze", "wallet.unfreeze", "wallet.close", "wallet.set_metadata"})
 
 
 @dataclass
@@ -48,51 +46,52 @@ class Needs:
     types: set[str] = field(default_factory=set)
     key_ids: set[UUID] = field(default_factory=set)
 
+    def add(self, declared: Declared, value: Any, command_id: str) -> None:
+        """Note what one declared reference names (an absent ``new`` id: the id derived for it)."""
+        ref = declared.ref
+        if value is None:
+            if not ref.new or ref.kind in ("handle", "external_ref"):
+                return
+            value = derived_id("wallet" if ref.kind == "wallet_id" else ref.kind, command_id)
+        match ref.kind:
+            case "account":
+                self.account_ids.add(value)
+                if ref.new:  # a standalone account's wallet has the account's id
+                    self.wallet_refs.add(str(value))
+            case "wallet":
+                (self.locked_wallet_refs if ref.lock else self.wallet_refs).add(value)
+            case "wallet_id":
+                self.wallet_refs.add(str(value))
+            case "handle":
+                self.wallet_refs.add(value)
+            case "external_ref":
+                self.wallet_refs.add(f"ext:{value}")
+            case "hold":
+                self.hold_ids.add(value)
+            case "intent":
+                self.intent_ids.add(value)
+            case "transaction":
+                self.transaction_ids.add(value)
+            case "currency":
+                self.currencies.update(value if isinstance(value, tuple) else (value,))
+
 
 def collect(cmds: Sequence[Command]) -> Needs:
+    """What ``cmds`` reference, as their payloads and catalogue entries declare it."""
     needs = Needs()
     for cmd in cmds:
-        _walk(cmd.payload, needs)
+        spec = SPECS[cmd.type]
+        for declared, value in walk(cmd.payload):
+            needs.add(declared, value, cmd.command_id)
+        if spec.system is not None:
+            needs.system.add((spec.system, cmd.payload.currency))  # type: ignore[attr-defined]
+        for kind in spec.derives:
+            needs.hold_ids.add(derived_id(kind, cmd.command_id))
         needs.types.add(cmd.type)
         if key_id := principal_key(cmd.principal):
             needs.key_ids.add(key_id)
-        p: Any = cmd.payload
-        if cmd.type in FLOW_ROLES:
-            needs.system.add((FLOW_ROLES[cmd.type], p.currency))
-        elif cmd.type in WALLET_CHANGES:
-            needs.locked_wallet_refs.add(p.wallet)
-        elif cmd.type == "wallet.create":
-            needs.wallet_refs.update(r for r in (p.handle, p.external_ref and f"ext:{p.external_ref}") if r)
-            if p.wallet_id:
-                needs.wallet_refs.add(str(p.wallet_id))
-        elif cmd.type == "account.open" and p.wallet is None:
-            needs.wallet_refs.add(str(p.account_id or derived_id("account", cmd.command_id)))
     needs.wallet_refs -= needs.locked_wallet_refs
     return needs
-
-
-def _walk(model: BaseModel, needs: Needs) -> None:
-    """Collect ids by field name: ``*account_id``, ``*wallet``, ``hold_id``, ``intent_id``, ``transaction_id``."""
-    for name, value in model:
-        if value is None:
-            continue
-        if name.endswith("account_id"):
-            needs.account_ids.add(value)
-        elif name.endswith("wallet"):
-            needs.wallet_refs.add(value)
-        elif name == "hold_id":
-            needs.hold_ids.add(value)
-        elif name == "intent_id":
-            needs.intent_ids.add(value)
-        elif name == "transaction_id":
-            needs.transaction_ids.add(value)
-        elif name in ("currency", "code"):
-            needs.currencies.add(value)
-        elif name == "currencies":
-            needs.currencies.update(value)
-        elif name == "legs":
-            for leg in value:
-                _walk(leg, needs)
 
 
 async def ensure_system_accounts(conn: asyncpg.Connection, wanted: set[tuple[SystemRole, str]]) -> None:
@@ -132,6 +131,9 @@ async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currenc
     account_ids.update(h.account_id for h in holds)
     account_ids.update(h.recipient_account_id for h in holds if h.recipient_account_id)
     account_ids.update(a for t in past for a, _ in t.postings)
+    # The accounts a credited wallet would open: if another wallet's account took such an id, the
+    # rule sees it and refuses (account_exists) instead of the batch failing on the primary key.
+    account_ids.update(wallet_account_id(w.id, c) for w in wallets for c in needs.currencies)
     # New limits apply at once: a batch that sets limits reads every account's 24 h window.
     every_window = "account.set_limits" in needs.types
     accounts = await _accounts(conn, account_ids, [w.id for w in wallets], now=now, every_window=every_window)

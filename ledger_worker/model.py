@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from contracts.errors import Rejected
 from contracts.results import Refusal
 
 
-class Refused(Exception):
-    """A command is refused: raised by a rule, turned into a recorded outcome by the book."""
+class Refused(Rejected):
+    """A command is refused: raised by a rule, recorded as the command's outcome by the applier."""
 
     def __init__(self, refusal: Refusal, detail: str) -> None:
         super().__init__(detail)

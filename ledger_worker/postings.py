@@ -4,6 +4,9 @@ Debits respect the account's status, its minimum balance (against available fund
 per-transaction maximum and its rolling 24 h amount and count; credits respect status and overflow.
 Checks use the net effect per account, limits the gross debit. Each posting extends the account's
 hash chain and, for user accounts, emits ``account.debited`` / ``account.credited``.
+
+A :data:`Posting` is what a rule asks for: an account and a signed amount (credits positive); a
+request's ``Leg`` (``contracts.money``) becomes one once its party is resolved.
 """
 
 from __future__ import annotations
@@ -14,17 +17,21 @@ from uuid import UUID, uuid4
 
 from contracts.base import MAX_AMOUNT
 from contracts.chain import entry_hash
+from contracts.errors import Bug
 from contracts.events import BalanceChanged
 from contracts.results import Refusal
 from ledger_worker.book import Book
+from ledger_worker.limits import charge_key as charge
 from ledger_worker.model import Account, PostingRow, Refused, TransactionRow
+from ledger_worker.outcome import Outcome
 
-Leg = tuple[Account, int]  # (account, signed amount: credits positive)
+Posting = tuple[Account, int]  # (account, signed amount: credits positive)
 
 
 def post(
     book: Book,
-    legs: Sequence[Leg],
+    out: Outcome,
+    legs: Sequence[Posting],
     *,
     amount: int,
     description: str | None = None,
@@ -40,10 +47,9 @@ def post(
     Debits of customer accounts count against the API key's spending limits, unless ``charge_key``
     is false (a capture: its hold was counted when it was placed).
     """
-    assert book.cmd is not None
     currency = legs[0][0].currency
     if sum(m for _, m in legs) != 0 or any(a.currency != currency for a, _ in legs):
-        raise AssertionError("a rule built an unbalanced transaction")  # a bug, never a refusal
+        raise Bug("a rule built an unbalanced transaction")  # never a refusal
     net: dict[UUID, int] = defaultdict(int)
     debited: dict[UUID, int] = defaultdict(int)
     for account, signed in legs:
@@ -57,15 +63,14 @@ def post(
         if change > 0:
             check_credit(account, change, enforce_limits=enforce_limits)
     if enforce_limits and charge_key:
-        book.charge_key(sum(g for a, g in debited.items() if book.accounts[a].kind == "user"), currency)
+        charge(book, out, sum(g for a, g in debited.items() if book.accounts[a].kind == "user"), currency)
     transaction_id = uuid4()
-    book.append(
-        book.transactions,
+    out.transactions.append(
         TransactionRow(
             transaction_id,
-            book.cmd.command_id,
-            book.cmd.type,
-            book.cmd.principal,
+            out.command_id,
+            out.command_type,
+            out.principal,
             currency,
             amount,
             description,
@@ -73,16 +78,16 @@ def post(
             reverses_id,
             hold_id,
             intent_id,
-        ),
+        )
     )
     two_legged = len(legs) == 2
     for i, (account, signed) in enumerate(legs):
         counterparty = legs[1 - i][0].id if two_legged else None
-        _post_one(book, account, signed, transaction_id, counterparty)
+        _post_one(book, out, account, signed, transaction_id, counterparty)
     for account_id, gross in debited.items():
         account = book.accounts[account_id]
         book.set(account, debited_24h=account.debited_24h + gross, debits_24h=account.debits_24h + 1)
-    book.ids["transaction_id"] = transaction_id
+    out.transaction_id = transaction_id
     return transaction_id
 
 
@@ -139,25 +144,26 @@ def check_credit(account: Account, change: int, *, enforce_limits: bool = True) 
         raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")
 
 
-def _post_one(book: Book, account: Account, signed: int, transaction_id: UUID, counterparty: UUID | None) -> None:
-    assert book.cmd is not None
+def _post_one(
+    book: Book, out: Outcome, account: Account, signed: int, transaction_id: UUID, counterparty: UUID | None
+) -> None:
     balance_after = account.balance + signed
     previous = account.last_hash
     digest = entry_hash(
         previous,
         account_id=account.id,
         transaction_id=transaction_id,
-        kind=book.cmd.type,
+        kind=out.command_type,
         currency=account.currency,
         amount=signed,
         balance_after=balance_after,
         created_at=book.now,
     )
     book.set(account, balance=balance_after, last_hash=digest)
-    book.append(book.postings, PostingRow(transaction_id, account.id, account.currency, signed, balance_after, digest))
-    book.touch(account)
+    out.postings.append(PostingRow(transaction_id, account.id, account.currency, signed, balance_after, digest))
+    out.touch(account)
     change = BalanceChanged(
-        command_type=book.cmd.type,
+        command_type=out.command_type,
         transaction_id=transaction_id,
         amount=abs(signed),
         currency=account.currency,
@@ -168,4 +174,4 @@ def _post_one(book: Book, account: Account, signed: int, transaction_id: UUID, c
         entry_hash=digest.hex(),
         previous_hash=previous.hex(),
     )
-    book.emit("account.credited" if signed > 0 else "account.debited", change, account=account)
+    out.emit("account.credited" if signed > 0 else "account.debited", change, account=account)

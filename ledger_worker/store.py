@@ -1,27 +1,38 @@
-"""Write a batch's book back: one set-based statement per table, in foreign-key order."""
+"""Write a batch back: one set-based statement per table, in foreign-key order.
+
+The book gives the objects that changed; the commands' outcomes give the rows they added. Events are
+serialised here, into the envelope subscribers receive, and given their outbox partition.
+"""
 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 
-from contracts.commands import Command, payload_digest
-from contracts.results import CommandResult
-from ledger_common.outbox import write_events
+from contracts.commands import payload_digest
+from contracts.errors import Unavailable
+from contracts.events import EventEnvelope
+from ledger_common.outbox import PARTITIONS, EventRow, partition_of, write_events
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Hold, Intent, Wallet
+from ledger_worker.outcome import Outcome
+from ledger_worker.run import Ran
 
 
-class LostRace(Exception):
-    """Another delivery of one of the batch's commands committed first."""
+class LostRace(Unavailable):
+    """Another delivery of one of the batch's commands committed first: run the batch again."""
 
 
-async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[tuple[Command, CommandResult]]) -> None:
+async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[Ran]) -> None:
     """Insert and update everything the batch did; raises :class:`LostRace` on a duplicate command id."""
     changed = book.changed
+    done = [o for _, _, o in outcomes]
     if book.new_currencies:
         await conn.executemany(
             "INSERT INTO currencies (code, name, exponent) VALUES ($1, $2, $3)",
@@ -33,19 +44,46 @@ async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[tuple[C
     await _insert_accounts(conn, [a for a in accounts if a.new])
     await _update_wallets(conn, [w for w in wallets if not w.new])
     await _update_accounts(conn, [a for a in accounts if not a.new], book)
-    await _insert_transactions(conn, book)
+    await _insert_transactions(conn, done, book.now)
     holds = [h for h in changed if isinstance(h, Hold)]
     await _write_holds(conn, holds, book)
     await _write_intents(conn, [i for i in changed if isinstance(i, Intent)], book)
-    if book.key_spend:
+    key_spend = [row for o in done for row in o.key_spend]
+    if key_spend:
         await conn.execute(
             "INSERT INTO key_spend (key_id, currency, amount, command_id, created_at)"
             " SELECT k, c, a, i, $5 FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[]) AS t(k, c, a, i)",
-            *_cols(book.key_spend, "key_id", "currency", "amount", "command_id"),
+            *_cols(key_spend, "key_id", "currency", "amount", "command_id"),
             book.now,
         )
     await _insert_commands(conn, outcomes)
-    await write_events(conn, book.events, occurred_at=book.now)
+    await write_events(conn, [row for o in done for row in event_rows(o, book.now)], occurred_at=book.now)
+
+
+def event_rows(out: Outcome, now: datetime) -> list[EventRow]:
+    """The command's events as subscribers receive them, each in its stream's outbox partition."""
+    rows = []
+    for e in out.events:
+        # model_construct: the fields come from this code, already typed; validating them again per
+        # event was a tenth of the worker's CPU. Every e2e test parses what subscribers receive.
+        envelope = EventEnvelope.model_construct(
+            event_id=uuid4(),
+            schema_version=1,
+            type=e.type,  # type: ignore[arg-type]
+            occurred_at=now,
+            command_id=out.command_id,
+            principal=out.principal,
+            account_id=e.account_id,
+            wallet_id=e.wallet_id,
+            sequence=e.sequence,
+            payload=e.payload,
+        )
+        stream = e.account_id or e.wallet_id
+        partition = partition_of(stream) if stream else zlib.crc32(out.command_id.encode()) % PARTITIONS
+        body = envelope.model_dump_json().encode()
+        ids = (envelope.event_id, e.type, out.command_id, e.account_id, e.wallet_id, e.sequence)
+        rows.append(EventRow(*ids, partition, body))
+    return rows
 
 
 def _cols(rows: Sequence[object], *names: str) -> list[list[Any]]:
@@ -115,10 +153,11 @@ async def _update_accounts(conn: asyncpg.Connection, accounts: list[Account], bo
         )
 
 
-async def _insert_transactions(conn: asyncpg.Connection, book: Book) -> None:
-    if not book.transactions:
+async def _insert_transactions(conn: asyncpg.Connection, done: list[Outcome], now: datetime) -> None:
+    txs = [t for o in done for t in o.transactions]
+    if not txs:
         return
-    txs = book.transactions
+    postings = [p for o in done for p in o.postings]
     await conn.execute(
         "INSERT INTO transactions (id, command_id, kind, principal, currency, amount, description, metadata,"
         " reverses_id, hold_id, intent_id, created_at) SELECT i, c, k, p, cur, a, d, m::jsonb, r, h, n, $12"
@@ -127,15 +166,15 @@ async def _insert_transactions(conn: asyncpg.Connection, book: Book) -> None:
         *_cols(txs, "id", "command_id", "kind", "principal", "currency", "amount", "description"),
         [json.dumps(t.metadata) for t in txs],
         *_cols(txs, "reverses_id", "hold_id", "intent_id"),
-        book.now,
+        now,
     )
     # WITH ORDINALITY + ORDER BY: posting ids follow the order the hash chains were computed in.
     await conn.execute(
         "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after, hash, created_at)"
         " SELECT t, a, c, m, b, h, $7 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[],"
         " $5::numeric[], $6::bytea[]) WITH ORDINALITY AS x(t, a, c, m, b, h, n) ORDER BY n",
-        *_cols(book.postings, "transaction_id", "account_id", "currency", "amount", "balance_after", "hash"),
-        book.now,
+        *_cols(postings, "transaction_id", "account_id", "currency", "amount", "balance_after", "hash"),
+        now,
     )
 
 
@@ -157,11 +196,14 @@ async def _write_holds(conn: asyncpg.Connection, holds: list[Hold], book: Book) 
         )
     old = [h for h in holds if not h.new]
     if old:
+        # Every column a rule may change, so a new rule changing a hold needs no change here.
         await conn.execute(
-            "UPDATE holds AS h SET status = x.s, captured_amount = x.cap, transaction_id = x.t,"
-            " recipient_account_id = x.r, finished_at = x.f FROM unnest($1::uuid[], $2::text[], $3::numeric[],"
-            " $4::uuid[], $5::uuid[], $6::timestamptz[]) AS x(i, s, cap, t, r, f) WHERE h.id = x.i",
-            *_cols(old, "id", "status", "captured_amount", "transaction_id", "recipient_account_id", "finished_at"),
+            "UPDATE holds AS h SET amount = x.m, expires_at = x.e, status = x.s, captured_amount = x.cap,"
+            " transaction_id = x.t, recipient_account_id = x.r, finished_at = x.f FROM unnest($1::uuid[],"
+            " $2::numeric[], $3::timestamptz[], $4::text[], $5::numeric[], $6::uuid[], $7::uuid[], $8::timestamptz[])"
+            " AS x(i, m, e, s, cap, t, r, f) WHERE h.id = x.i",
+            *_cols(old, "id", "amount", "expires_at", "status", "captured_amount", "transaction_id"),
+            *_cols(old, "recipient_account_id", "finished_at"),
         )
 
 
@@ -191,19 +233,19 @@ async def _write_intents(conn: asyncpg.Connection, intents: list[Intent], book: 
         )
 
 
-async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[tuple[Command, CommandResult]]) -> None:
+async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[Ran]) -> None:
     inserted = await conn.fetchval(
         "WITH ins AS (INSERT INTO commands (command_id, command_type, payload_digest, status, result,"
         " transaction_id, principal) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
         " $5::jsonb[], $6::uuid[], $7::text[]) ON CONFLICT (command_id) DO NOTHING RETURNING 1)"
         " SELECT count(*) FROM ins",
-        [c.command_id for c, _ in outcomes],
-        [c.type for c, _ in outcomes],
-        [payload_digest(c) for c, _ in outcomes],
-        [r.status for _, r in outcomes],
-        [r.model_dump(mode="json") for _, r in outcomes],
-        [r.transaction_id for _, r in outcomes],
-        [c.principal for c, _ in outcomes],
+        [c.command_id for c, _, _ in outcomes],
+        [c.type for c, _, _ in outcomes],
+        [payload_digest(c) for c, _, _ in outcomes],
+        [r.status for _, r, _ in outcomes],
+        [r.model_dump(mode="json") for _, r, _ in outcomes],
+        [r.transaction_id for _, r, _ in outcomes],
+        [c.principal for c, _, _ in outcomes],
     )
     if inserted != len(outcomes):
         raise LostRace

@@ -11,13 +11,12 @@ from pydantic import Field
 
 from contracts.base import Contract
 from contracts.keys import Scope
-from contracts.results import CommandResult
 from contracts.wallets import OpenAccount, SetAccountLimits
 from http_gateway import lookup, pages, views
 from http_gateway.amounts import AmountIn, SignedAmountIn
 from http_gateway.auth import Principal, authorize_accounts, require, require_unbound
 from http_gateway.deps import CurrenciesDep, PoolDep
-from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 from http_gateway.routes.wallets import AccountBody
 
@@ -40,7 +39,7 @@ def _missing(account_id: UUID) -> Problem:
     return Problem(404, "account_not_found", f"account {account_id} does not exist")
 
 
-@router.post("/accounts", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "account.open", path="/accounts", created=True)
 async def open_account(body: AccountBody, w: WriterDep, principal: Manager) -> JSONResponse:
     """Open an account in a wallet of its own (same id): ``account.open``."""
     require_unbound(principal)
@@ -59,7 +58,7 @@ async def get_account(account_id: UUID, pool: PoolDep, currencies: CurrenciesDep
     return views.account(row, await currencies.exponent(pool, row["currency"]))
 
 
-@router.put("/accounts/{account_id}/limits", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "account.set_limits")
 async def set_limits(account_id: UUID, body: LimitsBody, w: WriterDep, principal: Manager) -> JSONResponse:
     """Replace the account's limits: ``account.set_limits``."""
     require_unbound(principal)

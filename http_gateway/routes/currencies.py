@@ -8,12 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from contracts.keys import Scope
-from contracts.results import CommandResult
 from contracts.wallets import RegisterCurrency
 from http_gateway import views
 from http_gateway.auth import Principal, require, require_unbound
 from http_gateway.deps import PoolDep
-from http_gateway.dispatch import CREATED, WriterDep
+from http_gateway.dispatch import WriterDep, command_route
 
 router = APIRouter(tags=["currencies"])
 
@@ -25,7 +24,7 @@ async def list_currencies(pool: PoolDep, _: Annotated[Principal, require(Scope.R
     return [views.Currency(**dict(r)) for r in rows]
 
 
-@router.post("/currencies", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "currency.register", created=True)
 async def register_currency(
     body: RegisterCurrency, w: WriterDep, principal: Annotated[Principal, require(Scope.ADMIN)]
 ) -> JSONResponse:

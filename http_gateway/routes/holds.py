@@ -6,7 +6,7 @@ release (never capture) a hold whose recipient it is, and read holds on either s
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -16,12 +16,12 @@ from fastapi.responses import JSONResponse
 from contracts.base import WalletRef, WithParties
 from contracts.holds import CaptureHold, PlaceHold, ReleaseHold
 from contracts.keys import Scope
-from contracts.results import CommandResult
+from contracts.refs import Ref
 from http_gateway import lookup, views
 from http_gateway.amounts import AmountIn
 from http_gateway.auth import Principal, authorize_any, authorize_parties, require
 from http_gateway.deps import CurrenciesDep, PoolDep
-from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["holds"])
@@ -38,11 +38,9 @@ class HoldBody(PlaceHold):
 class CaptureBody(WithParties):
     """Capture all (no ``amount``) or part; the rest is released. A recipient here overrides the hold's."""
 
-    _optional_parties: ClassVar[tuple[str, ...]] = ("recipient_",)
-
     amount: AmountIn | None = None
-    recipient_account_id: UUID | None = None
-    recipient_wallet: WalletRef | None = None
+    recipient_account_id: Annotated[UUID | None, Ref("account", party="recipient", optional=True)] = None
+    recipient_wallet: Annotated[WalletRef | None, Ref("wallet", party="recipient", optional=True)] = None
 
 
 async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recipient: bool) -> asyncpg.Record:
@@ -56,10 +54,10 @@ async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recip
     return row
 
 
-@router.post("/holds", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "hold.place", created=True)
 async def place_hold(body: HoldBody, w: WriterDep, principal: Holder) -> JSONResponse:
     """Place a hold: ``held`` grows and ``available`` shrinks at once (``hold.place``)."""
-    await authorize_parties(w.pool, principal, [body.party()])
+    await authorize_parties(w.pool, principal, [body.party("holder")])
     return await w.send_priced("hold.place", PlaceHold, body, principal, created=True)
 
 
@@ -73,7 +71,7 @@ async def get_hold(
     return hold
 
 
-@router.post("/holds/{hold_id}/capture", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "hold.capture")
 async def capture_hold(hold_id: UUID, w: WriterDep, principal: Holder, body: CaptureBody | None = None) -> JSONResponse:
     """Pay all or part of a pending hold to its recipient and release the rest (``hold.capture``)."""
     row = await find(w.pool, principal, hold_id, recipient=False)
@@ -84,7 +82,7 @@ async def capture_hold(hold_id: UUID, w: WriterDep, principal: Holder, body: Cap
     return await w.send("hold.capture", payload, principal)
 
 
-@router.post("/holds/{hold_id}/release", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "hold.release")
 async def release_hold(hold_id: UUID, w: WriterDep, principal: Holder) -> JSONResponse:
     """Give the held funds back to the account's available balance (``hold.release``)."""
     await find(w.pool, principal, hold_id, recipient=True)

@@ -7,7 +7,7 @@ only from its own wallet, and reads those where it is the merchant or the payer.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 from uuid import UUID
 
 import asyncpg
@@ -17,12 +17,12 @@ from fastapi.responses import JSONResponse
 from contracts.base import Contract, Currency, Text, WalletRef, WithParties
 from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, PayIntent, Refund
 from contracts.keys import Scope
-from contracts.results import CommandResult
+from contracts.refs import Ref
 from http_gateway import lookup, views
 from http_gateway.amounts import AmountIn
 from http_gateway.auth import Principal, authorize_any, authorize_parties, require
 from http_gateway.deps import CurrenciesDep, PoolDep
-from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["payments"])
@@ -38,10 +38,8 @@ class IntentBody(CreateIntent):
 class PayBody(WithParties):
     """The payer; ``via_hold`` authorises now (a hold on the payer) and the merchant captures later."""
 
-    _parties: ClassVar[tuple[str, ...]] = ("payer_",)
-
-    payer_account_id: UUID | None = None
-    payer_wallet: WalletRef | None = None
+    payer_account_id: Annotated[UUID | None, Ref("account", party="payer")] = None
+    payer_wallet: Annotated[WalletRef | None, Ref("wallet", party="payer")] = None
     via_hold: bool = False
 
 
@@ -71,10 +69,10 @@ async def find(pool: asyncpg.Pool, principal: Principal, intent_id: UUID, *, pay
     return row
 
 
-@router.post("/payment_intents", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "intent.create", created=True)
 async def create_intent(body: IntentBody, w: WriterDep, principal: Merchant) -> JSONResponse:
     """Create a payment intent for the merchant (``intent.create``)."""
-    await authorize_parties(w.pool, principal, [body.party("merchant_")])
+    await authorize_parties(w.pool, principal, [body.party("merchant")])
     return await w.send_priced("intent.create", CreateIntent, body, principal, created=True)
 
 
@@ -88,17 +86,17 @@ async def get_intent(
     return intent
 
 
-@router.post("/payment_intents/{intent_id}/pay", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "intent.pay")
 async def pay_intent(
     intent_id: UUID, body: PayBody, w: WriterDep, principal: Annotated[Principal, require(Scope.TRANSFER)]
 ) -> JSONResponse:
     """Pay an open intent from the payer's wallet, now or via a hold (``intent.pay``)."""
-    await authorize_parties(w.pool, principal, [body.party("payer_")])
+    await authorize_parties(w.pool, principal, [body.party("payer")])
     payload = contract(PayIntent, **body.model_dump(exclude_none=True), intent_id=intent_id)
     return await w.send("intent.pay", payload, principal)
 
 
-@router.post("/payment_intents/{intent_id}/capture", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "intent.capture")
 async def capture_intent(
     intent_id: UUID, w: WriterDep, principal: Merchant, body: CaptureBody | None = None
 ) -> JSONResponse:
@@ -110,14 +108,14 @@ async def capture_intent(
     return await w.send("intent.capture", contract(CaptureIntent, intent_id=intent_id, amount=amount), principal)
 
 
-@router.post("/payment_intents/{intent_id}/cancel", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "intent.cancel")
 async def cancel_intent(intent_id: UUID, w: WriterDep, principal: Merchant) -> JSONResponse:
     """Cancel an open or authorised intent; an authorisation's hold is released (``intent.cancel``)."""
     await find(w.pool, principal, intent_id, payer=False)
     return await w.send("intent.cancel", contract(CancelIntent, intent_id=intent_id), principal)
 
 
-@router.post("/refunds", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "refund")
 async def refund(
     body: RefundBody, w: WriterDep, principal: Annotated[Principal, require(Scope.REFUNDS)]
 ) -> JSONResponse:

@@ -16,10 +16,9 @@ from pydantic import Field
 from contracts.base import Contract, Currency, Metadata, Party, Text
 from contracts.keys import Scope
 from contracts.money import Bonus, Deposit, Leg, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
-from contracts.results import CommandResult
 from http_gateway.amounts import AmountIn
 from http_gateway.auth import Principal, authorize_parties, require, require_unbound
-from http_gateway.dispatch import RESPONSES, Writer, WriterDep, contract
+from http_gateway.dispatch import Writer, WriterDep, command_route, contract
 
 router = APIRouter(tags=["money"])
 Depositor = Annotated[Principal, require(Scope.DEPOSIT)]
@@ -60,45 +59,45 @@ class ReverseBody(Contract):
 
 
 async def _flow(kind: str, cls: type[Contract], body: FlowBody, w: Writer, principal: Principal) -> JSONResponse:
-    await authorize_parties(w.pool, principal, [body.party()])
+    await authorize_parties(w.pool, principal, [body.party("customer")])
     return await w.send_priced(kind, cls, body, principal)
 
 
-@router.post("/deposits", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "deposit")
 async def deposit(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
     """Top up: credit the party from the currency's treasury account (``deposit``)."""
     return await _flow("deposit", Deposit, body, w, principal)
 
 
-@router.post("/bonuses", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "bonus")
 async def bonus(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
     """Credit the party from the currency's promotions account (``bonus``)."""
     return await _flow("bonus", Bonus, body, w, principal)
 
 
-@router.post("/spends", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "spend")
 async def spend(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
     """Debit the party to the currency's revenue account (``spend``); refused if funds are short."""
     return await _flow("spend", Spend, body, w, principal)
 
 
-@router.post("/withdrawals", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "withdraw")
 async def withdraw(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
     """Debit the party to the currency's treasury account (``withdraw``); refused if funds are short."""
     return await _flow("withdraw", Withdraw, body, w, principal)
 
 
-@router.post("/transfers", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "transfer")
 async def transfer(body: TransferBody, w: WriterDep, principal: Mover) -> JSONResponse:
     """Move money from one party to another in the same currency (``transfer``)."""
-    await authorize_parties(w.pool, principal, [body.party("debit_")])
+    await authorize_parties(w.pool, principal, [body.party("debit")])
     return await w.send_priced("transfer", Transfer, body, principal)
 
 
-@router.post("/transactions", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "transaction.post")
 async def post_transaction(body: TransactionBody, w: WriterDep, principal: Mover) -> JSONResponse:
     """Post N legs at once, e.g. merchant + fee + tax (``transaction.post``)."""
-    debits: list[Party | None] = [leg.party() for leg in body.legs if leg.side == "debit"]
+    debits: list[Party | None] = [leg.party("leg") for leg in body.legs if leg.side == "debit"]
     await authorize_parties(w.pool, principal, debits)
     legs = [
         contract(
@@ -112,7 +111,7 @@ async def post_transaction(body: TransactionBody, w: WriterDep, principal: Mover
     return await w.send("transaction.post", payload, principal)
 
 
-@router.post("/transactions/{transaction_id}/reverse", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "transaction.reverse")
 async def reverse_transaction(
     transaction_id: Annotated[UUID, Path()],
     w: WriterDep,

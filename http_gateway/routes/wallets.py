@@ -17,7 +17,6 @@ from pydantic import Field, TypeAdapter
 
 from contracts.base import Contract, Currency, MetadataKey, MetadataValue, Text, WalletRef
 from contracts.keys import Scope
-from contracts.results import CommandResult
 from contracts.wallets import (
     CloseWallet,
     CreateWallet,
@@ -30,7 +29,7 @@ from http_gateway import lookup, pages, views
 from http_gateway.amounts import Currencies, SignedAmountIn
 from http_gateway.auth import Principal, require, require_unbound
 from http_gateway.deps import CurrenciesDep, PoolDep
-from http_gateway.dispatch import CREATED, RESPONSES, WriterDep, contract
+from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["wallets"])
@@ -105,7 +104,7 @@ async def balances(
     return views.WalletBalances(wallet_id=wallet_id, at=at, balances=out)
 
 
-@router.post("/wallets", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "wallet.create", created=True)
 async def create_wallet(body: CreateWallet, w: WriterDep, principal: Manager) -> JSONResponse:
     """Create a wallet (``@handle``, ``external_ref``, an account per listed currency): ``wallet.create``."""
     require_unbound(principal)
@@ -168,7 +167,7 @@ async def get_wallet_balance(
     return await balances(pool, currencies, row["id"], at)
 
 
-@router.post("/wallets/{wallet}/freeze", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "wallet.freeze")
 async def freeze_wallet(wallet: Ref, w: WriterDep, principal: Manager, body: FreezeBody | None = None) -> JSONResponse:
     """Freeze: no debits; credits only if ``allow_credits`` (default true): ``wallet.freeze``."""
     require_unbound(principal)
@@ -177,21 +176,21 @@ async def freeze_wallet(wallet: Ref, w: WriterDep, principal: Manager, body: Fre
     return await w.send("wallet.freeze", payload, principal)
 
 
-@router.post("/wallets/{wallet}/unfreeze", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "wallet.unfreeze")
 async def unfreeze_wallet(wallet: Ref, w: WriterDep, principal: Manager) -> JSONResponse:
     """Return a frozen wallet to active: ``wallet.unfreeze``."""
     require_unbound(principal)
     return await w.send("wallet.unfreeze", contract(UnfreezeWallet, wallet=wallet), principal)
 
 
-@router.post("/wallets/{wallet}/close", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "wallet.close")
 async def close_wallet(wallet: Ref, w: WriterDep, principal: Manager) -> JSONResponse:
     """Close for good; refused (``wallet_not_empty``) unless every account is at zero: ``wallet.close``."""
     require_unbound(principal)
     return await w.send("wallet.close", contract(CloseWallet, wallet=wallet), principal)
 
 
-@router.patch("/wallets/{wallet}/metadata", response_model=CommandResult, responses=RESPONSES)
+@command_route(router, "wallet.set_metadata")
 async def set_wallet_metadata(wallet: Ref, body: MetadataBody, w: WriterDep, principal: Manager) -> JSONResponse:
     """Merge keys into the wallet's metadata (``null`` removes one): ``wallet.set_metadata``."""
     require_unbound(principal)
@@ -199,7 +198,7 @@ async def set_wallet_metadata(wallet: Ref, body: MetadataBody, w: WriterDep, pri
     return await w.send("wallet.set_metadata", payload, principal)
 
 
-@router.post("/wallets/{wallet}/accounts", status_code=201, response_model=CommandResult, responses=CREATED)
+@command_route(router, "account.open", path="/wallets/{wallet}/accounts", created=True)
 async def open_wallet_account(wallet: Ref, body: AccountBody, w: WriterDep, principal: Manager) -> JSONResponse:
     """Open an account in another currency in this wallet: ``account.open``."""
     require_unbound(principal)

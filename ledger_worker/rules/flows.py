@@ -2,82 +2,93 @@
 
 from __future__ import annotations
 
-from contracts.commands import (
-    BonusCommand,
-    DepositCommand,
-    PostTransactionCommand,
-    ReverseTransactionCommand,
-    SpendCommand,
-    TransferCommand,
-    WithdrawCommand,
-)
-from contracts.ids import SystemRole
+from contracts.catalogue import SPECS
+from contracts.commands import Command
+from contracts.money import Bonus, Deposit, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
 from contracts.results import Refusal
 from ledger_worker.book import Book
-from ledger_worker.model import Refused
-from ledger_worker.postings import Leg, post
-
-#: (system role, whether the user's account is credited) for each single-party flow.
-_FLOWS: dict[str, tuple[SystemRole, bool]] = {
-    "deposit": ("treasury", True),
-    "bonus": ("promotions", True),
-    "spend": ("revenue", False),
-    "withdraw": ("treasury", False),
-}
-
-SingleParty = DepositCommand | BonusCommand | SpendCommand | WithdrawCommand
+from ledger_worker.model import Account, Refused
+from ledger_worker.outcome import Outcome
+from ledger_worker.postings import Posting, post
+from ledger_worker.rules.common import payee, payer, paying, receiving
+from ledger_worker.rules.registry import outcome, rule
 
 
-def single_party_flow(book: Book, cmd: SingleParty) -> None:
-    """Top-up, bonus, spend or withdrawal against the flow's system account."""
-    p = cmd.payload
-    role, credit_user = _FLOWS[cmd.type]
-    party = p.party()
-    assert party is not None
-    user = book.party(party, p.currency, open_if_missing=credit_user)
-    if user.kind == "system":
-        raise Refused(Refusal.SYSTEM_ACCOUNT, "flows move money between a system account and a customer account")
-    system = book.system(role, p.currency)
-    legs: list[Leg] = (
-        [(system, -p.amount), (user, p.amount)] if credit_user else [(user, -p.amount), (system, p.amount)]
+@rule("deposit", "bonus")
+def credit_from_system(book: Book, cmd: Command, p: Deposit | Bonus) -> Outcome:
+    """Top-up or bonus: the flow's system account (``CommandSpec.system``) pays the customer."""
+    out = outcome(cmd)
+    user = _customer(payee(book, out, p, "customer", p.currency))
+    system = _system(book, cmd, p.currency)
+    post(
+        book,
+        out,
+        [(system, -p.amount), (user, p.amount)],
+        amount=p.amount,
+        description=p.description,
+        metadata=dict(p.metadata),
     )
-    post(book, legs, amount=p.amount, description=p.description, metadata=dict(p.metadata))
-    book.ids["account_id"] = user.id
+    out.account_id = user.id
+    return out
 
 
-def transfer(book: Book, cmd: TransferCommand) -> None:
-    p = cmd.payload
-    debit_party, credit_party = p.party("debit_"), p.party("credit_")
-    assert debit_party is not None and credit_party is not None
-    debit = book.party(debit_party, p.currency)
-    credit = book.party(credit_party, p.currency, open_if_missing=True)
+@rule("spend", "withdraw")
+def debit_to_system(book: Book, cmd: Command, p: Spend | Withdraw) -> Outcome:
+    """Spend or withdrawal: the customer pays the flow's system account."""
+    out = outcome(cmd)
+    user = _customer(payer(book, p, "customer", p.currency))
+    system = _system(book, cmd, p.currency)
+    post(
+        book,
+        out,
+        [(user, -p.amount), (system, p.amount)],
+        amount=p.amount,
+        description=p.description,
+        metadata=dict(p.metadata),
+    )
+    out.account_id = user.id
+    return out
+
+
+@rule("transfer")
+def transfer(book: Book, cmd: Command, p: Transfer) -> Outcome:
+    out = outcome(cmd)
+    debit = payer(book, p, "debit", p.currency)
+    credit = payee(book, out, p, "credit", p.currency)
     if debit.id == credit.id:
         raise Refused(Refusal.SAME_ACCOUNT, "a transfer needs two different accounts")
     post(
         book,
+        out,
         [(debit, -p.amount), (credit, p.amount)],
         amount=p.amount,
         description=p.description,
         metadata=dict(p.metadata),
     )
+    return out
 
 
-def post_transaction(book: Book, cmd: PostTransactionCommand) -> None:
+@rule("transaction.post")
+def post_transaction(book: Book, cmd: Command, p: PostTransaction) -> Outcome:
     """N legs in one currency, all or nothing."""
-    p = cmd.payload
-    legs: list[Leg] = []
+    out = outcome(cmd)
+    postings: list[Posting] = []
     for leg in p.legs:
-        party = leg.party()
+        party = leg.party("leg")
         assert party is not None
-        account = book.party(party, p.currency, open_if_missing=leg.side == "credit")
-        legs.append((account, -leg.amount if leg.side == "debit" else leg.amount))
-    total = sum(m for _, m in legs if m > 0)
-    post(book, legs, amount=total, description=p.description, metadata=dict(p.metadata))
+        if leg.side == "debit":
+            postings.append((paying(book, party, p.currency), -leg.amount))
+        else:
+            postings.append((receiving(book, out, party, p.currency), leg.amount))
+    total = sum(m for _, m in postings if m > 0)
+    post(book, out, postings, amount=total, description=p.description, metadata=dict(p.metadata))
+    return out
 
 
-def reverse_transaction(book: Book, cmd: ReverseTransactionCommand) -> None:
+@rule("transaction.reverse")
+def reverse_transaction(book: Book, cmd: Command, p: ReverseTransaction) -> Outcome:
     """A new transaction with every posting negated, linked to the original."""
-    p = cmd.payload
+    out = outcome(cmd)
     original = book.past.get(p.transaction_id)
     if original is None:
         raise Refused(Refusal.TRANSACTION_NOT_FOUND, f"transaction {p.transaction_id} does not exist")
@@ -86,8 +97,21 @@ def reverse_transaction(book: Book, cmd: ReverseTransactionCommand) -> None:
     if original.is_reversal or original.kind in ("hold.capture", "intent.capture", "intent.pay", "refund"):
         # Payments have their own undo (refunds); a reversal of a reversal would be a re-post.
         raise Refused(Refusal.NOT_REVERSIBLE, f"a {original.kind} transaction cannot be reversed; use a refund")
-    legs: list[Leg] = [(book.account(account_id), -amount) for account_id, amount in original.postings]
-    total = sum(m for _, m in legs if m > 0)
+    postings: list[Posting] = [(book.account(account_id), -amount) for account_id, amount in original.postings]
+    total = sum(m for _, m in postings if m > 0)
     metadata = {"reason": p.reason} if p.reason else {}
     # Corrections bypass freezes and velocity limits, never the minimum balance.
-    post(book, legs, amount=total, metadata=metadata, reverses_id=original.id, enforce_limits=False)
+    post(book, out, postings, amount=total, metadata=metadata, reverses_id=original.id, enforce_limits=False)
+    return out
+
+
+def _customer(account: Account) -> Account:
+    if account.kind == "system":
+        raise Refused(Refusal.SYSTEM_ACCOUNT, "flows move money between a system account and a customer account")
+    return account
+
+
+def _system(book: Book, cmd: Command, currency: str) -> Account:
+    role = SPECS[cmd.type].system
+    assert role is not None, f"{cmd.type} declares no system account"
+    return book.system(role, currency)

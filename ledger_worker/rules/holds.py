@@ -11,24 +11,29 @@ from datetime import timedelta
 from uuid import UUID
 
 from contracts.base import Party
-from contracts.commands import CaptureHoldCommand, PlaceHoldCommand, ReleaseHoldCommand
-from contracts.events import HoldChanged
+from contracts.commands import Command
+from contracts.holds import CaptureHold, ExpireHold, PlaceHold, ReleaseHold
 from contracts.ids import derived_id
 from contracts.results import Refusal
 from ledger_worker.book import Book
+from ledger_worker.limits import charge_key
 from ledger_worker.model import Account, Hold, Refused
+from ledger_worker.outcome import Outcome
 from ledger_worker.postings import check_debit, post
+from ledger_worker.rules.common import payer, receiving
+from ledger_worker.rules.events import hold_changed, intent_changed
+from ledger_worker.rules.registry import outcome, rule
 
 
-def place_hold(book: Book, cmd: PlaceHoldCommand) -> None:
-    p = cmd.payload
-    party = p.party()
-    assert party is not None
-    account = book.party(party, p.currency)
-    recipient_party = p.party("recipient_")
-    recipient = book.party(recipient_party, p.currency, open_if_missing=True) if recipient_party else None
+@rule("hold.place")
+def place_hold(book: Book, cmd: Command, p: PlaceHold) -> Outcome:
+    out = outcome(cmd)
+    account = payer(book, p, "holder", p.currency)
+    recipient_party = p.party("recipient")
+    recipient = receiving(book, out, recipient_party, p.currency) if recipient_party else None
     reserve(
         book,
+        out,
         account,
         hold_id=p.hold_id or derived_id("hold", cmd.command_id),
         amount=p.amount,
@@ -37,10 +42,12 @@ def place_hold(book: Book, cmd: PlaceHoldCommand) -> None:
         description=p.description,
         metadata=dict(p.metadata),
     )
+    return out
 
 
 def reserve(
     book: Book,
+    out: Outcome,
     account: Account,
     *,
     hold_id: UUID,
@@ -52,7 +59,6 @@ def reserve(
     metadata: dict[str, str] | None = None,
 ) -> Hold:
     """Place a hold on ``account``: the same checks as a debit of ``amount``, without posting."""
-    assert book.cmd is not None
     if hold_id in book.holds:
         raise Refused(Refusal.HOLD_EXISTS, f"hold {hold_id} already exists")
     if account.kind == "system":
@@ -60,13 +66,13 @@ def reserve(
     if recipient is not None and recipient.id == account.id:
         raise Refused(Refusal.SAME_ACCOUNT, "a hold cannot be captured to the account it holds")
     check_debit(account, amount, -amount)
-    book.charge_key(amount, account.currency)
+    charge_key(book, out, amount, account.currency)
     hold = Hold(
         id=hold_id,
         account_id=account.id,
         currency=account.currency,
         amount=amount,
-        command_id=book.cmd.command_id,
+        command_id=out.command_id,
         expires_at=book.now + timedelta(seconds=expires_in) if expires_in else None,
         recipient_account_id=recipient.id if recipient else None,
         intent_id=intent_id,
@@ -76,26 +82,27 @@ def reserve(
     )
     book.add(hold)
     book.set(account, held=account.held + amount)
-    book.touch(account)
-    book.ids.update(hold_id=hold_id, account_id=account.id)
-    book.emit("hold.placed", hold_changed(hold, account), account=account)
+    out.touch(account)
+    out.hold_id, out.account_id = hold_id, account.id
+    out.emit("hold.placed", hold_changed(hold, account), account=account)
     return hold
 
 
-def capture_hold(book: Book, cmd: CaptureHoldCommand) -> None:
-    hold = _own_hold(book, cmd.payload.hold_id)
-    party = cmd.payload.party("recipient_")
-    capture(book, hold, cmd.payload.amount, party)
+@rule("hold.capture")
+def capture_hold(book: Book, cmd: Command, p: CaptureHold) -> Outcome:
+    out = outcome(cmd)
+    capture(book, out, _own_hold(book, p.hold_id), p.amount, p.party("recipient"))
+    return out
 
 
-def capture(book: Book, hold: Hold, amount: int | None, recipient_party: Party | None) -> UUID:
+def capture(book: Book, out: Outcome, hold: Hold, amount: int | None, recipient_party: Party | None) -> UUID:
     """Post ``amount`` (default: all) of a pending hold to its recipient and release the rest."""
     _check_pending(book, hold)
     amount = hold.amount if amount is None else amount
     if amount > hold.amount:
         raise Refused(Refusal.CAPTURE_EXCEEDS_HOLD, f"hold {hold.id} holds {hold.amount}, not {amount}")
     if recipient_party is not None:
-        recipient = book.party(recipient_party, hold.currency, open_if_missing=True)
+        recipient = receiving(book, out, recipient_party, hold.currency)
     elif hold.recipient_account_id is not None:
         recipient = book.account(hold.recipient_account_id)
     else:
@@ -106,6 +113,7 @@ def capture(book: Book, hold: Hold, amount: int | None, recipient_party: Party |
     book.set(account, held=account.held - hold.amount)  # the whole reservation ends here
     transaction_id = post(
         book,
+        out,
         [(account, -amount), (recipient, amount)],
         amount=amount,
         hold_id=hold.id,
@@ -120,40 +128,46 @@ def capture(book: Book, hold: Hold, amount: int | None, recipient_party: Party |
         recipient_account_id=recipient.id,
         finished_at=book.now,
     )
-    book.ids["hold_id"] = hold.id
-    book.emit("hold.captured", hold_changed(hold, account), account=account)
+    out.hold_id = hold.id
+    out.emit("hold.captured", hold_changed(hold, account), account=account)
     return transaction_id
 
 
-def release_hold(book: Book, cmd: ReleaseHoldCommand) -> None:
-    hold = _own_hold(book, cmd.payload.hold_id)
+@rule("hold.release")
+def release_hold(book: Book, cmd: Command, p: ReleaseHold) -> Outcome:
+    out = outcome(cmd)
+    hold = _own_hold(book, p.hold_id)
     _check_pending(book, hold)
-    finish(book, hold, "released")
+    finish(book, out, hold, "released")
+    return out
 
 
-def finish(book: Book, hold: Hold, status: str) -> None:
+@rule("hold.expire")
+def expire_hold(book: Book, cmd: Command, p: ExpireHold) -> Outcome:
+    """The sweeper's expiry: an authorised intent whose hold lapses expires with it."""
+    out = outcome(cmd)
+    hold = book.hold(p.hold_id)
+    if hold.status != "pending":
+        raise Refused(Refusal.HOLD_NOT_PENDING, f"hold {hold.id} is {hold.status}")
+    if hold.expires_at is None or hold.expires_at > book.now:
+        raise Refused(Refusal.HOLD_NOT_EXPIRED, f"hold {hold.id} has not expired")
+    finish(book, out, hold, "expired")
+    if hold.intent_id is not None:
+        intent = book.intent(hold.intent_id)
+        if intent.status == "authorized":
+            book.set(intent, status="expired")
+            intent_changed(book, out, "intent.expired", intent)
+    return out
+
+
+def finish(book: Book, out: Outcome, hold: Hold, status: str) -> None:
     """End a pending hold without posting: its amount becomes available again."""
     account = book.account(hold.account_id)
     book.set(account, held=account.held - hold.amount)
     book.set(hold, status=status, finished_at=book.now)
-    book.touch(account)
-    book.ids.update(hold_id=hold.id, account_id=account.id)
-    book.emit(f"hold.{status}", hold_changed(hold, account), account=account)
-
-
-def hold_changed(hold: Hold, account: Account) -> HoldChanged:
-    return HoldChanged(
-        hold_id=hold.id,
-        currency=hold.currency,
-        amount=hold.amount,
-        captured_amount=hold.captured_amount,
-        status=hold.status,
-        expires_at=hold.expires_at,
-        recipient_account_id=hold.recipient_account_id,
-        transaction_id=hold.transaction_id,
-        held_after=account.held,
-        available_after=account.available,
-    )
+    out.touch(account)
+    out.hold_id, out.account_id = hold.id, account.id
+    out.emit(f"hold.{status}", hold_changed(hold, account), account=account)
 
 
 def _own_hold(book: Book, hold_id: UUID) -> Hold:

@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.commands import (
-    CloseWalletCommand,
-    CreateWalletCommand,
-    FreezeWalletCommand,
-    OpenAccountCommand,
-    RegisterCurrencyCommand,
-    SetAccountLimitsCommand,
-    SetWalletMetadataCommand,
-    UnfreezeWalletCommand,
-)
+from contracts.commands import Command
 from contracts.events import (
     CurrencyRegistered,
     LimitsChanged,
@@ -19,22 +10,38 @@ from contracts.events import (
     WalletMetadataChanged,
     WalletStatusChanged,
 )
-from contracts.ids import derived_id
+from contracts.ids import derived_id, wallet_account_id
 from contracts.results import Refusal
+from contracts.wallets import (
+    CloseWallet,
+    CreateWallet,
+    FreezeWallet,
+    OpenAccount,
+    RegisterCurrency,
+    SetAccountLimits,
+    SetWalletMetadata,
+    UnfreezeWallet,
+)
 from ledger_worker.book import Book
-from ledger_worker.model import Account, Currency, Refused, Wallet
+from ledger_worker.model import Currency, Refused, Wallet
+from ledger_worker.outcome import Outcome
+from ledger_worker.rules.common import customer_wallet, open_account, payer
+from ledger_worker.rules.registry import outcome, rule
 
 
-def register_currency(book: Book, cmd: RegisterCurrencyCommand) -> None:
-    p = cmd.payload
+@rule("currency.register")
+def register_currency(book: Book, cmd: Command, p: RegisterCurrency) -> Outcome:
+    out = outcome(cmd)
     if p.code in book.currencies:
         raise Refused(Refusal.CURRENCY_EXISTS, f"currency {p.code} is already registered")
     book.add_currency(Currency(p.code, p.name, p.exponent))
-    book.emit("currency.registered", CurrencyRegistered(code=p.code, name=p.name, exponent=p.exponent))
+    out.emit("currency.registered", CurrencyRegistered(code=p.code, name=p.name, exponent=p.exponent))
+    return out
 
 
-def create_wallet(book: Book, cmd: CreateWalletCommand) -> None:
-    p = cmd.payload
+@rule("wallet.create")
+def create_wallet(book: Book, cmd: Command, p: CreateWallet) -> Outcome:
+    out = outcome(cmd)
     wallet_id = p.wallet_id or derived_id("wallet", cmd.command_id)
     if wallet_id in book.wallets:
         raise Refused(Refusal.WALLET_EXISTS, f"wallet {wallet_id} already exists")
@@ -52,47 +59,53 @@ def create_wallet(book: Book, cmd: CreateWalletCommand) -> None:
         new=True,
     )
     book.add(wallet)
-    book.ids["wallet_id"] = wallet_id
+    out.wallet_id = wallet_id
     created = WalletCreated(
         owner_id=p.owner_id, kind=p.kind, handle=p.handle, external_ref=p.external_ref, metadata=dict(p.metadata)
     )
-    book.emit("wallet.created", created, wallet=wallet)
+    out.emit("wallet.created", created, wallet=wallet)
     for currency in p.currencies:
         book.currency(currency)
-        book.open_account(wallet, currency, account_id=derived_id("account", f"{wallet_id}:{currency}"))
+        open_account(book, out, wallet, currency, account_id=wallet_account_id(wallet_id, currency))
+    return out
 
 
-def freeze_wallet(book: Book, cmd: FreezeWalletCommand) -> None:
-    wallet = _customer_wallet(book, cmd.payload.wallet)
+@rule("wallet.freeze")
+def freeze_wallet(book: Book, cmd: Command, p: FreezeWallet) -> Outcome:
+    wallet = customer_wallet(book, p.wallet)
     if wallet.status == "closed":
-        raise Refused(Refusal.ACCOUNT_CLOSED, f"wallet {cmd.payload.wallet} is closed")
-    _set_status(book, wallet, "frozen", cmd.payload.allow_credits, cmd.payload.reason, "wallet.frozen")
+        raise Refused(Refusal.ACCOUNT_CLOSED, f"wallet {p.wallet} is closed")
+    return _set_status(book, outcome(cmd), wallet, "frozen", p.allow_credits, p.reason, "wallet.frozen")
 
 
-def unfreeze_wallet(book: Book, cmd: UnfreezeWalletCommand) -> None:
-    wallet = _customer_wallet(book, cmd.payload.wallet)
+@rule("wallet.unfreeze")
+def unfreeze_wallet(book: Book, cmd: Command, p: UnfreezeWallet) -> Outcome:
+    wallet = customer_wallet(book, p.wallet)
     if wallet.status != "frozen":
-        raise Refused(Refusal.WALLET_NOT_FROZEN, f"wallet {cmd.payload.wallet} is {wallet.status}, not frozen")
-    _set_status(book, wallet, "active", True, None, "wallet.unfrozen")
+        raise Refused(Refusal.WALLET_NOT_FROZEN, f"wallet {p.wallet} is {wallet.status}, not frozen")
+    return _set_status(book, outcome(cmd), wallet, "active", True, None, "wallet.unfrozen")
 
 
-def close_wallet(book: Book, cmd: CloseWalletCommand) -> None:
-    wallet = _customer_wallet(book, cmd.payload.wallet)
+@rule("wallet.close")
+def close_wallet(book: Book, cmd: Command, p: CloseWallet) -> Outcome:
+    wallet = customer_wallet(book, p.wallet)
     if wallet.status == "closed":
-        raise Refused(Refusal.ACCOUNT_CLOSED, f"wallet {cmd.payload.wallet} is already closed")
-    for account in _accounts_of(book, wallet):
+        raise Refused(Refusal.ACCOUNT_CLOSED, f"wallet {p.wallet} is already closed")
+    for account in book.accounts_of(wallet):
         if account.balance != 0 or account.held != 0:
             raise Refused(
                 Refusal.WALLET_NOT_EMPTY,
                 f"account {account.id} holds {account.balance} {account.currency} ({account.held} held)",
             )
-    _set_status(book, wallet, "closed", False, None, "wallet.closed")
+    return _set_status(book, outcome(cmd), wallet, "closed", False, None, "wallet.closed")
 
 
-def set_wallet_metadata(book: Book, cmd: SetWalletMetadataCommand) -> None:
-    wallet = book.wallet(cmd.payload.wallet)
+@rule("wallet.set_metadata")
+def set_wallet_metadata(book: Book, cmd: Command, p: SetWalletMetadata) -> Outcome:
+    out = outcome(cmd)
+    wallet = book.wallet(p.wallet)
     metadata = dict(wallet.metadata)
-    for key, value in cmd.payload.metadata.items():
+    for key, value in p.metadata.items():
         if value is None:
             metadata.pop(key, None)
         else:
@@ -100,18 +113,20 @@ def set_wallet_metadata(book: Book, cmd: SetWalletMetadataCommand) -> None:
     if len(metadata) > 32:
         raise Refused(Refusal.METADATA_LIMIT, "a wallet keeps at most 32 metadata keys")
     book.set(wallet, metadata=metadata)
-    book.ids["wallet_id"] = wallet.id
-    book.emit("wallet.metadata_changed", WalletMetadataChanged(metadata=metadata), wallet=wallet)
+    out.wallet_id = wallet.id
+    out.emit("wallet.metadata_changed", WalletMetadataChanged(metadata=metadata), wallet=wallet)
+    return out
 
 
-def open_account(book: Book, cmd: OpenAccountCommand) -> None:
-    p = cmd.payload
+@rule("account.open")
+def open_standalone_or_wallet_account(book: Book, cmd: Command, p: OpenAccount) -> Outcome:
+    out = outcome(cmd)
     book.currency(p.currency)
     account_id = p.account_id or derived_id("account", cmd.command_id)
     if account_id in book.accounts:
         raise Refused(Refusal.ACCOUNT_EXISTS, f"account {account_id} already exists")
     if p.wallet is not None:
-        wallet = _customer_wallet(book, p.wallet)
+        wallet = customer_wallet(book, p.wallet)
         if book.wallet_account(wallet, p.currency) is not None:
             raise Refused(Refusal.ACCOUNT_EXISTS, f"wallet {p.wallet} already has a {p.currency} account")
     else:  # a standalone account lives in a wallet of its own, with the same id
@@ -121,15 +136,15 @@ def open_account(book: Book, cmd: OpenAccountCommand) -> None:
         book.add(wallet)
     if wallet.status == "closed":
         raise Refused(Refusal.ACCOUNT_CLOSED, f"wallet {wallet.id} is closed")
-    book.open_account(wallet, p.currency, account_id=account_id, min_balance=p.min_balance)
-    book.ids.update(account_id=account_id, wallet_id=wallet.id)
+    open_account(book, out, wallet, p.currency, account_id=account_id, min_balance=p.min_balance)
+    out.account_id, out.wallet_id = account_id, wallet.id
+    return out
 
 
-def set_account_limits(book: Book, cmd: SetAccountLimitsCommand) -> None:
-    p = cmd.payload
-    party = p.party()
-    assert party is not None
-    account = book.party(party, p.currency)
+@rule("account.set_limits")
+def set_account_limits(book: Book, cmd: Command, p: SetAccountLimits) -> Outcome:
+    out = outcome(cmd)
+    account = payer(book, p, "account", p.currency)
     if account.kind == "system":
         raise Refused(Refusal.SYSTEM_ACCOUNT, "system accounts have no limits")
     if account.available < p.min_balance:
@@ -144,33 +159,26 @@ def set_account_limits(book: Book, cmd: SetAccountLimitsCommand) -> None:
         daily_debit_amount=p.daily_debit_amount,
         daily_debit_count=p.daily_debit_count,
     )
-    book.touch(account)
-    book.ids["account_id"] = account.id
+    out.touch(account)
+    out.account_id = account.id
     limits = LimitsChanged(
         min_balance=p.min_balance,
         max_per_transaction=p.max_per_transaction,
         daily_debit_amount=p.daily_debit_amount,
         daily_debit_count=p.daily_debit_count,
     )
-    book.emit("account.limits_changed", limits, account=account)
+    out.emit("account.limits_changed", limits, account=account)
+    return out
 
 
-def _customer_wallet(book: Book, ref: str) -> Wallet:
-    wallet = book.wallet(ref)
-    if wallet.kind == "system":
-        raise Refused(Refusal.SYSTEM_ACCOUNT, "system wallets cannot be changed by commands")
-    return wallet
-
-
-def _accounts_of(book: Book, wallet: Wallet) -> list[Account]:
-    return [a for a in book.accounts.values() if a.wallet_id == wallet.id]
-
-
-def _set_status(book: Book, wallet: Wallet, status: str, allow_credits: bool, reason: str | None, event: str) -> None:
+def _set_status(
+    book: Book, out: Outcome, wallet: Wallet, status: str, allow_credits: bool, reason: str | None, event: str
+) -> Outcome:
     book.set(wallet, status=status, allow_credits=allow_credits)
-    for account in _accounts_of(book, wallet):
+    for account in book.accounts_of(wallet):
         book.set(account, status=status, allow_credits=allow_credits)
-        book.touch(account)
-    book.ids["wallet_id"] = wallet.id
+        out.touch(account)
+    out.wallet_id = wallet.id
     change = WalletStatusChanged(status=status, allow_credits=allow_credits, reason=reason)
-    book.emit(event, change, wallet=wallet)
+    out.emit(event, change, wallet=wallet)
+    return out

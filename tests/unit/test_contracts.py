@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from contracts.commands import TransferCommand, parse_command
 from contracts.export import SCHEMA_DIR, render
+from contracts.money import Transfer
 
 A, B = str(uuid.UUID(int=1)), str(uuid.UUID(int=2))
 
@@ -29,7 +30,7 @@ def _transfer(**payload: object) -> bytes:
 
 def test_valid_transfer_round_trips() -> None:
     cmd = parse_command(_transfer())
-    assert isinstance(cmd, TransferCommand) and cmd.payload.amount == 100
+    assert isinstance(cmd, TransferCommand) and isinstance(cmd.payload, Transfer) and cmd.payload.amount == 100
     assert parse_command(cmd.model_dump_json().encode()) == cmd
 
 

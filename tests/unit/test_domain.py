@@ -16,7 +16,9 @@ from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
 from contracts.results import CommandResult, Refusal
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Currency, Hold, Wallet
-from ledger_worker.rules import RULES
+from ledger_worker.outcome import Outcome
+from ledger_worker.run import run
+from ledger_worker.store import event_rows
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 USERS = [uuid.UUID(int=i + 1) for i in range(4)]
@@ -35,6 +37,11 @@ def world() -> Book:
 
 def command(kind: str, **payload: Any) -> Command:
     return build_command(kind, payload, command_id=uuid.uuid4().hex, issued_at=NOW)
+
+
+def apply(book: Book, cmd: Command) -> tuple[CommandResult, Outcome]:
+    _, result, outcome = run(book, cmd)
+    return result, outcome
 
 
 users = st.sampled_from(USERS).map(str)
@@ -76,8 +83,8 @@ def state(book: Book) -> Any:
     return (
         {k: vars_of(v) for k, v in book.accounts.items()},
         {k: vars_of(v) for k, v in book.holds.items()},
-        len(book.transactions),
-        len(book.postings),
+        {k: vars_of(v) for k, v in book.wallets.items()},
+        len(book.changed),
     )
 
 
@@ -91,15 +98,15 @@ def test_every_command_keeps_the_books_balanced_and_refusals_change_nothing(cmds
     book = world()
     for cmd in cmds:
         before = state(book)
-        events_before = len(book.events)
-        result = book.run(cmd, RULES[cmd.type])
-        # The book builds events and results without re-validating them: the contracts must agree.
+        result, outcome = apply(book, cmd)
+        # Events and results are built without re-validating them: the contracts must agree.
         CommandResult.model_validate(result.model_dump())
-        for event in book.events[events_before:]:
-            parse_event(event.body)
+        for row in event_rows(outcome, NOW):
+            parse_event(row.body)
         if result.status == "refused":
             assert state(book) == before
-            assert [e.type for e in book.events[events_before:]] == ["command.refused"]
+            assert [e.type for e in outcome.events] == ["command.refused"]
+            assert not outcome.postings and not outcome.transactions
         assert sum(a.balance for a in book.accounts.values()) == 0
         for account in book.accounts.values():
             pending = sum(h.amount for h in book.holds.values() if h.account_id == account.id and h.status == "pending")
@@ -118,30 +125,27 @@ def debited(cmd: Command) -> set[uuid.UUID]:
 
 def test_a_refused_multi_leg_transaction_leaves_no_partial_postings() -> None:
     book = world()
-    book.run(command("deposit", account_id=str(USERS[0]), amount=100, currency="USD"), RULES["deposit"])
+    apply(book, command("deposit", account_id=str(USERS[0]), amount=100, currency="USD"))
     legs = [
         {"account_id": str(USERS[0]), "side": "debit", "amount": 100},
         {"account_id": str(USERS[1]), "side": "debit", "amount": 50},  # USERS[1] has nothing: refused
         {"account_id": str(USERS[2]), "side": "credit", "amount": 150},
     ]
-    postings = len(book.postings)
-    result = book.run(command("transaction.post", currency="USD", legs=legs), RULES["transaction.post"])
+    result, outcome = apply(book, command("transaction.post", currency="USD", legs=legs))
     assert result.refusal == Refusal.INSUFFICIENT_FUNDS
-    assert len(book.postings) == postings and book.accounts[USERS[0]].balance == 100
+    assert not outcome.postings and book.accounts[USERS[0]].balance == 100
 
 
 def test_capture_takes_part_and_releases_the_rest() -> None:
     book = world()
-    book.run(command("deposit", account_id=str(USERS[0]), amount=1_000, currency="USD"), RULES["deposit"])
+    apply(book, command("deposit", account_id=str(USERS[0]), amount=1_000, currency="USD"))
     place = command("hold.place", hold_id=str(HOLDS[0]), account_id=str(USERS[0]), amount=600, currency="USD")
-    assert book.run(place, RULES["hold.place"]).balances[0].available == 400
+    assert apply(book, place)[0].balances[0].available == 400
     capture = command("hold.capture", hold_id=str(HOLDS[0]), amount=250, recipient_account_id=str(USERS[1]))
-    result = book.run(capture, RULES["hold.capture"])
+    result, _ = apply(book, capture)
     payer = next(b for b in result.balances if b.account_id == USERS[0])
     assert (payer.balance, payer.held, payer.available) == (750, 0, 750)
-    again = book.run(
-        command("hold.capture", hold_id=str(HOLDS[0]), recipient_account_id=str(USERS[1])), RULES["hold.capture"]
-    )
+    again, _ = apply(book, command("hold.capture", hold_id=str(HOLDS[0]), recipient_account_id=str(USERS[1])))
     assert again.refusal == Refusal.HOLD_NOT_PENDING
 
 
@@ -149,19 +153,19 @@ def test_expired_holds_cannot_be_captured() -> None:
     book = world()
     book.load([Hold(HOLDS[1], USERS[0], "USD", 10, "c", expires_at=NOW, recipient_account_id=USERS[1])])
     book.accounts[USERS[0]].balance = book.accounts[USERS[0]].held = 10
-    result = book.run(command("hold.capture", hold_id=str(HOLDS[1])), RULES["hold.capture"])
+    result, _ = apply(book, command("hold.capture", hold_id=str(HOLDS[1])))
     assert result.refusal == Refusal.HOLD_EXPIRED
 
 
 def test_unknown_account_currency_mismatch_and_overflow_are_refused() -> None:
     book = world()
     book.currencies["EUR"] = Currency("EUR", "Euro", 2)
-    missing = book.run(command("deposit", account_id=str(uuid.uuid4()), amount=1, currency="USD"), RULES["deposit"])
+    missing, _ = apply(book, command("deposit", account_id=str(uuid.uuid4()), amount=1, currency="USD"))
     assert missing.refusal == Refusal.ACCOUNT_NOT_FOUND
     eur = command("transfer", debit_account_id=str(USERS[0]), credit_account_id=str(USERS[1]), amount=1, currency="EUR")
-    assert book.run(eur, RULES["transfer"]).refusal == Refusal.CURRENCY_MISMATCH
+    assert apply(book, eur)[0].refusal == Refusal.CURRENCY_MISMATCH
     book.accounts[USERS[0]].balance = MAX_AMOUNT
-    over = book.run(command("deposit", account_id=str(USERS[0]), amount=1, currency="USD"), RULES["deposit"])
+    over, _ = apply(book, command("deposit", account_id=str(USERS[0]), amount=1, currency="USD"))
     assert over.refusal == Refusal.BALANCE_OVERFLOW
 
 

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.commands import DepositCommand
+from contracts.money import Deposit
 from ledger_worker.intake import MAX_BODY_BYTES, MAX_REASON, Undecodable, decode
 
 VALID: dict[str, Any] = {
@@ -39,7 +40,7 @@ def with_payload(**fields: Any) -> bytes:
 @pytest.mark.parametrize("content_type", [None, "", "application/json", "Application/JSON; charset=UTF-8"])
 def test_valid_command_decodes(content_type: str | None) -> None:
     cmd = decode(body(), content_type)
-    assert isinstance(cmd, DepositCommand) and cmd.payload.amount == 5
+    assert isinstance(cmd, DepositCommand) and isinstance(cmd.payload, Deposit) and cmd.payload.amount == 5
 
 
 @pytest.mark.parametrize(
