@@ -25,6 +25,7 @@ from contracts.holds import (
     CreateIntent,
     ExpireHold,
     ExpireIntent,
+    IncrementHold,
     PayIntent,
     PlaceHold,
     Refund,
@@ -117,6 +118,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     # holds
     CommandSpec("hold.place", PlaceHold, Scope.HOLDS, _post("/v1/holds")),
+    CommandSpec("hold.increment", IncrementHold, Scope.HOLDS, _post("/v1/holds/{hold_id}/increment")),
     CommandSpec("hold.capture", CaptureHold, Scope.HOLDS, _post("/v1/holds/{hold_id}/capture")),
     CommandSpec("hold.release", ReleaseHold, Scope.HOLDS, _post("/v1/holds/{hold_id}/release")),
     CommandSpec("hold.expire", ExpireHold, None),

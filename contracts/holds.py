@@ -38,6 +38,15 @@ class CaptureHold(WithParties):
     recipient_wallet: Annotated[WalletRef | None, Ref("wallet", party="recipient", optional=True)] = None
 
 
+class IncrementHold(Contract):
+    """Add ``amount`` to a pending hold (the same checks as placing it), optionally with a new expiry."""
+
+    hold_id: Annotated[UUID, Ref("hold")]
+    amount: Amount
+    #: From now; without it the hold keeps its expiry.
+    expires_in_seconds: ExpiresIn | None = None
+
+
 class ReleaseHold(Contract):
     """Give a pending hold's funds back to the account's available balance."""
 

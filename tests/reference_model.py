@@ -139,6 +139,22 @@ class Model:
         hold.status = "captured"
         hold.recipient = to
 
+    def increment(self, index: int, amount: int) -> None:
+        hold = self.holds[index]
+        if hold.intent is not None:
+            raise Refusal("hold_belongs_to_intent")
+        if hold.status != "pending":
+            raise Refusal("hold_not_pending")
+        acc = self.accounts[hold.account]
+        if acc.frozen:
+            raise Refusal("account_frozen")
+        if acc.balance - acc.held - amount < acc.min_balance:
+            raise Refusal("insufficient_funds")
+        if acc.max_tx is not None and hold.amount + amount > acc.max_tx:  # the limit bounds the new total
+            raise Refusal("exceeds_transaction_limit")
+        acc.held += amount
+        hold.amount += amount
+
     def release(self, index: int) -> None:
         hold = self.holds[index]
         if hold.intent is not None:

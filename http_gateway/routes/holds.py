@@ -13,8 +13,8 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from contracts.base import WalletRef, WithParties
-from contracts.holds import CaptureHold, PlaceHold, ReleaseHold
+from contracts.base import Contract, WalletRef, WithParties
+from contracts.holds import CaptureHold, ExpiresIn, IncrementHold, PlaceHold, ReleaseHold
 from contracts.keys import Scope
 from contracts.refs import Ref
 from http_gateway import lookup, views
@@ -43,6 +43,13 @@ class CaptureBody(WithParties):
     recipient_wallet: Annotated[WalletRef | None, Ref("wallet", party="recipient", optional=True)] = None
 
 
+class IncrementBody(Contract):
+    """Add ``amount`` to the hold; ``expires_in_seconds`` (from now) replaces its expiry if given."""
+
+    amount: AmountIn
+    expires_in_seconds: ExpiresIn | None = None
+
+
 async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recipient: bool) -> asyncpg.Record:
     """The hold; 403 for a bound key unless it holds it (or, with ``recipient``, receives it), else 404."""
     row = await lookup.hold(pool, hold_id)
@@ -69,6 +76,15 @@ async def get_hold(
     row = await find(pool, principal, hold_id, recipient=True)
     hold: views.Hold = views.with_decimals(views.Hold, row, await currencies.exponent(pool, row["currency"]))
     return hold
+
+
+@command_route(router, "hold.increment")
+async def increment_hold(hold_id: UUID, body: IncrementBody, w: WriterDep, principal: Holder) -> JSONResponse:
+    """Reserve more under a pending hold, e.g. a bill that grew (``hold.increment``)."""
+    row = await find(w.pool, principal, hold_id, recipient=False)
+    amount = await w.currencies.minor(w.pool, row["currency"], body.amount)
+    payload = contract(IncrementHold, hold_id=hold_id, amount=amount, expires_in_seconds=body.expires_in_seconds)
+    return await w.send("hold.increment", payload, principal)
 
 
 @command_route(router, "hold.capture")

@@ -12,7 +12,7 @@ from uuid import UUID
 
 from contracts.base import Party
 from contracts.commands import Command
-from contracts.holds import CaptureHold, ExpireHold, PlaceHold, ReleaseHold
+from contracts.holds import CaptureHold, ExpireHold, IncrementHold, PlaceHold, ReleaseHold
 from contracts.ids import derived_id
 from contracts.results import Refusal
 from ledger_worker.book import Book
@@ -86,6 +86,29 @@ def reserve(
     out.hold_id, out.account_id = hold_id, account.id
     out.emit("hold.placed", hold_changed(hold, account), account=account)
     return hold
+
+
+@rule("hold.increment")
+def increment_hold(book: Book, cmd: Command, p: IncrementHold) -> Outcome:
+    """Reserve more of the account's available funds under the same hold (an incremental authorisation).
+
+    Checked like placing a hold of the new total (status, minimum balance against the increment;
+    per-transaction and daily limits against the total); the key that sends it is charged the increment.
+    """
+    out = outcome(cmd)
+    hold = _own_hold(book, p.hold_id)
+    _check_pending(book, hold)
+    account = book.account(hold.account_id)
+    total = hold.amount + p.amount
+    check_debit(account, total, -p.amount)
+    charge_key(book, out, p.amount, account.currency)
+    expires_at = book.now + timedelta(seconds=p.expires_in_seconds) if p.expires_in_seconds else hold.expires_at
+    book.set(hold, amount=total, expires_at=expires_at)
+    book.set(account, held=account.held + p.amount)
+    out.touch(account)
+    out.hold_id, out.account_id = hold.id, account.id
+    out.emit("hold.incremented", hold_changed(hold, account), account=account)
+    return out
 
 
 @rule("hold.capture")

@@ -41,6 +41,7 @@ steps = st.one_of(
     st.tuples(st.just("place"), customers, small, st.none() | anyone),
     st.tuples(st.just("capture"), index, st.none() | small, st.none() | anyone),
     st.tuples(st.just("release"), index),
+    st.tuples(st.just("increment"), index, small),
     st.tuples(st.just("intent"), small),
     st.tuples(st.just("pay"), index, customers, st.booleans()),
     st.tuples(st.just("capture_intent"), index, st.none() | small),
@@ -95,13 +96,15 @@ def _translate(step: tuple[Any, ...], w: World, m: Model) -> tuple[Command, Any]
         (amount,) = args
         c = cmd("intent.create", merchant_wallet=str(w.wallets["m"]), amount=amount, currency="USD")
         return c, lambda: m.create_intent(amount)
-    if kind in ("capture", "release"):
+    if kind in ("capture", "release", "increment"):
         hold = _pick(w.holds, args[0])
         if hold is None:
             return None
         i = w.holds.index(hold)
         if kind == "release":
             return cmd("hold.release", hold_id=str(hold)), lambda: m.release(i)
+        if kind == "increment":
+            return cmd("hold.increment", hold_id=str(hold), amount=args[1]), lambda: m.increment(i, args[1])
         _, amount, to = args
         extra = {"recipient_account_id": acct[to]} if to else {}
         c = cmd("hold.capture", hold_id=str(hold), **({"amount": amount} if amount else {}), **extra)

@@ -69,6 +69,7 @@ commands = st.one_of(
         st.none() | amounts,
     ),
     st.builds(lambda h: command("hold.release", hold_id=str(h)), st.sampled_from(HOLDS)),
+    st.builds(lambda h, n: command("hold.increment", hold_id=str(h), amount=n), st.sampled_from(HOLDS), amounts),
     st.builds(
         lambda a, m, c: command("account.set_limits", account_id=a, currency="USD", min_balance=m, daily_debit_count=c),
         users,
@@ -147,6 +148,21 @@ def test_capture_takes_part_and_releases_the_rest() -> None:
     assert (payer.balance, payer.held, payer.available) == (750, 0, 750)
     again, _ = apply(book, command("hold.capture", hold_id=str(HOLDS[0]), recipient_account_id=str(USERS[1])))
     assert again.refusal == Refusal.HOLD_NOT_PENDING
+
+
+def test_an_increment_reserves_more_only_from_available_funds() -> None:
+    book = world()
+    apply(book, command("deposit", account_id=str(USERS[0]), amount=1_000, currency="USD"))
+    place = command("hold.place", hold_id=str(HOLDS[0]), account_id=str(USERS[0]), amount=600, currency="USD")
+    apply(book, place)
+    grown, outcome = apply(book, command("hold.increment", hold_id=str(HOLDS[0]), amount=300, expires_in_seconds=60))
+    assert (grown.balances[0].held, grown.balances[0].available) == (900, 100)
+    assert book.holds[HOLDS[0]].amount == 900 and [e.type for e in outcome.events] == ["hold.incremented"]
+    too_much, _ = apply(book, command("hold.increment", hold_id=str(HOLDS[0]), amount=101))
+    assert too_much.refusal == Refusal.INSUFFICIENT_FUNDS and book.holds[HOLDS[0]].amount == 900
+    apply(book, command("account.set_limits", account_id=str(USERS[0]), currency="USD", max_per_transaction=950))
+    over_limit, _ = apply(book, command("hold.increment", hold_id=str(HOLDS[0]), amount=60))
+    assert over_limit.refusal == Refusal.EXCEEDS_TRANSACTION_LIMIT  # the limit counts the hold's new total
 
 
 def test_expired_holds_cannot_be_captured() -> None:
