@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
+from pydantic_core import to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.signing import parse_keys
@@ -49,6 +51,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     relay_batch_size: int = Field(default=200, ge=1, le=10000)
     relay_max_attempts: int = Field(default=8, ge=1)
+    #: Wait before a refused event's first retry; it doubles with each refusal (jittered by ±50%) ...
+    relay_backoff_seconds: float = Field(default=1.0, gt=0)
+    #: ... up to this.
+    relay_backoff_max_seconds: float = Field(default=300.0, gt=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
 
@@ -75,6 +81,38 @@ class Settings(BaseSettings):
     @property
     def topology(self) -> Topology:
         return Topology(self.ledger_namespace, declare=self.amqp_declare)
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets ``field`` (pydantic-settings reads it case-insensitively)."""
+    return f"{Settings.model_config.get('env_prefix', '')}{field}".upper()
+
+
+#: Every variable a setting is read from: a process environment built by :func:`settings_env` has all of them.
+ENV_NAMES = frozenset(env_name(field) for field in Settings.model_fields)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """Every setting of ``settings`` as the environment variable that sets it, secrets included.
+
+    Derived from the model's fields, so a process started with this environment has exactly these
+    settings (a new field cannot be forgotten); ``Settings()`` read from it equals ``settings``.
+    """
+    env: dict[str, str] = {}
+    for field in type(settings).model_fields:
+        value = getattr(settings, field)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            text = str(value)
+        else:  # complex fields are read as JSON
+            text = json.dumps(to_jsonable_python(value))
+        env[env_name(field)] = text
+    return env
 
 
 def _strong(name: str, value: str, default: str) -> None:

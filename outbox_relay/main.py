@@ -55,6 +55,8 @@ async def _serve(
         batch_size=settings.relay_batch_size,
         max_attempts=settings.relay_max_attempts,
         signing_keys=settings.signing_keys,
+        backoff_seconds=settings.relay_backoff_seconds,
+        backoff_max_seconds=settings.relay_backoff_max_seconds,
     )
     log.info("relay publishing to %s", settings.topology.events_exchange)
     while not stop.is_set():

@@ -66,6 +66,8 @@ class Relay:
         batch_size: int,
         max_attempts: int,
         signing_keys: Mapping[str, bytes],
+        backoff_seconds: float,
+        backoff_max_seconds: float,
     ) -> None:
         self._pool = pool
         self._signing_keys = signing_keys
@@ -73,6 +75,8 @@ class Relay:
         self._exchange = exchange
         self._batch_size = batch_size
         self._max_attempts = max_attempts
+        self._backoff = backoff_seconds
+        self._backoff_max = backoff_max_seconds
 
     async def pump_once(self) -> int:
         """Claim and publish one batch; returns the number of rows claimed."""
@@ -122,7 +126,7 @@ class Relay:
 
     async def _record_failure(self, conn: asyncpg.Connection, row: _Row, error: str) -> None:
         attempts = row.attempts + 1
-        delay = min(300.0, 0.5 * 2**attempts) * random.uniform(0.5, 1.5)  # exponential, jittered
+        delay = retry_delay(attempts, self._backoff, self._backoff_max, jitter=random.uniform(0.5, 1.5))
         dead = attempts >= self._max_attempts
         log.warning(
             "event %s publish failed (attempt %d%s): %s",
@@ -141,3 +145,11 @@ class Relay:
             delay,
             dead,
         )
+
+
+def retry_delay(attempts: int, first: float, most: float, *, jitter: float = 1.0) -> float:
+    """Seconds before the next try after ``attempts`` refusals: ``first``, doubling, times ``jitter``, at most ``most``.
+
+    The relay's schedule (``RELAY_BACKOFF_SECONDS``, ``RELAY_BACKOFF_MAX_SECONDS``), jittered by ±50%.
+    """
+    return min(most, first * 2.0 ** (attempts - 1) * jitter)

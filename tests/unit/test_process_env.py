@@ -1,0 +1,59 @@
+"""One way from settings to a process environment: every setting, secrets included; the relay's backoff."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from ledger_common.settings import ENV_NAMES, Settings, settings_env
+from outbox_relay.relay import retry_delay
+
+
+def _revealed(s: Settings) -> dict[str, object]:
+    return {k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in dict(s).items()}
+
+
+def _unusual() -> Settings:
+    """Every field away from its default, so a variable left out shows."""
+    return Settings(
+        environment="test",
+        database_url="postgresql://u:p@db:5433/x",
+        amqp_url="amqp://a:b@mq:5673/v",
+        service_api_key="svc-" + "k" * 40,
+        api_key_pepper="pep-" + "p" * 40,
+        event_signing_keys="k2:" + "s" * 40 + ",k1:" + "t" * 40,
+        amqp_declare=False,
+        http_host="localhost",
+        http_port=9999,
+        ledger_namespace="ns.",
+        reply_timeout_seconds=1.5,
+        worker_prefetch=7,
+        worker_batch_size=3,
+        worker_lanes=4,
+        sweep_seconds=0.25,
+        db_pool_size=2,
+        relay_batch_size=9,
+        relay_max_attempts=3,
+        relay_backoff_seconds=0.125,
+        relay_backoff_max_seconds=2.5,
+        relay_poll_seconds=0.75,
+        log_level="DEBUG",
+    )
+
+
+def test_every_setting_is_written_and_reads_back_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = _unusual()
+    defaults = Settings(_env_file=None)
+    assert {k for k, v in _revealed(s).items() if v == _revealed(defaults)[k]} == set()  # the test covers all
+    env = settings_env(s)
+    assert set(env) == ENV_NAMES == {name.upper() for name in Settings.model_fields}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _revealed(Settings(_env_file=None)) == _revealed(s)
+
+
+def test_relay_backoff_doubles_from_its_setting_up_to_its_cap() -> None:
+    assert [retry_delay(n, 1.0, 300.0) for n in (1, 2, 3, 9, 10)] == [1.0, 2.0, 4.0, 256.0, 300.0]
+    assert retry_delay(1, 0.001, 1.0) == 0.001
+    assert retry_delay(3, 1.0, 300.0, jitter=1.5) == 6.0
+    assert retry_delay(30, 1.0, 300.0, jitter=1.5) == 300.0  # the cap holds with jitter too
