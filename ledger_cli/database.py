@@ -1,9 +1,13 @@
-"""Schema migration through alembic, from the packaged migrations directory."""
+"""The server's databases: create and drop them (on the ``postgres`` database), migrate their schema.
+
+Migrations run through alembic, from the packaged migrations directory.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from alembic import command
@@ -14,19 +18,45 @@ from ledger_common.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def with_database(dsn: str, name: str) -> str:
+    """``dsn`` pointing at database ``name`` instead."""
+    return urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+
+
+def database_name(dsn: str) -> str:
+    return urlsplit(dsn).path.lstrip("/")
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def _admin(dsn: str, sql: str) -> None:
+    """Run ``sql`` (CREATE/DROP DATABASE) on the ``postgres`` database of ``dsn``'s server."""
+    conn = await asyncpg.connect(with_database(dsn, "postgres"))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def create_database(dsn: str, name: str) -> str:
+    """Create the empty database ``name`` on ``dsn``'s server; returns its URL."""
+    await _admin(dsn, f"CREATE DATABASE {_quoted(name)}")
+    return with_database(dsn, name)
+
+
+async def drop_database(dsn: str) -> None:
+    """Drop the database ``dsn`` names, whoever is still connected to it."""
+    await _admin(dsn, f"DROP DATABASE IF EXISTS {_quoted(database_name(dsn))} WITH (FORCE)")
+
+
 async def _ensure_database(url: str) -> None:
     """Create the database named in ``url`` if it does not exist (first ``make run`` on a machine)."""
     try:
         conn = await asyncpg.connect(url)
     except asyncpg.InvalidCatalogNameError:
-        base, _, name = url.rpartition("/")
-        name = name.split("?")[0]
-        admin = await asyncpg.connect(f"{base}/postgres")
-        try:
-            quoted = await admin.fetchval("SELECT quote_ident($1)", name)
-            await admin.execute(f"CREATE DATABASE {quoted}")
-        finally:
-            await admin.close()
+        await create_database(url, database_name(url))
     else:
         await conn.close()
 

@@ -31,7 +31,8 @@ from ledger_cli.bench.monitor import Monitor
 from ledger_cli.bench.options import CEILING_KIND, Options, command_line
 from ledger_cli.bench.report import Report, ScenarioResult
 from ledger_cli.bench.scenarios import RUNNERS, Context, warm_up
-from ledger_cli.system import OwnSystem, Supervisor
+from ledger_cli.processes import Supervisor
+from ledger_cli.system import OwnSystem
 from ledger_common.db import connect
 from ledger_common.settings import Settings
 
@@ -66,8 +67,8 @@ def process_settings(settings: Settings) -> dict[str, Any]:
 
 async def _own(settings: Settings, opts: Options) -> Report:
     own = await OwnSystem.create(settings, prefix="bench")
-    env = own.process_env(LOG_LEVEL="WARNING")
-    supervisor = Supervisor(env, own.logdir, own.base_url)
+    run_settings = own.direct.model_copy(update={"log_level": "WARNING"})
+    supervisor = Supervisor(own.processes(run_settings))
     ok = False
     try:
         _say(f"database {own.database}: creating {opts.accounts} accounts")
@@ -80,17 +81,17 @@ async def _own(settings: Settings, opts: Options) -> Report:
             "mode": "own system",
             "database": own.database,
             "namespace": own.direct.ledger_namespace,
-            "gateway": own.base_url,
+            "gateway": supervisor.base_url,
             "workers": opts.workers,
             "relays": opts.relays,
         }
-        proc_settings = process_settings(own.direct.model_copy(update={"log_level": "WARNING"}))
+        proc_settings = process_settings(run_settings)
         report = Report(command_line(), opts, target, proc_settings, ceiling)
 
         def pids() -> dict[str, int]:
             return {name: pid for name in supervisor.names if (pid := supervisor.pid(name)) is not None}
 
-        await _scenarios(report, own.direct, own.base_url, accounts, own.run_id, pids)
+        await _scenarios(report, own.direct, supervisor.base_url, accounts, own.run_id, pids)
         report.unexpected_exits = dict(supervisor.unexpected_exits)
         await supervisor.stop_all()
         report.audit_findings = await _audit(own.dsn)

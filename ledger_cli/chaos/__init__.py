@@ -7,7 +7,7 @@ Modules, in the order a run uses them:
 - :mod:`~ledger_cli.chaos.plan` and :mod:`~ledger_cli.chaos.schedule` the seeded load plan and fault schedule
 - :mod:`~ledger_cli.chaos.sandbox` the run's own database, AMQP namespace and process environment
   (:class:`ledger_cli.system.OwnSystem`, shared with ``ledger bench``, plus the proxy)
-- :class:`ledger_cli.system.Supervisor` the real gateway/worker/relay processes
+- :class:`ledger_cli.processes.Supervisor` the real gateway/worker/relay processes
 - :mod:`~ledger_cli.chaos.proxy` the loopback TCP proxy between those processes and RabbitMQ
 - :mod:`~ledger_cli.chaos.faults` the injectors and the loop that fires the schedule
 - :mod:`~ledger_cli.chaos.load` the AMQP publishers and HTTP clients; :mod:`~ledger_cli.chaos.driver` sends the plan

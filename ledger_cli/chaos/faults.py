@@ -17,7 +17,7 @@ import asyncpg
 
 from ledger_cli.chaos.proxy import Proxy
 from ledger_cli.chaos.schedule import Fault
-from ledger_cli.system import Supervisor
+from ledger_cli.processes import Supervisor
 
 log = logging.getLogger("ledger.chaos")
 

@@ -29,7 +29,7 @@ from ledger_cli.chaos.faults import FaultRunner, Injector
 from ledger_cli.chaos.load import HttpClient, Publisher, Tally
 from ledger_cli.chaos.report import Report
 from ledger_cli.chaos.sandbox import Sandbox
-from ledger_cli.system import Supervisor
+from ledger_cli.processes import Supervisor
 from ledger_common.settings import Settings
 
 log = logging.getLogger("ledger.chaos")
@@ -121,13 +121,13 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
     )
     tally = Tally()
     collector = Collector(sb.direct)
-    supervisor = Supervisor(sb.env(), sb.logdir, sb.base_url)
+    supervisor = Supervisor(sb.processes())
     injector = Injector(supervisor, sb.proxy, sb.dsn)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()
     token = sb.proxied.service_api_key.get_secret_value()
     publishers = [Publisher(sb.proxied, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
-    clients = [HttpClient(sb.base_url, token, tally) for _ in range(HTTP_CLIENTS)]
+    clients = [HttpClient(supervisor.base_url, token, tally) for _ in range(HTTP_CLIENTS)]
     driver = Driver(world=plan.world, publishers=publishers, clients=clients, tally=tally, window=WINDOW)
     try:
         await collector.start()

@@ -1,4 +1,4 @@
-"""The run's own world: a fresh migrated database, an AMQP namespace, the proxy, the processes' environment.
+"""The run's own world: a fresh migrated database, an AMQP namespace, the proxy, the processes' settings.
 
 The database, namespace and processes are :class:`ledger_cli.system.OwnSystem`'s; chaos adds a proxy
 in front of RabbitMQ, and the processes reach the broker only through it, so the run can cut and
@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from ledger_cli.chaos.faults import CHECKER_APP_NAME
 from ledger_cli.chaos.proxy import Proxy
+from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
 
@@ -46,14 +47,16 @@ class Sandbox(OwnSystem):
         fields = {f.name: getattr(own, f.name) for f in dataclasses.fields(OwnSystem)}
         return cls(**fields, proxied=proxied, proxy=proxy)
 
-    def env(self) -> dict[str, str]:
-        """Environment of the run's processes."""
-        return self.process_env(
-            self.proxied,
-            RELAY_POLL_SECONDS="0.5",
-            DB_POOL_SIZE="5",  # the server is shared: a run's processes use about 30 connections in all
-            LOG_LEVEL="INFO",
+    def processes(self, settings: Settings | None = None) -> Processes:
+        """The run's processes: through the proxy, polling the outbox often, with small pools."""
+        tuned = (settings or self.proxied).model_copy(
+            update={
+                "relay_poll_seconds": 0.5,
+                "db_pool_size": 5,  # the server is shared: a run's processes use about 30 connections in all
+                "log_level": "INFO",
+            }
         )
+        return super().processes(tuned)
 
     async def checker_pool(self) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(

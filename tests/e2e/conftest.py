@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -15,49 +14,44 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts.events import EventEnvelope, parse_event
+from ledger_cli.processes import Processes
+from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
-from tests.conftest import _admin, _db_url, drop_namespace
-from tests.processes import System
+from tests.conftest import own_system
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="session")
-def system(settings: Settings) -> Iterator[System]:
-    sys_ = System(settings)
+def system(session_system: OwnSystem) -> Iterator[Processes]:
+    procs = session_system.processes()
     for name in ("worker", "relay", "gateway"):
-        sys_.start(name)
-    yield sys_
-    sys_.stop_all()
+        procs.start(name)
+    yield procs
+    procs.stop_all()
 
 
 @pytest.fixture
-def isolated_settings(settings: Settings) -> Iterator[Settings]:
+def isolated_system(settings: Settings) -> Iterator[OwnSystem]:
     """A second database and namespace, for tests that kill and restart processes."""
-    from ledger_cli.database import migrate
-
-    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    url = _db_url(name)
-    s = settings.model_copy(
-        update={"database_url": type(settings.database_url)(url), "ledger_namespace": f"t{uuid.uuid4().hex[:10]}."}
-    )
-    migrate(s)
-    yield s
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    asyncio.run(drop_namespace(s))
+    yield from own_system(settings)
 
 
 @pytest.fixture
-def isolated(isolated_settings: Settings) -> Iterator[System]:
-    """A system of its own (database, namespace) whose processes a test starts and kills itself."""
-    sys_ = System(isolated_settings)
-    yield sys_
-    sys_.stop_all()
+def isolated_settings(isolated_system: OwnSystem) -> Settings:
+    return isolated_system.direct
 
 
 @pytest.fixture
-async def client(system: System) -> AsyncIterator[httpx.AsyncClient]:
+def isolated(isolated_system: OwnSystem) -> Iterator[Processes]:
+    """The processes of a system of its own (database, namespace), which a test starts and kills itself."""
+    procs = isolated_system.processes()
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture
+async def client(system: Processes) -> AsyncIterator[httpx.AsyncClient]:
     token = system.settings.service_api_key.get_secret_value()
     async with httpx.AsyncClient(
         base_url=system.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}

@@ -19,10 +19,10 @@ import pytest
 from contracts.keys import Scope
 from http_gateway.app import create_app
 from http_gateway.auth import endpoints
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.access import bearer, idem, make_key
 from tests.e2e.api import Wallet, new_wallet, write
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -234,7 +234,7 @@ async def _world(client: httpx.AsyncClient) -> World:
 
 
 async def test_every_endpoint_refuses_what_it_must(
-    client: httpx.AsyncClient, system: System, settings: Settings, pool: asyncpg.Pool
+    client: httpx.AsyncClient, system: Processes, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     world = await _world(client)
     revoked = await make_key(client, list(Scope), name="revoked")

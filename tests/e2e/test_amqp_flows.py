@@ -18,10 +18,10 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 from contracts.chain import GENESIS, entry_hash
 from contracts.events import BalanceChanged, EventEnvelope
 from contracts.results import CommandResult
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.conftest import Subscriber, subscribe
 from tests.ledger import cmd
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +60,7 @@ def _balance(result: CommandResult, account: uuid.UUID) -> tuple[int, int, int]:
     return b.balance, b.held, b.available
 
 
-async def test_wallet_flows_over_amqp(system: System, amqp: AbstractRobustConnection) -> None:
+async def test_wallet_flows_over_amqp(system: Processes, amqp: AbstractRobustConnection) -> None:
     events = await subscribe(amqp, system.settings)
     client = Client(amqp, system.settings)
     await client.start()

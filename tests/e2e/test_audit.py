@@ -3,43 +3,33 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import asyncpg
 import pytest
 
 from ledger_cli.audit import run_audit
+from ledger_cli.processes import Processes
 from ledger_common.db import connect
-from ledger_common.settings import Settings
 from tests.ledger import apply_one, cmd, funded_wallet
-from tests.processes import System
 
 
-def _audit(system: System) -> tuple[int, dict[str, object]]:
-    done = subprocess.run(
-        [*system.cli_argv("audit", "--json")],
-        env=system.env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def _audit(system: Processes) -> tuple[int, dict[str, object]]:
+    done = system.run_cli("audit", "--json", check=False)
     return done.returncode, json.loads(done.stdout)
 
 
 @pytest.mark.e2e
-async def test_audit_is_clean_then_names_tampering(isolated_settings: Settings) -> None:
-    system = System(isolated_settings)
-    conn = await connect(isolated_settings.database_url.get_secret_value())
+async def test_audit_is_clean_then_names_tampering(isolated: Processes) -> None:
+    conn = await connect(isolated.settings.database_url.get_secret_value())
     try:
         _, account = await funded_wallet(conn, 0)
         deposit = await apply_one(conn, cmd("deposit", account_id=str(account), amount=20_000, currency="USD"))
         await apply_one(conn, cmd("spend", account_id=str(account), amount=10_000, currency="USD"))
         await conn.execute("DELETE FROM outbox")  # as the relay does once they are sent
-        code, report = _audit(system)
+        code, report = _audit(isolated)
         assert code == 0 and report["ok"] is True, report
         # Without our numeric codec asyncpg returns Decimal("1E+4") for 10000: the chain must not care.
-        plain = await asyncpg.connect(isolated_settings.database_url.get_secret_value())
+        plain = await asyncpg.connect(isolated.settings.database_url.get_secret_value())
         try:
             assert await run_audit(plain, outbox_max_age=60) == []
         finally:
@@ -52,7 +42,7 @@ async def test_audit_is_clean_then_names_tampering(isolated_settings: Settings) 
             deposit.transaction_id,
         )
         await conn.execute("ALTER TABLE postings ENABLE TRIGGER postings_immutable")
-        code, report = _audit(system)
+        code, report = _audit(isolated)
         found = {(f["check"], f["subject"]) for f in report["findings"]}  # type: ignore[attr-defined]
         assert code == 1
         assert ("unbalanced_transaction", str(deposit.transaction_id)) in found
@@ -64,10 +54,9 @@ async def test_audit_is_clean_then_names_tampering(isolated_settings: Settings) 
 
 
 @pytest.mark.e2e
-async def test_audit_names_a_reordered_or_removed_posting(isolated_settings: Settings) -> None:
+async def test_audit_names_a_reordered_or_removed_posting(isolated: Processes) -> None:
     """Edits that keep every sum right (swap two amounts, drop a pair) still break the hash chain."""
-    system = System(isolated_settings)
-    conn = await connect(isolated_settings.database_url.get_secret_value())
+    conn = await connect(isolated.settings.database_url.get_secret_value())
     try:
         _, a = await funded_wallet(conn, 1_000)
         _, b = await funded_wallet(conn, 0)
@@ -76,12 +65,12 @@ async def test_audit_names_a_reordered_or_removed_posting(isolated_settings: Set
                 conn, cmd("transfer", debit_account_id=str(a), credit_account_id=str(b), amount=amount, currency="USD")
             )
         await conn.execute("DELETE FROM outbox")  # as the relay does once they are sent
-        assert _audit(system)[0] == 0
+        assert _audit(isolated)[0] == 0
         await conn.execute("ALTER TABLE postings DISABLE TRIGGER postings_immutable")
         # Swap the created_at of b's two postings: sums and balances stay right, the chain does not.
         await conn.execute("UPDATE postings SET created_at = created_at - interval '1 day' WHERE account_id = $1", b)
         await conn.execute("ALTER TABLE postings ENABLE TRIGGER postings_immutable")
-        code, report = _audit(system)
+        code, report = _audit(isolated)
         found = {(f["check"], f["subject"]) for f in report["findings"]}  # type: ignore[attr-defined]
         assert code == 1 and found == {("hash_chain_broken", str(b))}, report
     finally:

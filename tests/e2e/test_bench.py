@@ -19,7 +19,7 @@ import pytest
 from ledger_cli.bench.accounts import HOT, Accounts
 from ledger_cli.bench.ceiling import measure
 from ledger_cli.bench.measure import Tally
-from ledger_cli.system import admin, with_database
+from ledger_cli.database import create_database, drop_database
 from tests.conftest import ADMIN_URL, AMQP_URL
 
 pytestmark = pytest.mark.e2e
@@ -81,16 +81,14 @@ def test_percentiles_are_nearest_rank_in_milliseconds() -> None:
 
 @pytest.mark.skipif(shutil.which("pgbench") is None, reason="pgbench is not installed")
 def test_pgbench_ceiling_runs_both_kinds_in_a_scratch_schema() -> None:
-    name = f"ledger_benchtest_{uuid.uuid4().hex[:10]}"
-    asyncio.run(admin(ADMIN_URL, f'CREATE DATABASE "{name}"'))
+    dsn = asyncio.run(create_database(ADMIN_URL, f"ledger_benchtest_{uuid.uuid4().hex[:10]}"))
     try:
-        dsn = with_database(ADMIN_URL, name)
         ceiling = asyncio.run(measure(dsn, schema="scratch", accounts=500, seconds=1))
         assert ceiling.skipped is None and set(ceiling.tps) == {"uniform", "hot"}
         assert all(tps > 0 for tps in ceiling.tps.values())
         assert asyncio.run(_schema_exists(dsn, "scratch")) is False  # dropped again
     finally:
-        asyncio.run(admin(ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(drop_database(dsn))
 
 
 async def _schema_exists(dsn: str, schema: str) -> bool:

@@ -24,8 +24,8 @@ from aiormq.exceptions import ChannelAccessRefused
 from contracts.results import CommandResult
 from contracts.topology import Topology
 from ledger_cli.broker import Grant, definitions, password_variable, service_grants, subscriber_grant
+from ledger_cli.processes import CODE_ROOT, Processes
 from tests.e2e.conftest import wait_until
-from tests.processes import ROOT, System
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,7 @@ def _ctl(*args: str) -> None:
 
 
 @pytest.fixture
-def broker(isolated: System) -> Iterator[Broker]:
+def broker(isolated: Processes) -> Iterator[Broker]:
     b = Broker(isolated.settings.ledger_namespace)
     yield b
     isolated.stop_all()
@@ -66,10 +66,9 @@ def broker(isolated: System) -> Iterator[Broker]:
     _ctl("delete_vhost", b.vhost)
 
 
-def _setup(system: System, b: Broker) -> subprocess.CompletedProcess[str]:
+def _setup(system: Processes, b: Broker) -> subprocess.CompletedProcess[str]:
     users = ["--user-prefix", b.prefix, "--publisher", b.publisher, "--subscriber", b.subscriber]
-    argv = System.cli_argv("broker-setup", "--vhost", b.vhost, *users)
-    return subprocess.run(argv, env={**system.env(), **b.env()}, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return system.run_cli("broker-setup", "--vhost", b.vhost, *users, env=b.env(), check=False, timeout=120)
 
 
 async def _connect(b: Broker, user: str) -> AbstractRobustConnection:
@@ -104,7 +103,7 @@ async def connections(broker: Broker) -> AsyncIterator[dict[str, AbstractRobustC
 
 
 async def test_broker_setup_grants_least_privilege(
-    isolated: System, broker: Broker, connections: dict[str, AbstractRobustConnection]
+    isolated: Processes, broker: Broker, connections: dict[str, AbstractRobustConnection]
 ) -> None:
     b = broker
     first, again = _setup(isolated, b), _setup(isolated, b)  # idempotent
@@ -196,7 +195,7 @@ async def _ignore(message: AbstractIncomingMessage) -> None:
     return None
 
 
-DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
+DEFINITIONS = CODE_ROOT / "deploy" / "rabbitmq" / "definitions.json"
 DEV_PASSWORDS = {
     "ledger-gateway": "gateway-dev-password",
     "ledger-worker": "worker-dev-password",

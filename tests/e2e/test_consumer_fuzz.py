@@ -24,10 +24,10 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.conftest import wait_until
 from tests.e2e.test_pipeline import open_account
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -215,7 +215,7 @@ async def _collect_dead(
 
 
 async def test_consumer_dead_letters_every_malformed_message_once_and_applies_every_valid_one(
-    amqp: AbstractRobustConnection, system: System, client: httpx.AsyncClient, pool: asyncpg.Pool
+    amqp: AbstractRobustConnection, system: Processes, client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     settings = system.settings
     account = await open_account(client)

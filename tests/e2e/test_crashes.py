@@ -14,9 +14,10 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.results import CommandResult
+from ledger_cli.processes import Processes
+from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
 from tests.e2e.conftest import publish_command, subscribe, wait_until
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +31,7 @@ def command(kind: str, payload: dict[str, object], command_id: str | None = None
     }
 
 
-async def test_worker_killed_between_commit_and_ack(isolated: System, amqp: AbstractRobustConnection) -> None:
+async def test_worker_killed_between_commit_and_ack(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     s = isolated.settings
     conn = await asyncpg.connect(s.database_url.get_secret_value())
     channel = await amqp.channel()
@@ -79,7 +80,7 @@ async def _empty(channel: aio_pika.abc.AbstractChannel, s: Settings) -> bool:
     return q.declaration_result.message_count == 0
 
 
-async def test_relay_killed_between_publish_and_mark_sent(isolated: System, amqp: AbstractRobustConnection) -> None:
+async def test_relay_killed_between_publish_and_mark_sent(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     s = isolated.settings
     conn = await asyncpg.connect(s.database_url.get_secret_value())
     sub = await subscribe(amqp, s)
@@ -99,7 +100,7 @@ async def test_relay_killed_between_publish_and_mark_sent(isolated: System, amqp
     await conn.close()
 
 
-async def test_sigterm_drains_and_exits_cleanly(isolated: System, amqp: AbstractRobustConnection) -> None:
+async def test_sigterm_drains_and_exits_cleanly(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     s = isolated.settings
     isolated.start("worker")
     isolated.start("relay")
@@ -109,8 +110,9 @@ async def test_sigterm_drains_and_exits_cleanly(isolated: System, amqp: Abstract
     assert isolated.kill("relay", signal.SIGTERM) == 0
 
 
-async def test_no_worker_means_202_then_the_command_completes(isolated_settings: Settings) -> None:
-    sys_ = System(isolated_settings.model_copy(update={"reply_timeout_seconds": 0.5}))
+async def test_no_worker_means_202_then_the_command_completes(isolated_system: OwnSystem) -> None:
+    isolated_settings = isolated_system.direct
+    sys_ = isolated_system.processes(isolated_settings.model_copy(update={"reply_timeout_seconds": 0.5}))
     try:
         sys_.start("gateway")
         token = isolated_settings.service_api_key.get_secret_value()
@@ -130,7 +132,7 @@ async def test_no_worker_means_202_then_the_command_completes(isolated_settings:
 
 
 async def test_worker_killed_after_committing_a_batch_replays_all_of_it(
-    isolated: System, amqp: AbstractRobustConnection
+    isolated: Processes, amqp: AbstractRobustConnection
 ) -> None:
     """The batch case of the step above: many commands share one commit and their acks are one
     ``multiple`` ack; killed in between, every one of them is redelivered and replayed, none re-applied."""

@@ -15,25 +15,25 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.conftest import publish_command, wait_until
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
-async def dead_commands(system: System) -> list[dict[str, Any]]:
+async def dead_commands(system: Processes) -> list[dict[str, Any]]:
     out = await asyncio.to_thread(system.cli, "dlq", "list", "--source", "commands", "--json")
     letters: list[dict[str, Any]] = json.loads(out)
     return letters
 
 
-async def listed(system: System, message_id: str) -> list[dict[str, Any]]:
+async def listed(system: Processes, message_id: str) -> list[dict[str, Any]]:
     return [d for d in await dead_commands(system) if d["id"] == message_id]
 
 
 async def test_malformed_command_is_listed_without_being_consumed_then_purged(
-    amqp: AbstractRobustConnection, settings: Settings, system: System
+    amqp: AbstractRobustConnection, settings: Settings, system: Processes
 ) -> None:
     bad, body = f"bad-{uuid.uuid4().hex}", b'{"command_id": "x", "type": "dep'
     await publish_command(amqp, settings, body, message_id=bad, routing_key="deposit")
@@ -87,7 +87,7 @@ async def _simulate_dead_letter(
 async def test_replayed_dead_command_is_applied_once(
     amqp: AbstractRobustConnection,
     settings: Settings,
-    system: System,
+    system: Processes,
     client: httpx.AsyncClient,
     pool: asyncpg.Pool,
 ) -> None:
@@ -136,7 +136,7 @@ async def _next_reply(queue: aio_pika.abc.AbstractQueue) -> aio_pika.abc.Abstrac
 
 
 async def test_listing_keeps_queue_order_and_purge_all_empties_it(
-    amqp: AbstractRobustConnection, settings: Settings, system: System
+    amqp: AbstractRobustConnection, settings: Settings, system: Processes
 ) -> None:
     ids = [f"junk-{i}-{uuid.uuid4().hex}" for i in range(5)]
     channel = await amqp.channel(publisher_confirms=True)

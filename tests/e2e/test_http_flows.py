@@ -14,15 +14,15 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.ids import SystemRole, system_account_id
+from ledger_cli.processes import Processes
 from tests.e2e.api import balances, get, key, new_wallet, refused, stream, wallet_stream, write
 from tests.e2e.conftest import subscribe
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_currency_with_18_decimals_takes_exact_decimal_strings(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     r = await client.post(
@@ -66,7 +66,7 @@ async def test_currency_with_18_decimals_takes_exact_decimal_strings(
 
 
 async def test_wallet_lifecycle_by_handle_ext_ref_and_id(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     handle, ref, k = f"@w{key()[:16]}", f"crm:{key()}", key()
@@ -125,7 +125,7 @@ async def test_wallet_lifecycle_by_handle_ext_ref_and_id(
 
 
 async def test_top_up_bonus_spend_withdraw_transfer_use_the_right_system_accounts(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     alice, bob = await new_wallet(client), await new_wallet(client)

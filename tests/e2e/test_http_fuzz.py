@@ -18,8 +18,8 @@ from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 
 from http_gateway.app import create_app
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -64,13 +64,13 @@ CONFIG = SchemathesisConfig.from_dict(
 schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 
 
-def test_served_document_is_the_one_fuzzed(system: System) -> None:
+def test_served_document_is_the_one_fuzzed(system: Processes) -> None:
     assert httpx.get(f"{system.base_url}/openapi.json").json() == DOCUMENT
 
 
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_openapi_document(case: Case[Any], system: System) -> None:
+def test_api_conforms_to_its_openapi_document(case: Case[Any], system: Processes) -> None:
     token = system.settings.service_api_key.get_secret_value()
     case.call_and_validate(base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
@@ -87,7 +87,7 @@ def test_the_writes_are_found() -> None:
     assert len(WRITES) >= 24  # the parametrisation above is not empty by accident
 
 
-def test_method_not_allowed_says_which_methods_are(system: System) -> None:
+def test_method_not_allowed_says_which_methods_are(system: Processes) -> None:
     r = httpx.delete(f"{system.base_url}/v1/deposits")
     assert r.status_code == 405 and r.headers["allow"] == "POST"
     assert r.headers["content-type"] == "application/problem+json" and r.json()["code"] == "method_not_allowed"

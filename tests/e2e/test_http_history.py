@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from contracts.ids import system_account_id
+from ledger_cli.processes import Processes
 from tests.e2e.api import get, new_wallet, write
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +98,7 @@ async def test_entries_filters_cursor_and_balance_as_of(client: httpx.AsyncClien
 
 
 async def test_wallet_event_stream_pages_in_order_and_tails(
-    client: httpx.AsyncClient, pool: asyncpg.Pool, system: System
+    client: httpx.AsyncClient, pool: asyncpg.Pool, system: Processes
 ) -> None:
     me, other = await new_wallet(client, "USD", "EUR", funded=10_000), await new_wallet(client)
     await write(client, "PATCH", f"/v1/wallets/{me.handle}/metadata", {"metadata": {"tier": "gold"}})

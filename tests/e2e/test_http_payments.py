@@ -6,15 +6,15 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
+from ledger_cli.processes import Processes
 from tests.e2e.api import balances, get, new_wallet, refused, stream, write
 from tests.e2e.conftest import subscribe, wait_until
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_holds_place_capture_part_release_and_expire_by_themselves(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     payer, shop = await new_wallet(client, funded=10_000), await new_wallet(client, kind="merchant")
@@ -74,7 +74,7 @@ async def test_holds_place_capture_part_release_and_expire_by_themselves(
 
 
 async def test_payment_intents_pay_authorise_capture_cancel_and_refund(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     customer, shop = await new_wallet(client, funded=20_000), await new_wallet(client, kind="merchant")

@@ -14,25 +14,25 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts.keys import KeyEvent
 from contracts.signing import verify
+from ledger_cli.processes import Processes
 from tests.e2e.access import bearer, make_key
 from tests.e2e.conftest import wait_until
 from tests.ledger import funded_wallet
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def second_gateway(system: System) -> Iterator[System]:
+def second_gateway(system: Processes) -> Iterator[Processes]:
     """Another gateway process on the same database and broker namespace."""
-    other = System(system.settings)
+    other = Processes(system.settings)
     other.start("gateway")
     yield other
     other.stop_all()
 
 
 async def test_rate_limit_and_revocation_hold_across_two_gateways(
-    client: httpx.AsyncClient, system: System, second_gateway: System
+    client: httpx.AsyncClient, system: Processes, second_gateway: Processes
 ) -> None:
     key = await make_key(client, ["read"], rate=(0.01, 3), name="slow reader")  # 3 at once, then one per 100 s
     auth = bearer(key["secret"])
@@ -58,7 +58,7 @@ async def test_rate_limit_and_revocation_hold_across_two_gateways(
 
 
 async def test_admin_actions_are_audited_and_published_without_secrets(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System, pool: asyncpg.Pool
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes, pool: asyncpg.Pool
 ) -> None:
     received: list[AbstractIncomingMessage] = []
     channel = await amqp.channel()
@@ -112,7 +112,7 @@ async def test_admin_actions_are_audited_and_published_without_secrets(
 
 
 async def test_cli_creates_lists_limits_and_revokes(
-    client: httpx.AsyncClient, system: System, pool: asyncpg.Pool
+    client: httpx.AsyncClient, system: Processes, pool: asyncpg.Pool
 ) -> None:
     created = json.loads(system.cli("keys", "create", "--name", "reporting job", "--scope", "read", "--json"))
     assert created["secret"].startswith("lk_test_") and created["created_by"].startswith("cli:")

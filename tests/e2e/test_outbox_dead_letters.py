@@ -10,18 +10,17 @@ import asyncpg
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from ledger_common.settings import Settings
+from ledger_cli.system import OwnSystem
 from tests.e2e.conftest import publish_command, wait_until
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_refused_event_is_dead_lettered_then_replayed(
-    isolated_settings: Settings, amqp: AbstractRobustConnection
+    isolated_system: OwnSystem, amqp: AbstractRobustConnection
 ) -> None:
-    s = isolated_settings.model_copy(update={"relay_max_attempts": 2})
-    system = System(s)
+    s = isolated_system.direct.model_copy(update={"relay_max_attempts": 2})
+    system = isolated_system.processes(s)
     channel = await amqp.channel()
     exchange = await s.topology.declare_events(channel)
     # A full queue that rejects publishes makes the broker nack the event: a refusal, not an outage.

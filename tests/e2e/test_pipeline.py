@@ -13,9 +13,9 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER
+from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.conftest import publish_command, subscribe
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +31,7 @@ async def open_account(client: httpx.AsyncClient, currency: str = "USD") -> str:
 
 
 async def test_open_deposit_transfer_emits_events(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     alice, bob = await open_account(client), await open_account(client)
@@ -122,7 +122,7 @@ async def test_concurrent_withdrawals_never_overdraw(client: httpx.AsyncClient, 
 
 
 async def test_refusals_are_recorded_with_reply_and_event(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: System
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     usd, eur = await open_account(client), await open_account(client, "EUR")
@@ -217,7 +217,7 @@ async def test_bad_input_gets_problem_documents(
     assert r.headers["content-type"].startswith("application/problem+json") and r.json()["code"]
 
 
-async def test_every_v1_route_needs_the_token(system: System) -> None:
+async def test_every_v1_route_needs_the_token(system: Processes) -> None:
     async with httpx.AsyncClient(base_url=system.base_url) as anon:
         for method, path in [
             ("post", "/v1/accounts"),

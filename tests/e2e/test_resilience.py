@@ -12,8 +12,8 @@ import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
+from ledger_cli.processes import Processes
 from tests.e2e.conftest import publish_command, subscribe
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -32,7 +32,7 @@ def close_broker_connections(namespace: str) -> int:
     return len(pids)
 
 
-async def test_database_and_broker_cuts_lose_nothing(isolated: System, amqp: AbstractRobustConnection) -> None:
+async def test_database_and_broker_cuts_lose_nothing(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     s = isolated.settings
     dsn = s.database_url.get_secret_value()
     db_name = dsn.rsplit("/", 1)[1]

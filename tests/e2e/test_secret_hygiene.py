@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,9 +12,9 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.signing import parse_keys
+from ledger_cli.processes import Processes
 from tests.e2e.access import bearer, idem, make_key
 from tests.e2e.conftest import subscribe
-from tests.processes import ROOT, System
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +25,7 @@ def _with_password(url: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username}:{password}@{parts.hostname}:{parts.port}"))
 
 
-async def test_no_secret_in_the_logs_of_a_full_run(isolated: System, amqp: AbstractRobustConnection) -> None:
+async def test_no_secret_in_the_logs_of_a_full_run(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     db_password = f"dbpw-{uuid.uuid4().hex}"
     s = isolated.settings.model_copy(
         update={
@@ -42,10 +41,7 @@ async def test_no_secret_in_the_logs_of_a_full_run(isolated: System, amqp: Abstr
         isolated.start(name)
     sub = await subscribe(amqp, s)
     service = s.service_api_key.get_secret_value()
-    argv = System.cli_argv("keys", "create", "--name", "cli key", "--scope", "read", "--json")
-    cli = await asyncio.to_thread(
-        subprocess.run, argv, env=isolated.env(), cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
-    )
+    cli = await asyncio.to_thread(isolated.run_cli, "keys", "create", "--name", "cli key", "--scope", "read", "--json")
     cli_secret = json.loads(cli.stdout)["secret"]  # stdout is the one place a secret is meant to go
 
     async with httpx.AsyncClient(base_url=isolated.base_url, timeout=30, headers=bearer(service)) as admin:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from ledger_cli.processes import Processes
 from ledger_common.db import connect
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_seed_creates_the_demo_world_once(isolated: System) -> None:
+async def test_seed_creates_the_demo_world_once(isolated: Processes) -> None:
     isolated.start("worker")
     first = isolated.cli("seed")
     assert "1,000.00" in first or "1000.00" in first, first

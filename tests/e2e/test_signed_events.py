@@ -10,8 +10,8 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.signing import KEY_ID_HEADER, parse_keys, verify
+from ledger_cli.processes import Processes
 from tests.e2e.conftest import subscribe
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ async def _open(base_url: str, token: str) -> str:
 
 
 async def test_subscriber_verifies_events_through_a_key_rotation(
-    isolated: System, amqp: AbstractRobustConnection
+    isolated: Processes, amqp: AbstractRobustConnection
 ) -> None:
     old = isolated.settings.event_signing_keys.get_secret_value()  # "t1:<secret>"
     rotated = f"k2:{uuid.uuid4().hex}{uuid.uuid4().hex},{old}"  # step 2: new key signs, old still listed

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from contracts.keys import Scope
+from ledger_cli.processes import Processes
 from tests.e2e.access import bearer, idem, make_key
 from tests.e2e.api import get, new_wallet, write
-from tests.processes import System
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ async def _status(c: httpx.AsyncClient, method: str, path: str, json: object = N
     return r.status_code, str(r.json().get("code", ""))
 
 
-async def test_wallet_bound_key_stays_in_its_wallet(client: httpx.AsyncClient, system: System) -> None:
+async def test_wallet_bound_key_stays_in_its_wallet(client: httpx.AsyncClient, system: Processes) -> None:
     mine, theirs = await new_wallet(client, funded=10_000), await new_wallet(client, kind="merchant", funded=10_000)
     k = await make_key(client, list(Scope), wallet_id=mine.id, name="agent")
     wrong = (403, "wrong_wallet")

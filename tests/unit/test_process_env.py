@@ -1,10 +1,11 @@
-"""One way from settings to a process environment: every setting, secrets included; the relay's backoff."""
+"""One way from settings to a process environment: every setting, secrets included, nothing inherited over it."""
 
 from __future__ import annotations
 
 import pytest
 from pydantic import SecretStr
 
+from ledger_cli.processes import Processes
 from ledger_common.settings import ENV_NAMES, Settings, settings_env
 from outbox_relay.relay import retry_delay
 
@@ -50,6 +51,21 @@ def test_every_setting_is_written_and_reads_back_the_same(monkeypatch: pytest.Mo
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert _revealed(Settings(_env_file=None)) == _revealed(s)
+
+
+def test_a_process_gets_its_settings_not_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELAY_BATCH_SIZE", "1")
+    monkeypatch.setenv("worker_lanes", "9")  # read case-insensitively: must not reach the process either
+    monkeypatch.setenv("LEDGER_CRASH_AT", "worker.after_commit")
+    monkeypatch.setenv("UNRELATED", "kept")
+    procs = Processes(_unusual())
+    env = procs.env()
+    assert env["RELAY_BATCH_SIZE"] == "9" and "worker_lanes" not in env and env["WORKER_LANES"] == "4"
+    assert "LEDGER_CRASH_AT" not in env and env["UNRELATED"] == "kept"
+    assert env["API_KEY_PEPPER"] == "pep-" + "p" * 40 and env["EVENT_SIGNING_KEYS"].startswith("k2:")
+    assert (env["HTTP_HOST"], env["HTTP_PORT"]) == ("127.0.0.1", str(procs.port))  # the gateway's own port
+    crashing = procs.env("relay.after_publish", LOG_LEVEL="WARNING")
+    assert (crashing["LEDGER_CRASH_AT"], crashing["LOG_LEVEL"]) == ("relay.after_publish", "WARNING")
 
 
 def test_relay_backoff_doubles_from_its_setting_up_to_its_cap() -> None:
