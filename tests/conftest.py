@@ -23,7 +23,7 @@ AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
 def base_settings() -> Settings:
-    """What every test system shares: test secrets, a relay that polls often."""
+    """What every test system shares: test secrets, and schedules short enough that no test waits on them."""
     return Settings(
         environment="test",
         database_url=ADMIN_URL,
@@ -31,6 +31,7 @@ def base_settings() -> Settings:
         api_key_pepper="test-pepper-" + uuid.uuid4().hex,
         event_signing_keys=f"t1:test-signing-{uuid.uuid4().hex}",
         relay_poll_seconds=0.5,
+        sweep_seconds=0.2,
     )
 
 

@@ -156,7 +156,11 @@ async def test_worker_killed_after_committing_a_batch_replays_all_of_it(
 
     isolated.start("worker")
     await wait_until(lambda: conn.fetchval("SELECT count(*) = 20 FROM commands WHERE command_type = 'deposit'"))
-    await asyncio.sleep(0.5)  # anything applied twice would show now
+    # Anything applied twice would show once the worker has taken every redelivery and finished with it:
+    # the queue is empty, and a SIGTERMed worker drains what it holds before it exits.
+    channel = await amqp.channel()
+    await wait_until(lambda: _empty(channel, s))
+    assert isolated.kill("worker", signal.SIGTERM) == 0
     assert await conn.fetchval("SELECT balance FROM accounts WHERE id = $1", uuid.UUID(account)) == 2_000
     ids = [d["command_id"] for d in deposits]
     assert await conn.fetchval("SELECT count(*) FROM transactions WHERE command_id = ANY($1)", ids) == 20

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
+import asyncpg
 import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
@@ -14,7 +17,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_holds_place_capture_part_release_and_expire_by_themselves(
-    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes
+    client: httpx.AsyncClient, amqp: AbstractRobustConnection, system: Processes, pool: asyncpg.Pool
 ) -> None:
     sub = await subscribe(amqp, system.settings)
     payer, shop = await new_wallet(client, funded=10_000), await new_wallet(client, kind="merchant")
@@ -45,9 +48,13 @@ async def test_holds_place_capture_part_release_and_expire_by_themselves(
     over = await write(client, "POST", "/v1/holds", {**hold, "amount": 100})
     await refused(client, "POST", f"/v1/holds/{over['hold_id']}/capture", {"amount": 101}, "capture_exceeds_hold")
 
-    # Nobody calls: the worker's sweeper expires the hold once its second is up.
-    expiring = await write(client, "POST", "/v1/holds", {**hold, "amount": 250, "expires_in_seconds": 1})
+    # Nobody calls: the worker's sweeper expires the hold once its hour is up. The test moves the clock
+    # (the hold's expiry into the past) instead of waiting; the sweeper runs every SWEEP_SECONDS (0.2 here).
+    expiring = await write(client, "POST", "/v1/holds", {**hold, "amount": 250, "expires_in_seconds": 3600})
     assert balances(expiring)[payer.usd] == (8_800, 350, 8_450)
+    await pool.execute(
+        "UPDATE holds SET expires_at = now() - interval '1 second' WHERE id = $1", uuid.UUID(expiring["hold_id"])
+    )
 
     async def expired() -> bool:
         return bool((await get(client, f"/v1/holds/{expiring['hold_id']}"))["status"] == "expired")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -25,14 +26,20 @@ async def test_forwards_cuts_and_stalls() -> None:
         writer.write(b"ping")
         assert await asyncio.wait_for(reader.readexactly(4), 5) == b"ping"
 
-        stall = asyncio.create_task(proxy.stall(0.5))
-        await asyncio.sleep(0.05)
+        # A stall far longer than the test, ended by the test: a busy machine cannot make it end early.
+        stall = asyncio.create_task(proxy.stall(3600))
+        await asyncio.sleep(0)  # the stall has begun
         writer.write(b"late")
         late = asyncio.create_task(reader.readexactly(4))
         await asyncio.sleep(0.2)
         assert not late.done()  # nothing comes through while stalled...
-        await stall
+        stall.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stall
         assert await asyncio.wait_for(late, 5) == b"late"  # ...and nothing was lost
+        await proxy.stall(0.01)  # a stall ends by itself
+        writer.write(b"pong")
+        assert await asyncio.wait_for(reader.readexactly(4), 5) == b"pong"
 
         assert proxy.cut() == 1
         with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
