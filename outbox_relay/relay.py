@@ -116,12 +116,21 @@ class Relay:
         return sent, None
 
     def _properties(self, row: _Row) -> spec.Basic.Properties:
+        message_id, message_type = str(row.event_id), row.routing_key
+        # Signed now, over the routing key, these properties and these exact bytes (contracts/signing.py).
+        signed = sign(
+            routing_key=row.routing_key,
+            message_id=message_id,
+            message_type=message_type,
+            body=row.body,
+            keys=self._signing_keys,
+        )
         return spec.Basic.Properties(
             content_type="application/json",
             delivery_mode=2,  # persistent
-            message_id=str(row.event_id),
-            message_type=row.routing_key,
-            headers=dict(sign(row.body, self._signing_keys)),  # HMAC over these exact bytes (contracts/signing.py)
+            message_id=message_id,
+            message_type=message_type,
+            headers=dict(signed),
         )
 
     async def _record_failure(self, conn: asyncpg.Connection, row: _Row, error: str) -> None:

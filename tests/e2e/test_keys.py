@@ -13,7 +13,7 @@ import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
 
 from contracts.keys import KeyEvent
-from contracts.signing import verify
+from contracts.signing import verify_message
 from ledger_cli.processes import Processes
 from tests.e2e.access import bearer, make_key
 from tests.e2e.conftest import wait_until
@@ -101,7 +101,7 @@ async def test_admin_actions_are_audited_and_published_without_secrets(
     assert [m.routing_key for m in mine] == actions  # one partition per key: in order
     secret_hash = await pool.fetchval("SELECT secret_hash FROM api_keys WHERE id = $1", uuid.UUID(key["id"]))
     for m in mine:
-        assert verify(m.body, m.headers, system.settings.signing_keys)
+        assert verify_message(m, system.settings.signing_keys)  # routing key, message_id, type, body
         text = m.body.decode()
         assert (
             key["secret"] not in text and key["secret"].rsplit("_", 1)[1] not in text and secret_hash.hex() not in text

@@ -2,46 +2,133 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
+import re
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from contracts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, SignatureError, check, parse_keys, sign, verify
+from contracts.signing import (
+    KEY_ID_HEADER,
+    SIGNATURE_HEADER,
+    SIGNATURE_PATTERN,
+    SIGNED_AT_HEADER,
+    SignatureError,
+    check,
+    check_message,
+    parse_keys,
+    sign,
+    verify,
+    verify_message,
+)
 from ledger_common.apikeys import hash_secret, new_key, parse_token, token_of
 from ledger_common.logs import RedactingFormatter, redact
 from ledger_common.settings import Settings
 
 BODY = b'{"event_id":"e1","type":"account.credited","amount":100}'
+FIELDS: dict[str, Any] = {"routing_key": "account.credited", "message_id": "e1", "message_type": "account.credited"}
+
+
+@dataclass
+class _Message:
+    """The attributes of an aio-pika IncomingMessage that ``verify_message`` reads."""
+
+    routing_key: str | None
+    message_id: str | None
+    type: str | None
+    body: bytes
+    headers: dict[str, Any]
+
+
+def _sign(keys: dict[str, bytes], body: bytes = BODY, **extra: Any) -> dict[str, str]:
+    return sign(**FIELDS, body=body, keys=keys, **extra)
+
+
+def _verify(headers: dict[str, Any] | None, keys: dict[str, bytes], body: bytes = BODY, **extra: Any) -> bool:
+    return verify(**{**FIELDS, **extra.pop("fields", {})}, body=body, headers=headers, keys=keys, **extra)
 
 
 def test_signature_accepts_genuine_and_rejects_tampered_or_unknown() -> None:
     keys = parse_keys("k1:first-secret,k0:older-secret")
-    headers = sign(BODY, keys)
+    headers = _sign(keys)
     assert headers[KEY_ID_HEADER] == "k1"  # the first key signs
-    assert verify(BODY, headers, keys)
-    assert not verify(BODY.replace(b"100", b"900"), headers, keys)
-    assert not verify(BODY, headers, parse_keys("k1:another-secret"))  # same kid, wrong secret
-    assert not verify(BODY, headers, parse_keys("k9:first-secret"))  # kid not trusted
-    assert not verify(BODY, {}, keys) and not verify(BODY, None, keys)
+    assert re.fullmatch(SIGNATURE_PATTERN, headers[SIGNATURE_HEADER])
+    assert abs(int(headers[SIGNED_AT_HEADER]) - time.time()) < 5  # signed now
+    assert _verify(headers, keys)
+    assert not _verify(headers, keys, body=BODY.replace(b"100", b"900"))
+    for field, other in (("routing_key", "account.debited"), ("message_id", "e2"), ("message_type", "x")):
+        assert not _verify(headers, keys, fields={field: other}), field  # replayed under another property
+    assert not _verify({**headers, SIGNED_AT_HEADER: str(int(headers[SIGNED_AT_HEADER]) - 1)}, keys)
+    assert not _verify(headers, parse_keys("k1:another-secret"))  # same kid, wrong secret
+    assert not _verify(headers, parse_keys("k9:first-secret"))  # kid not trusted
+    assert not _verify({}, keys) and not _verify(None, keys)
     with pytest.raises(SignatureError, match="does not match"):
-        check(BODY + b" ", headers, keys)
+        check(**FIELDS, body=BODY + b" ", headers=headers, keys=keys)
     with pytest.raises(SignatureError, match="unknown signing key"):
-        check(BODY, {**headers, KEY_ID_HEADER: "zz"}, keys)
+        check(**FIELDS, body=BODY, headers={**headers, KEY_ID_HEADER: "zz"}, keys=keys)
     with pytest.raises(SignatureError, match="not signed"):
-        check(BODY, {SIGNATURE_HEADER: headers[SIGNATURE_HEADER]}, keys)
+        check(**FIELDS, body=BODY, headers={SIGNATURE_HEADER: headers[SIGNATURE_HEADER]}, keys=keys)
+    with pytest.raises(SignatureError, match="no message_id"):
+        check(**{**FIELDS, "message_id": None}, body=BODY, headers=headers, keys=keys)
+    with pytest.raises(SignatureError, match="not UTF-8"):
+        check(**FIELDS, body=BODY, headers={**headers, SIGNED_AT_HEADER: b"\xff"}, keys=keys)
     # AMQP header values may arrive as bytes.
-    assert verify(BODY, {k: v.encode() for k, v in headers.items()}, keys)
+    assert _verify({k: v.encode() for k, v in headers.items()}, keys)
+
+
+def test_verify_message_reads_the_fields_of_a_received_message() -> None:
+    keys = parse_keys("k1:first-secret")
+    message = _Message("account.credited", "e1", "account.credited", BODY, dict(_sign(keys)))
+    assert verify_message(message, keys)
+    check_message(message, keys)
+    assert not verify_message(replace(message, routing_key="account.debited"), keys)
+    assert not verify_message(replace(message, message_id="e2"), keys)
+    assert not verify_message(replace(message, type=None), keys)
+
+
+def test_the_signing_time_is_checked_only_with_max_age() -> None:
+    keys = parse_keys("k1:first-secret")
+    headers = _sign(keys, signed_at=1_000_000)
+    assert _verify(headers, keys)  # years old: fine by default (events wait in queues)
+    assert _verify(headers, keys, max_age=60, now=1_000_060)
+    assert not _verify(headers, keys, max_age=60, now=1_000_061)
+    assert _verify(headers, keys, max_age=60, now=1_000_000 - 300)  # relay clock ahead: DEFAULT_CLOCK_SKEW
+    assert not _verify(headers, keys, max_age=60, now=1_000_000 - 301)
+    assert _verify(headers, keys, max_age=60, clock_skew=1000, now=1_000_000 - 301)
+    with pytest.raises(SignatureError, match="longer than max_age"):
+        check(**FIELDS, body=BODY, headers=headers, keys=keys, max_age=60, now=2_000_000)
+
+
+def test_the_body_only_scheme_is_refused_unless_accepted_explicitly() -> None:
+    keys = parse_keys("k1:first-secret")
+    legacy = {KEY_ID_HEADER: "k1", SIGNATURE_HEADER: "sha256=" + hmac.new(b"first-secret", BODY, "sha256").hexdigest()}
+    with pytest.raises(SignatureError, match="previous scheme is not accepted"):
+        check(**FIELDS, body=BODY, headers=legacy, keys=keys)
+    assert _verify(legacy, keys, accept_legacy=True)
+    assert not _verify(legacy, keys, body=BODY + b" ", accept_legacy=True)
+    assert not _verify(legacy, keys, accept_legacy=True, max_age=3600)  # no signing time to check
+
+
+def test_fields_that_would_make_the_string_to_sign_ambiguous_are_refused() -> None:
+    keys = parse_keys("k1:first-secret")
+    with pytest.raises(SignatureError, match="line feed"):
+        sign(**{**FIELDS, "routing_key": "a\nb"}, body=BODY, keys=keys)
+    with pytest.raises(SignatureError, match="no type"):
+        sign(**{**FIELDS, "message_type": ""}, body=BODY, keys=keys)
+    assert _verify(_sign(keys, body=b"line\nfeeds\n"), keys, body=b"line\nfeeds\n")  # the body may have any bytes
 
 
 def test_rotation_old_key_verifies_while_new_key_signs() -> None:
     before = parse_keys("old:secret-old")
     during = parse_keys("new:secret-new,old:secret-old")  # relays sign with new, everyone accepts both
-    old_event, new_event = sign(BODY, before), sign(BODY, during)
+    old_event, new_event = _sign(before), _sign(during)
     assert new_event[KEY_ID_HEADER] == "new"
-    assert verify(BODY, old_event, during) and verify(BODY, new_event, during)
-    assert not verify(BODY, new_event, before)  # why subscribers must learn the new key first
+    assert _verify(old_event, during) and _verify(new_event, during)
+    assert not _verify(new_event, before)  # why subscribers must learn the new key first
 
 
 @pytest.mark.parametrize("text", ["", "nokid", ":secret", "kid:", "a:1,a:2"])
