@@ -1,4 +1,6 @@
-"""Write the JSON Schemas of every public message into ``contracts/schemas`` (``make schemas``)."""
+"""Write every generated contract file (``make schemas``): the JSON Schemas of every public message in
+``contracts/schemas`` and the AsyncAPI document ``contracts/asyncapi.json``. Tests check each committed
+file equals its rendering."""
 
 from __future__ import annotations
 
@@ -8,12 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from contracts import asyncapi
 from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES
 from contracts.events import EventEnvelope
 from contracts.keys import KeyEvent
 from contracts.results import CommandResult
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+ASYNCAPI_FILE = Path(__file__).resolve().parent / "asyncapi.json"
 
 _MODELS: dict[str, type[BaseModel]] = {
     **{f"command.{kind}.v1": cls for kind, cls in COMMAND_CLASSES.items()},
@@ -38,9 +42,12 @@ def main() -> None:
     SCHEMA_DIR.mkdir(exist_ok=True)
     for stale in SCHEMA_DIR.glob("*.json"):
         stale.unlink()
-    for name, text in render().items():
+    schemas = render()
+    for name, text in schemas.items():
         (SCHEMA_DIR / name).write_text(text)
-    print(f"wrote {len(render())} schemas to {SCHEMA_DIR}")
+    print(f"wrote {len(schemas)} schemas to {SCHEMA_DIR}")
+    ASYNCAPI_FILE.write_text(asyncapi.render())
+    print(f"wrote {ASYNCAPI_FILE}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from contracts import asyncapi
 from http_gateway import admin, pages, problems
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
@@ -76,6 +77,11 @@ def create_app(settings: Settings) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+    # Public like /openapi.json: the AMQP side of the interface, with this deployment's namespace.
+    @app.get("/asyncapi.json", include_in_schema=False)
+    async def asyncapi_document() -> Response:
+        return Response(asyncapi.render(settings.topology), media_type="application/json")
 
     # Public on purpose: probes carry no credentials and these reveal nothing.
     @app.get("/healthz")

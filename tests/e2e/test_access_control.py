@@ -153,7 +153,7 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
 
 #: Endpoints anyone may call.
 PUBLIC = {"/healthz", "/readyz"}
-DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
 def v1_routes(settings: Settings) -> list[tuple[str, str, Scope]]:
