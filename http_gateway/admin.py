@@ -1,19 +1,29 @@
 """Key administration: create (secret shown once), list, revoke, set limits. Scope ``admin``.
 
-A caller can only hand out what it holds: a new key's scopes must be a subset of the caller's, and
-a wallet-bound caller can only create keys bound to its own wallet.
+A key can only hand out what it holds. For a caller that is an API key (the bootstrap ``service``
+principal is not bound by this), checked against the caller's key row in the change's transaction:
+
+- a new key's scopes are a subset of the caller's, its rate limit at most the caller's (none only if
+  the caller has none), and it starts with the caller's spending limits;
+- new limits of another key are at most the caller's: the rate limit, and in every currency where the
+  caller has a spending limit, both its per-transaction and its 24-hour maximum (none counts as wider);
+- a key cannot change its own limits (403 ``own_limits``); it may revoke itself;
+- a wallet-bound caller creates, changes and revokes only keys of its own wallet (403 ``wrong_wallet``).
+
+Anything wider is 403 ``wider_than_caller``, with ``wider`` naming each field that is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Query
 
 from contracts.keys import CreatedKey, KeyLimits, KeySpec, KeyView, Scope
-from http_gateway.auth import Principal, authorize_wallet, require
+from http_gateway.auth import Principal, require
 from http_gateway.deps import PoolDep, SettingsDep
 from http_gateway.problems import Problem
 from ledger_common import keystore
@@ -24,23 +34,20 @@ Admin = Annotated[Principal, require(Scope.ADMIN)]
 
 @router.post("", status_code=201, response_model=CreatedKey)
 async def create_key(spec: KeySpec, pool: PoolDep, settings: SettingsDep, principal: Admin) -> CreatedKey:
-    """Create a key. The response's ``secret`` is the bearer token; it is never shown again."""
-    beyond = set(spec.scopes) - principal.scopes
-    if beyond:
-        raise Problem(403, "forbidden", "a key cannot be given scopes its creator lacks", scopes=sorted(beyond))
-    if principal.wallet_id is not None:
-        authorize_wallet(principal, spec.wallet_id)
+    """Create a key. The response's ``secret`` is the bearer token; it is never shown again.
+
+    A key created by a key has at most its creator's scopes and rate limit, and starts with its
+    creator's spending limits (narrow them with ``PUT /v1/admin/keys/{id}/limits``)."""
     async with pool.acquire() as conn:
-        try:
+        with _refusals(None):
             return await keystore.create_key(
                 conn,
                 spec,
                 principal=principal.name,
                 pepper=settings.api_key_pepper.get_secret_value().encode(),
                 environment=settings.environment,
+                caller=principal.key_id,
             )
-        except keystore.WalletNotFound:
-            raise Problem(404, "wallet_not_found", f"wallet {spec.wallet_id} does not exist") from None
 
 
 @router.get("", response_model=list[KeyView])
@@ -53,25 +60,32 @@ async def list_keys(pool: PoolDep, principal: Admin, include_revoked: Annotated[
 
 @router.delete("/{key_id}", response_model=KeyView)
 async def revoke_key(key_id: UUID, pool: PoolDep, principal: Admin) -> KeyView:
-    """Revoke a key: every gateway refuses it from its next request on. Revoking twice is harmless."""
+    """Revoke a key (the calling key itself too): every gateway refuses it from its next request on.
+    Revoking twice is harmless."""
     async with pool.acquire() as conn:
-        await _own(conn, key_id, principal)
-        return await keystore.revoke_key(conn, key_id, principal=principal.name)
+        with _refusals(key_id):
+            return await keystore.revoke_key(conn, key_id, principal=principal.name, caller=principal.key_id)
 
 
 @router.put("/{key_id}/limits", response_model=KeyView)
 async def set_limits(key_id: UUID, limits: KeyLimits, pool: PoolDep, principal: Admin) -> KeyView:
-    """Replace a key's request rate limit and its per-currency spending limits."""
+    """Replace a key's request rate limit and its per-currency spending limits, within the caller's
+    own; a key cannot change its own."""
     async with pool.acquire() as conn:
-        await _own(conn, key_id, principal)
-        return await keystore.set_limits(conn, key_id, limits, principal=principal.name)
+        with _refusals(key_id):
+            return await keystore.set_limits(conn, key_id, limits, principal=principal.name, caller=principal.key_id)
 
 
-async def _own(conn: asyncpg.Connection, key_id: UUID, principal: Principal) -> None:
-    """404 for an unknown key; 403 if a wallet-bound admin reaches for another wallet's key."""
+@contextmanager
+def _refusals(key_id: UUID | None) -> Iterator[None]:
+    """The keystore's refusals as problem documents: 404 for an unknown key or wallet, 401 for a caller
+    revoked since it was authenticated, 403 for the rest."""
     try:
-        key = await keystore.get_key(conn, key_id)
+        yield
     except keystore.KeyNotFound:
         raise Problem(404, "key_not_found", f"key {key_id} does not exist") from None
-    if principal.wallet_id is not None:
-        authorize_wallet(principal, key.wallet_id)
+    except keystore.WalletNotFound as exc:
+        raise Problem(404, "wallet_not_found", f"wallet {exc} does not exist") from None
+    except keystore.Refused as exc:
+        status = 401 if isinstance(exc, keystore.CallerRevoked) else 403
+        raise Problem(status, exc.code, exc.detail, **exc.extra) from None
