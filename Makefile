@@ -1,8 +1,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+#: The AsyncAPI validator the tests run (@asyncapi/parser on node, pinned by its package-lock.json).
+NODE_TOOLS := tools/asyncapi
+NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 
-.PHONY: venv run test test-fast lint audit bench schemas clean
+.PHONY: venv tools run test test-fast lint audit bench schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -10,17 +13,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-venv: $(STAMP)
+$(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	cd $(NODE_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+venv: $(STAMP) $(NODE_STAMP)
+
+## tools: the node packages the tests use (make venv and make test install them)
+tools: $(NODE_STAMP)
 
 ## run: migrate, then run gateway + worker + relay until Ctrl-C (honours DATABASE_URL, AMQP_URL, ...)
 run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NODE_STAMP)
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
 ## lint: ruff (incl. the S security rules), format, mypy --strict, then the dependency audit
@@ -37,8 +47,9 @@ audit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m ledger_cli.main bench $(BENCH_ARGS)
 
+## schemas: the generated contract files: contracts/schemas and contracts/asyncapi.json
 schemas: $(STAMP)
 	$(PY) -m contracts.export
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules

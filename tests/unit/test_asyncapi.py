@@ -1,12 +1,17 @@
-"""The AsyncAPI document: committed = generated, derived from the contracts."""
+"""The AsyncAPI document: committed = generated, valid for the official parser, derived from the contracts."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from contracts import asyncapi
 from contracts.commands import COMMAND_CLASSES
@@ -19,6 +24,8 @@ from http_gateway.app import create_app
 from ledger_common.settings import Settings
 
 Json = dict[str, Any]
+TOOL = Path(__file__).resolve().parents[2] / "tools" / "asyncapi"
+COMMITTED = "committed"
 
 
 def committed() -> Json:
@@ -28,6 +35,103 @@ def committed() -> Json:
 
 def test_committed_document_matches_the_contracts() -> None:
     assert ASYNCAPI_FILE.read_text() == asyncapi.render(), "run `make schemas` and commit contracts/asyncapi.json"
+
+
+def _set(path: str, value: object) -> Callable[[Json], None]:
+    *parents, last = path.split("/")
+
+    def mutate(doc: Json) -> None:
+        node: Any = doc
+        for key in parents:
+            node = node[key]
+        node[last] = value
+
+    return mutate
+
+
+def _drop_title(doc: Json) -> None:
+    del doc["info"]["title"]
+
+
+def _foreign_message(doc: Json) -> None:
+    doc["operations"]["publishEvent"]["messages"].append({"$ref": "#/channels/commands/messages/transfer"})
+
+
+#: A mistake -> the error the validator must report for it: (code, path where it is).
+MISTAKES: dict[str, tuple[Callable[[Json], None], str, str]] = {
+    "info without a title": (_drop_title, "asyncapi-document-resolved", "info"),
+    "an action AsyncAPI does not have": (
+        _set("operations/sendCommand/action", "publish"),
+        "asyncapi-document-resolved",
+        "operations/sendCommand/action",
+    ),
+    "a pydantic $defs reference left in": (
+        _set("components/schemas/TransferCommand/properties/payload", {"$ref": "#/$defs/Transfer"}),
+        "invalid-ref",
+        "components/schemas/TransferCommand/properties/payload/$ref",
+    ),
+    "an operation sending another channel's message": (
+        _foreign_message,
+        "asyncapi3-operation-messages-from-referred-channel",
+        "operations/publishEvent/messages/",
+    ),
+    "an exchange type the amqp binding does not know": (
+        _set("channels/events/bindings/amqp/exchange/type", "x-consistent-hash"),
+        "asyncapi-document-resolved",
+        "channels/events/bindings/amqp/exchange/type",
+    ),
+    "a payload schema that is no JSON Schema": (
+        _set("components/schemas/Transfer/type", 5),
+        "asyncapi-document-resolved",
+        "components/schemas/Transfer/type",
+    ),
+}
+BROKEN = "broken"
+
+
+def _validate(documents: dict[str, Json], directory: Path) -> dict[str, list[Json]]:
+    """Name -> the errors and warnings @asyncapi/parser reports on each document (one node run)."""
+    node = shutil.which("node")
+    if node is None or not (TOOL / "node_modules" / "@asyncapi" / "parser").is_dir():
+        pytest.fail("the AsyncAPI validator is not installed: run `make tools` (make venv and make test do)")
+    files = {}
+    for i, (name, doc) in enumerate(documents.items()):
+        files[name] = directory / f"document-{i}.json"
+        files[name].write_text(json.dumps(doc))
+    run = subprocess.run(
+        [node, "validate.mjs", *map(str, files.values())],
+        cwd=TOOL,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    results = json.loads(run.stdout)
+    return {
+        name: [d for d in result["diagnostics"] if d["severity"] in ("error", "warning")]
+        for name, result in zip(files, results, strict=True)
+    }
+
+
+@pytest.fixture(scope="module")
+def verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Json]]:
+    """The validator's errors on the committed document, and on one copy with every mistake made
+    (each at its own place: a parse takes seconds, so one copy instead of one per mistake)."""
+    broken = committed()
+    for mutate, _, _ in MISTAKES.values():
+        mutate(broken)
+    return _validate({COMMITTED: committed(), BROKEN: broken}, tmp_path_factory.mktemp("asyncapi"))
+
+
+def test_the_asyncapi_parser_accepts_the_document(verdicts: dict[str, list[Json]]) -> None:
+    assert verdicts[COMMITTED] == []
+
+
+@pytest.mark.parametrize("mistake", MISTAKES)
+def test_the_asyncapi_parser_refuses_a_mistake(verdicts: dict[str, list[Json]], mistake: str) -> None:
+    _, code, path = MISTAKES[mistake]
+    errors = [d for d in verdicts[BROKEN] if d["severity"] == "error"]
+    assert any(d["code"] == code and d["path"].startswith(path) for d in errors), errors
 
 
 def test_command_payloads_are_the_envelope_schemas() -> None:
