@@ -84,9 +84,7 @@ _DESCRIPTIONS = {
     " (`invalid_idempotency_key`) Idempotency-Key, a cursor this API did not issue (`invalid_cursor`)",
     401: "Missing, unknown or revoked bearer token (`unauthorized`)",
     403: "The key lacks the route's scope (`forbidden`), acts for another wallet or needs a key bound to none"
-    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`);"
-    " key administration: a key or limits wider than the calling key's own (`wider_than_caller`, with"
-    " `wider` naming the fields), a key changing its own limits (`own_limits`)",
+    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`)",
     429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
     404: "No such resource: `*_not_found` (`wallet_not_found`, `account_not_found`, `hold_not_found`,"
     " `intent_not_found`, `transaction_not_found`, `command_not_found`, …)",
@@ -201,11 +199,14 @@ _DRIVER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+#: What aio-pika raises; any other driver or socket error of a route is the database's (the bus names its own).
+_BROKER_ERRORS = (aio_pika.exceptions.AMQPError, aio_pika.exceptions.ChannelInvalidStateError)
+
+
 def classify(exc: BaseException) -> LedgerError:
-    """The tree's name for any exception a route let out: the broker's view of it, else the database's
-    (where a non-transient asyncpg error, and anything that is no driver error, is a ``Bug``)."""
-    mapped = amqp.classify(exc)
-    return db.classify(exc) if isinstance(mapped, Bug) else mapped
+    """The tree's name for any exception a route let out: an aio-pika error as the broker sees it, anything
+    else as the database does (a non-transient asyncpg error, and anything that is no driver error, is a ``Bug``)."""
+    return amqp.classify(exc) if isinstance(exc, _BROKER_ERRORS) else db.classify(exc)
 
 
 async def _error(request: Request, exc: Exception) -> JSONResponse:

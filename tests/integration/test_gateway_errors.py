@@ -162,12 +162,21 @@ async def test_a_programming_error_is_a_500_with_a_trace_id_logged_with_its_trac
     assert _internal_error(await client.get(path), secrets=secrets) != trace_id
 
 
-@pytest.mark.parametrize("path", ["/down", "/conflict", "/broker-down"])
-async def test_an_unreachable_or_conflicting_backend_is_a_503_to_retry(client: httpx.AsyncClient, path: str) -> None:
-    r = await client.get(path)
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [("/down", "DatabaseUnavailable"), ("/conflict", "DatabaseUnavailable"), ("/broker-down", "BrokerUnavailable")],
+)
+async def test_an_unreachable_or_conflicting_backend_is_a_503_to_retry(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, path: str, named: str
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="http_gateway"):
+        r = await client.get(path)
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "1" and r.headers["content-type"] == PROBLEM_JSON
     assert r.json()["code"] == "service_unavailable" and "trace_id" not in r.json()
+    # The log names the service that is down (a refused connection is the database's, not the broker's).
+    [record] = [r for r in caplog.records if r.name == "http_gateway"]
+    assert record.levelno == logging.WARNING and named in record.getMessage(), record.getMessage()
 
 
 async def test_rejections_keep_their_4xx(client: httpx.AsyncClient) -> None:

@@ -23,8 +23,6 @@ GROUPS = (Unavailable, Rejected, Bug)
 PENDING = (
     "contracts.amounts.AmountError",
     "contracts.signing.SignatureError",
-    "ledger_worker.model.Refused",
-    "ledger_worker.store.LostRace",
 )
 
 
