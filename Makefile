@@ -47,7 +47,7 @@ audit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m ledger_cli.main bench $(BENCH_ARGS)
 
-## schemas: the generated contract files: contracts/schemas and contracts/asyncapi.json
+## schemas: the generated contract files: contracts/schemas, contracts/asyncapi.json, the catalogue table of docs/topology.md
 schemas: $(STAMP)
 	$(PY) -m contracts.export
 

@@ -1,6 +1,6 @@
 """Write every generated contract file (``make schemas``): the JSON Schemas of every public message in
-``contracts/schemas`` and the AsyncAPI document ``contracts/asyncapi.json``. Tests check each committed
-file equals its rendering."""
+``contracts/schemas``, the AsyncAPI document ``contracts/asyncapi.json`` and the command catalogue table
+of docs/topology.md. Tests check each committed file equals its rendering."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import asyncapi
+from contracts import asyncapi, catalogue_table
 from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES
 from contracts.events import EventEnvelope
 from contracts.keys import KeyEvent
@@ -48,6 +48,9 @@ def main() -> None:
     print(f"wrote {len(schemas)} schemas to {SCHEMA_DIR}")
     ASYNCAPI_FILE.write_text(asyncapi.render())
     print(f"wrote {ASYNCAPI_FILE}")
+    doc = catalogue_table.TOPOLOGY_DOC
+    doc.write_text(catalogue_table.splice(doc.read_text()))
+    print(f"wrote the command catalogue table of {doc}")
 
 
 if __name__ == "__main__":
