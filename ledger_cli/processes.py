@@ -56,18 +56,17 @@ def role_of(name: str) -> str:
 
 
 class Processes:
-    """The processes of one ledger, all run with ``settings`` (plus ``env`` and per-start overrides).
+    """The processes of one ledger, all run with ``settings`` (plus per-start overrides).
 
     ``procs`` holds the processes started and not stopped (an exited one stays until stopped or
     restarted); ``port`` is the gateway's.
     """
 
-    def __init__(self, settings: Settings, *, logdir: Path | None = None, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: Settings, *, logdir: Path | None = None) -> None:
         self.settings = settings
         self.port = free_port()
         self.logdir = logdir or Path(tempfile.mkdtemp(prefix="ledger-processes-"))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._env = dict(env or {})
         self._levels: dict[str, str] = {}  # LOG_LEVEL each process was started with
 
     @property
@@ -78,12 +77,12 @@ class Processes:
         """The environment of a process (or a ``ledger`` command) of this ledger.
 
         The caller's environment less every settings variable, then every setting (the gateway on
-        this port), the Python path of this code, ``env``, ``LEDGER_CRASH_AT=crash_at``, ``overrides``.
+        this port), the Python path of this code, ``LEDGER_CRASH_AT=crash_at``, ``overrides``.
         """
         inherited = {k: v for k, v in os.environ.items() if k.upper() not in ENV_NAMES and k != CRASH_VARIABLE}
         s = self.settings.model_copy(update={"http_host": "127.0.0.1", "http_port": self.port})
         path = os.pathsep.join(p for p in (str(CODE_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**inherited, **settings_env(s), "PYTHONPATH": path, **self._env}
+        env = {**inherited, **settings_env(s), "PYTHONPATH": path}
         if crash_at:
             env[CRASH_VARIABLE] = crash_at
         return {**env, **overrides}
