@@ -40,6 +40,7 @@ class World:
     reversible: str  # a transfer wallet -> other
     hold_to_capture: str
     hold_to_release: str
+    hold_to_increment: str
     intent_to_pay: str  # merchant: other
     intent_to_capture: str  # merchant: wallet, authorised by other
     intent_to_cancel: str  # merchant: wallet
@@ -129,6 +130,9 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ("GET", "/v1/holds/{hold_id}"): lambda w: Example(path={"hold_id": w.hold_to_release}),
     ("POST", "/v1/holds/{hold_id}/capture"): lambda w: Example(path={"hold_id": w.hold_to_capture}),
     ("POST", "/v1/holds/{hold_id}/release"): lambda w: Example(path={"hold_id": w.hold_to_release}),
+    ("POST", "/v1/holds/{hold_id}/increment"): lambda w: Example(
+        path={"hold_id": w.hold_to_increment}, json={"amount": 1}
+    ),
     ("POST", "/v1/payment_intents"): lambda w: Example(
         json={"merchant_wallet": w.wallet.handle, "amount": 10, "currency": "USD"}
     ),
@@ -210,7 +214,7 @@ async def _world(client: httpx.AsyncClient) -> World:
         (await write(client, "POST", "/v1/holds", {**_usd(wallet.usd, 20), "recipient_wallet": other.handle}))[
             "hold_id"
         ]
-        for _ in range(2)
+        for _ in range(3)
     ]
     lifecycle = [(await new_wallet(client)).id for _ in range(3)]
     await write(client, "POST", f"/v1/wallets/{lifecycle[1]}/freeze", {})
@@ -223,6 +227,7 @@ async def _world(client: httpx.AsyncClient) -> World:
         reversible=(await write(client, "POST", "/v1/transfers", transfer))["transaction_id"],
         hold_to_capture=holds[0],
         hold_to_release=holds[1],
+        hold_to_increment=holds[2],
         intent_to_pay=await _intent(client, other),
         intent_to_capture=await _intent(client, wallet, other, hold=True),
         intent_to_cancel=await _intent(client, wallet),
