@@ -84,7 +84,9 @@ _DESCRIPTIONS = {
     " (`invalid_idempotency_key`) Idempotency-Key, a cursor this API did not issue (`invalid_cursor`)",
     401: "Missing, unknown or revoked bearer token (`unauthorized`)",
     403: "The key lacks the route's scope (`forbidden`), acts for another wallet or needs a key bound to none"
-    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`)",
+    " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`);"
+    " key administration: a key or limits wider than the calling key's own (`wider_than_caller`, with"
+    " `wider` naming the fields), a key changing its own limits (`own_limits`)",
     429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
     404: "No such resource: `*_not_found` (`wallet_not_found`, `account_not_found`, `hold_not_found`,"
     " `intent_not_found`, `transaction_not_found`, `command_not_found`, …)",
