@@ -24,8 +24,11 @@ _RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
 
 
 def _rfc3339(value: object) -> object:
-    """Only date-times written out (pydantic would also read ``0.5`` as seconds since 1970)."""
-    if isinstance(value, str) and not _RFC3339.match(value):
+    """Only date-times written out (pydantic would also read ``0.5`` or ``"0.5"`` as seconds since 1970).
+    A query gives strings; a cursor is JSON, where a number is no moment either."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.match(value):
         raise ValueError("a moment is an RFC 3339 date-time, e.g. 2026-11-25T12:00:00Z")
     return value
 
@@ -67,13 +70,19 @@ def _plain(value: object) -> str:
 
 
 def decode(cursor: str, kind: str, shape: TypeAdapter[T]) -> T:
-    """The sort key of a cursor of ``kind``; 400 ``invalid_cursor`` for anything this API did not issue."""
+    """The sort key of a cursor of ``kind``; 400 ``invalid_cursor`` for anything this API did not issue.
+
+    A cursor comes from the client, so anything may come back: not base64, not UTF-8, not JSON, JSON
+    nested too deep or with numbers too long, not a list, a list of one, another kind's parts, parts of
+    the wrong shape. Each is the same 400, never an error of ours."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(raw, list) or not raw or raw[0] != kind:
+        # ``[kind, part]`` or ``[kind, *parts]`` as ``encode`` wrote it; nothing else.
+        if not isinstance(raw, list) or len(raw) < 2 or not isinstance(raw[0], str) or raw[0] != kind:
             raise ValueError(kind)
-        return shape.validate_python(raw[1:] if len(raw) > 2 else raw[1])
-    except (ValueError, ValidationError, UnicodeDecodeError, RecursionError):
+        return shape.validate_python(raw[1] if len(raw) == 2 else raw[1:])
+    except (ValueError, TypeError, ValidationError, RecursionError, OverflowError):
+        # ValueError covers binascii.Error, UnicodeDecodeError, JSONDecodeError and too many digits.
         raise Problem(400, "invalid_cursor", "the cursor is not one this endpoint returned") from None
 
 
