@@ -31,7 +31,8 @@ def _accept(*, signed: bool) -> Any:
             if not (-MAX_AMOUNT if signed else 1) <= value <= MAX_AMOUNT:
                 raise PydanticCustomError(INVALID_AMOUNT, "the amount is out of range")
             return value
-        if isinstance(value, str) and _DECIMAL.match(value) and (signed or not value.startswith("-")):
+        # fullmatch: ``$`` would also match before a trailing newline ("12\n" was taken for 12).
+        if isinstance(value, str) and _DECIMAL.fullmatch(value) and (signed or not value.startswith("-")):
             return value
         raise PydanticCustomError(INVALID_AMOUNT, f"an amount is {_HINT}")
 

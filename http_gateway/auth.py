@@ -48,9 +48,16 @@ WITH k AS (
 )
 SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.wallet_id, k.revoked_at,
        CASE WHEN k.rate_per_second IS NOT NULL AND k.id IN (SELECT id FROM valid)
-            THEN ledger_take_token(k.id, k.rate_per_second, k.rate_burst) END AS retry_after
+            THEN ledger_take_token(k.id, greatest(k.rate_per_second, $3), k.rate_burst) END AS retry_after
   FROM k
 """
+#: The least rate ``ledger_take_token`` is given. A smaller one (a key may be given any rate above 0)
+#: made its double precision arithmetic fail, the refill underflowing or the wait overflowing: a 500 on
+#: every request of the key. At this rate not one token comes back in 10^280 years, so for every key
+#: it changes nothing but that.
+MIN_RATE = 1e-300
+#: The longest ``Retry-After`` a 429 names (a day), however far off the next token is.
+MAX_RETRY_AFTER = 86_400
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ async def authenticate(
     if parsed is None:
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     digest = hash_secret(settings.api_key_pepper.get_secret_value().encode(), parsed)
-    row = await pool.fetchrow(_AUTHENTICATE, parsed.public_id, digest)
+    row = await pool.fetchrow(_AUTHENTICATE, parsed.public_id, digest, MIN_RATE)
     if row is None or not hmac.compare_digest(row["secret_hash"], digest) or row["prefix"] != parsed.prefix:
         log.info("refused API key %s: unknown key or wrong secret", parsed.prefix)  # the prefix is public
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
@@ -97,7 +104,7 @@ async def authenticate(
         log.info("refused API key %s (%s): revoked", parsed.prefix, row["id"])
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     if row["retry_after"]:
-        wait = max(1, math.ceil(row["retry_after"]))
+        wait = max(1, math.ceil(min(row["retry_after"], MAX_RETRY_AFTER)))
         log.info("rate limited API key %s (%s) for %d s", parsed.prefix, row["id"], wait)
         raise Problem(429, "rate_limited", "this key's request rate is exceeded", headers={"Retry-After": str(wait)})
     log.debug("authenticated API key %s (%s)", parsed.prefix, row["id"])

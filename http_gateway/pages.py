@@ -7,6 +7,7 @@ import json
 import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl, quote
 from uuid import UUID
 
 from fastapi import Depends, Query, Request
@@ -104,7 +105,9 @@ _DECLARED: dict[int, tuple[frozenset[str], bool]] = {}  # by id(route): routes l
 
 async def known_query(request: Request) -> None:
     """422 for a query parameter the route does not declare, as for an unknown body field: a typo
-    (``?owner=``) must not silently widen a search."""
+    (``?owner=``) must not silently widen a search. 422 too for a name or value that is not UTF-8 once
+    percent-decoded (Starlette would read ``%ff`` and ``%fe`` alike as U+FFFD) or holds a NUL."""
+    _well_formed(request.scope.get("query_string", b""))
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
         return
@@ -117,6 +120,21 @@ async def known_query(request: Request) -> None:
         raise Problem(422, "validation_error", f"unknown query parameter(s): {', '.join(unknown)}", errors=errors)
 
 
+def _well_formed(query: bytes) -> None:
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True, errors="surrogateescape"):
+        text, bad = name + value, ""
+        try:  # a byte that is not UTF-8 was decoded to a lone surrogate, which does not encode
+            text.encode()
+        except UnicodeEncodeError:
+            bad = "is not UTF-8"
+        if "\x00" in text:
+            bad = "holds a NUL"
+        if bad:
+            shown = quote(name, safe="", errors="surrogateescape")
+            errors = [{"loc": ["query", shown], "msg": f"the parameter {bad}", "type": "string_unicode"}]
+            raise Problem(422, "validation_error", f"query parameter {shown}: the parameter {bad}", errors=errors)
+
+
 async def metadata_filter(request: Request) -> dict[str, str]:
     """``metadata.<key>=<value>`` query parameters as a JSON containment filter (``metadata @> $n``)."""
     wanted: dict[str, str] = {}
@@ -125,7 +143,7 @@ async def metadata_filter(request: Request) -> dict[str, str]:
             continue
         key = name.removeprefix("metadata.")
         bad_value = len(value) > 512 or "\x00" in value
-        if not _METADATA_KEY.match(key) or bad_value or (key in wanted and wanted[key] != value):
+        if not _METADATA_KEY.fullmatch(key) or bad_value or (key in wanted and wanted[key] != value):
             raise Problem(
                 422,
                 "validation_error",
