@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+from contracts.errors import Rejected
+
 _DECIMAL = re.compile(r"^(-?)(\d{1,40})(?:\.(\d{1,18}))?$")
 
 
-class AmountError(ValueError):
+class AmountError(Rejected, ValueError):
     """A decimal string that is not an exact amount in the currency."""
 
 

@@ -29,14 +29,41 @@ def system_account_id(currency: str, role: SystemRole = "treasury") -> UUID:
     return uuid5(_NS, f"system:{role}:{currency}")
 
 
-def derived_id(kind: str, command_id: str) -> UUID:
-    """Id of the ``kind`` object (account, wallet, hold, intent) created by a command that named none."""
-    return uuid5(_NS, f"{kind}:{command_id}")
+def derived_id(kind: str, scope: str) -> UUID:
+    """Id of the ``kind`` object (account, wallet, hold, intent) created by a command that named none;
+    ``scope`` is the command's :func:`command_scope`."""
+    return uuid5(_NS, f"{kind}:{scope}")
 
 
 def wallet_account_id(wallet_id: UUID, currency: str) -> UUID:
     """Id of the account a wallet gets in ``currency`` when created with it or first credited in it."""
     return uuid5(_NS, f"account:{wallet_id}:{currency}")
+
+
+#: Principals of the ledger's own processes: no caller may send a command as one of these.
+RESERVED_PRINCIPAL_PREFIX = "system:"
+#: Idempotency keys the ledger's own commands use (``expire:hold:<id>:<at>``, ``seed:…``); a caller's
+#: keys live in the caller's own namespace anyway, these prefixes are refused so that logs never mix them.
+RESERVED_COMMAND_PREFIXES = ("expire:", "seed:", "system:")
+
+
+def publisher_principal(user: str) -> str:
+    """The principal of a command published by broker user ``user`` (``amqp:orders``)."""
+    return f"amqp:{user}"
+
+
+def command_scope(principal: str | None, command_id: str) -> str:
+    """A command id within its principal: idempotency keys of two callers never meet.
+
+    Ids derived from a command (``derived_id``) derive from this, so two callers' identical keys name
+    different wallets, holds and intents.
+    """
+    return f"{principal or ''}/{command_id}"
+
+
+def object_id(kind: str, *, principal: str | None, command_id: str) -> UUID:
+    """The ``kind`` object a command creates without naming its id: derived from the command in its principal."""
+    return derived_id(kind, command_scope(principal, command_id))
 
 
 def principal_key(principal: str | None) -> UUID | None:

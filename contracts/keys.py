@@ -36,6 +36,12 @@ class Scope(StrEnum):
     WALLETS = "wallets"
     #: Manage API keys and currencies. Grants nothing else.
     ADMIN = "admin"
+    #: Name a system account (treasury, revenue, fees, promotions) as a party of a transfer or a
+    #: multi-leg transaction: treasury operations. Without it system accounts move only through
+    #: their flows (deposit, bonus, spend, withdraw), each under its own scope.
+    TREASURY = "treasury"
+    #: Reverse a committed transaction: money moves back, so it is not part of ``admin``.
+    REVERSE = "reverse"
 
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)

@@ -17,6 +17,13 @@ class Refusal(StrEnum):
 
     # the command itself
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    # the caller (contracts.catalogue's capability table)
+    FORBIDDEN_PRINCIPAL = "forbidden_principal"
+    KEY_REVOKED = "key_revoked"
+    FORBIDDEN_SCOPE = "forbidden_scope"
+    UNBOUND_KEY_REQUIRED = "unbound_key_required"
+    FORBIDDEN_PARTY = "forbidden_party"
+    RESERVED_COMMAND_ID = "reserved_command_id"
     # currencies
     CURRENCY_NOT_FOUND = "currency_not_found"
     CURRENCY_EXISTS = "currency_exists"
@@ -85,7 +92,8 @@ class AccountBalance(Contract):
 
 
 class CommandResult(Contract):
-    """Outcome of one command. ``replayed`` is true when an earlier outcome is returned again."""
+    """Outcome of one command. ``replayed`` is true when an earlier outcome is returned again (over
+    HTTP the ``Idempotent-Replayed`` header says it, and the body is the first answer's)."""
 
     command_id: str
     command_type: str

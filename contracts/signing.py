@@ -44,6 +44,8 @@ import time
 from collections.abc import Mapping
 from typing import Protocol
 
+from contracts.errors import Rejected
+
 SCHEME = "v2"
 KEY_ID_HEADER = "x-ledger-signature-key"
 SIGNED_AT_HEADER = "x-ledger-signed-at"
@@ -58,7 +60,7 @@ _LEGACY_PREFIX = "sha256="
 _SIGNED_AT = re.compile(r"0|[1-9][0-9]*")
 
 
-class SignatureError(ValueError):
+class SignatureError(Rejected, ValueError):
     """The message is unsigned, signed with an unknown key, altered, malformed, or older than allowed."""
 
 

@@ -89,6 +89,7 @@ class CommandBus:
                 correlation_id=correlation_id,
                 reply_to=self.reply_queue,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=self._settings.amqp_user,  # checked by RabbitMQ: the worker's proof of who sent it
             )
             await self._publish(message, routing_key=cmd.type)
             return await asyncio.wait_for(asyncio.shield(future), timeout)

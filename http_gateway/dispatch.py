@@ -22,10 +22,11 @@ from starlette.routing import BaseRoute
 from contracts.base import Contract
 from contracts.catalogue import COMMANDS, SPECS
 from contracts.commands import build_command
+from contracts.ids import RESERVED_COMMAND_PREFIXES
 from contracts.keys import Scope
 from contracts.results import CommandResult, Refusal
 from http_gateway.amounts import Currencies
-from http_gateway.auth import Principal, required_scope
+from http_gateway.auth import Authenticated, Principal, require, require_unbound, required_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, CurrenciesDep, PoolDep, SettingsDep
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
@@ -74,10 +75,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def command_route(router: APIRouter, kind: str, *, path: str | None = None, created: bool = False) -> Callable[[F], F]:
     """Declare the route that sends ``kind``, at the method and path its catalogue entry gives
-    (``path`` picks one when the entry has several), documented with the command's outcomes."""
-    routes = [r for r in SPECS[kind].routes if path is None or r.path == _PREFIX + path]
-    if len(routes) != 1:
-        raise RuntimeError(f"{kind}: the catalogue has {len(routes)} routes matching {path!r}")
+    (``path`` picks one when the entry has several), documented with the command's outcomes.
+
+    The route requires the command's scope (403 ``forbidden``) and, for a command only keys bound to no
+    wallet may send, such a key (403 ``wrong_wallet``): early answers; the worker checks both again.
+    """
+    spec = SPECS[kind]
+    routes = [r for r in spec.routes if path is None or r.path == _PREFIX + path]
+    if len(routes) != 1 or spec.scope is None:
+        raise RuntimeError(f"{kind}: the catalogue has {len(routes)} routes matching {path!r} for callers")
     route = routes[0]
     return router.api_route(
         route.path.removeprefix(_PREFIX),
@@ -86,7 +92,12 @@ def command_route(router: APIRouter, kind: str, *, path: str | None = None, crea
         response_model=CommandResult,
         responses=CREATED if created else RESPONSES,
         openapi_extra={COMMAND_EXTENSION: kind},
+        dependencies=[require(spec.scope)] + ([] if spec.bound else [Depends(_unbound)]),
     )
+
+
+async def _unbound(principal: Authenticated) -> None:
+    require_unbound(principal)
 
 
 def command_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[str, Scope | None]]:
@@ -112,8 +123,24 @@ def check_command_routes(routes: Sequence[BaseRoute]) -> None:
         raise RuntimeError(f"command routes differ from contracts.catalogue: missing {missing}, not declared {extra}")
 
 
+#: Refusals about the caller rather than the money: 403, like the gateway's own early answers.
+CALLER_REFUSALS = frozenset(
+    {
+        Refusal.FORBIDDEN_PRINCIPAL,
+        Refusal.KEY_REVOKED,
+        Refusal.FORBIDDEN_SCOPE,
+        Refusal.UNBOUND_KEY_REQUIRED,
+        Refusal.FORBIDDEN_PARTY,
+        Refusal.RESERVED_COMMAND_ID,
+    }
+)
+
+
 def refusal_status(refusal: Refusal) -> int:
-    """``*_not_found`` 404; ``*_exists``, ``*_taken``, ``idempotency_conflict``, ``already_reversed`` 409; else 422."""
+    """The caller's refusals 403; ``*_not_found`` 404; ``*_exists``, ``*_taken``, ``idempotency_conflict``,
+    ``already_reversed`` 409; else 422."""
+    if refusal in CALLER_REFUSALS:
+        return 403
     if refusal.value.endswith("_not_found"):
         return 404
     if refusal.value.endswith(("_exists", "_taken")) or refusal in (
@@ -181,24 +208,25 @@ class Writer:
         """Send the ``kind`` command and answer with the worker's result."""
         if unstorable(payload.model_dump()):
             raise Problem(422, "validation_error", "strings must not contain NUL or unpaired surrogates")
+        if self.key.startswith(RESERVED_COMMAND_PREFIXES):
+            reserved = ", ".join(RESERVED_COMMAND_PREFIXES)
+            raise Problem(400, "reserved_idempotency_key", f"Idempotency-Key prefixes {reserved} are the ledger's own")
         cmd = build_command(kind, payload, command_id=self.key, issued_at=datetime.now(UTC), principal=principal.name)
         result = await self.bus.send(cmd, timeout=self.settings.reply_timeout_seconds)
         if result is None:
             url = f"/v1/commands/{cmd.command_id}"
             body = Pending(command_id=cmd.command_id, status="pending", status_url=url)
             return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
+        # A retry gets the first answer again, byte for byte, status included; only the header differs
+        # (Stripe's convention and the IETF Idempotency-Key draft's). ``replayed`` is left out of the body.
         headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
+        answer = result.model_dump(mode="json", exclude={"replayed"})
         if result.status == "refused":
             assert result.refusal is not None
             return problem_response(
-                refusal_status(result.refusal),
-                result.refusal.value,
-                result.detail or "",
-                headers,
-                result=result.model_dump(mode="json"),
+                refusal_status(result.refusal), result.refusal.value, result.detail or "", headers, result=answer
             )
-        status = 201 if created and not result.replayed else 200
-        return JSONResponse(result.model_dump(mode="json"), status_code=status, headers=headers)
+        return JSONResponse(answer, status_code=201 if created else 200, headers=headers)
 
 
 async def _writer(

@@ -149,13 +149,16 @@ class BalanceAt(BaseModel):
 
 
 class Posting(BaseModel):
+    """One side of a transaction. ``balance_after`` is shown only to a caller who may read the account
+    (a wallet-bound key sees the other wallets of a transaction by id, not their balances)."""
+
     posting_id: int
     account_id: UUID
     wallet_id: UUID
     amount: int
     amount_decimal: str
-    balance_after: int
-    balance_after_decimal: str
+    balance_after: int | None
+    balance_after_decimal: str | None
 
 
 class Transaction(BaseModel):
@@ -165,6 +168,7 @@ class Transaction(BaseModel):
     id: UUID
     command_id: str
     type: str
+    #: Who asked; shown to a wallet-bound key only when it was that key.
     principal: str | None
     currency: str | None
     amount: int | None

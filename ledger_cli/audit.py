@@ -85,7 +85,7 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
         "command_without_events",
         "a recorded command has no events",
         "SELECT c.command_id AS subject, c.status AS detail FROM commands c"
-        " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.command_id = c.command_id)",
+        " WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.principal = c.principal AND e.command_id = c.command_id)",
     ),
     (
         "outbox_stuck",

@@ -9,6 +9,7 @@ line, never printed. The regexes are documented in docs/topology.md ("Broker per
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import hashlib
 import json
@@ -156,6 +157,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     b.add_argument("--vhost", default=None, help="default: the vhost of AMQP_URL")
     b.add_argument("--user-prefix", default="ledger-", help="service users are <prefix>gateway|worker|relay")
     b.add_argument("--publisher", action="append", default=[], help="upstream publisher user (repeatable)")
+    from ledger_cli.publishers import add_scope_arguments
+
+    add_scope_arguments(b)  # --scope/--wallet: what the --publisher users may do (written to the database)
     b.add_argument("--subscriber", action="append", default=[], help="downstream subscriber user (repeatable)")
     b.add_argument("--write-definitions", type=Path, default=None, help="write a definitions file instead")
     b.add_argument("--admin", default=None, help="with --write-definitions: also an administrator user")
@@ -178,6 +182,11 @@ def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
         else:
             apply(grants, topology, vhost=vhost, passwords=secret)
             print(f"vhost {vhost}: {len(grants)} users and permissions set, topology declared")
+        if args.publisher and not args.write_definitions:
+            from ledger_cli.publishers import grant_all
+
+            asyncio.run(grant_all(settings, args.publisher, args))
+            print(f"publishers {', '.join(args.publisher)}: {', '.join(sorted(args.scope)) or 'no scope'}")
     except (ValueError, BrokerSetupError) as exc:
         print(f"ledger broker-setup: {exc}", file=sys.stderr)
         return 2

@@ -145,7 +145,9 @@ async def scan(settings: Settings, *, detail: bool = False) -> list[DeadLetter]:
         return [describe(m, detail=detail) for m in held]
 
 
-def _replay_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
+def _replay_copy(message: AbstractIncomingMessage, user: str) -> aio_pika.Message:
+    """The dead command as first published, sent again as ``user`` (the operator's broker user: RabbitMQ
+    accepts no other ``user_id``, so the replayed command is identified as sent by the operator)."""
     headers = {k: v for k, v in (message.headers or {}).items() if k not in _DEATH_HEADERS}
     headers = {k: v for k, v in headers.items() if not k.startswith(("x-first-death-", "x-last-death-"))}
     headers[REPLAYED_HEADER] = True
@@ -160,6 +162,7 @@ def _replay_copy(message: AbstractIncomingMessage) -> aio_pika.Message:
         type=message.type,
         timestamp=message.timestamp,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        user_id=user,
     )
 
 
@@ -184,7 +187,7 @@ async def replay(settings: Settings, select: Callable[[str], bool], *, force: bo
                     continue
             # mandatory: an unroutable copy raises instead of vanishing, and the dead copy stays.
             await exchange.publish(
-                _replay_copy(message),
+                _replay_copy(message, settings.amqp_user),
                 routing_key=original_routing_key(message.headers or {}, message.routing_key),
                 mandatory=True,
             )

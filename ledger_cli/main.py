@@ -125,6 +125,12 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(keys(settings, args))
 
 
+def _publishers(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger_cli.publishers import run
+
+    return asyncio.run(run(settings, args))
+
+
 def _chaos(settings: Settings, args: argparse.Namespace) -> int:
     from ledger_cli.chaos.run import chaos
 
@@ -158,10 +164,12 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("action", choices=["dead", "replay"])
     o.add_argument("ids", nargs="*", type=int)
     handlers["outbox"] = _outbox
-    from ledger_cli import broker, keys
+    from ledger_cli import broker, keys, publishers
 
     keys.add_parser(sub)
     handlers["keys"] = _keys
+    publishers.add_parser(sub)
+    handlers["publishers"] = _publishers
     broker.add_parser(sub)
     handlers["broker-setup"] = broker.broker_setup
     from ledger_cli.chaos.run import add_arguments as chaos_arguments

@@ -21,8 +21,11 @@ from pathlib import Path
 import aio_pika
 from pydantic import SecretStr
 
+from contracts.keys import ALL_SCOPES
 from ledger_cli.database import create_database, drop_database, migrate
 from ledger_cli.processes import Processes
+from ledger_common import publishers
+from ledger_common.db import connect
 from ledger_common.settings import Settings
 
 
@@ -43,6 +46,16 @@ async def delete_namespace(settings: Settings, extra_queues: tuple[str, ...] = (
         for exchange in (t.commands_exchange, t.commands_dlx, t.events_exchange):
             async with connection.channel() as channel:
                 await channel.exchange_delete(exchange)
+
+
+async def _own_publisher(settings: Settings) -> None:
+    """The run's broker user may publish every command (as a development system's would, once granted):
+    the tests, the chaos load and the bench publish straight onto the command exchange."""
+    conn = await connect(settings.database_url.get_secret_value())
+    try:
+        await publishers.grant(conn, settings.amqp_user, ALL_SCOPES, wallet_id=None)
+    finally:
+        await conn.close()
 
 
 @dataclass
@@ -73,6 +86,7 @@ class OwnSystem:
         )
         try:
             await asyncio.to_thread(migrate, direct)
+            await _own_publisher(direct)
         except BaseException:
             await drop_database(dsn)
             raise

@@ -34,6 +34,8 @@ class EventRow:
     sequence: int | None
     partition: int
     body: bytes
+    #: Who asked for the command (``commands`` is keyed by principal and command id).
+    principal: str = ""
 
 
 async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
@@ -41,9 +43,9 @@ async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, oc
     if not rows:
         return
     await conn.execute(
-        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body)"
-        " SELECT e, k, c, a, w, s, $8, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
-        " $6::bigint[], $7::bytea[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, n) ORDER BY n",
+        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body, principal)"
+        " SELECT e, k, c, a, w, s, $8, b, p FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
+        " $6::bigint[], $7::bytea[], $9::text[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, n) ORDER BY n",
         [r.event_id for r in rows],
         [r.type for r in rows],
         [r.command_id for r in rows],
@@ -52,6 +54,7 @@ async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, oc
         [r.sequence for r in rows],
         [r.body for r in rows],
         occurred_at,
+        [r.principal for r in rows],
     )
     await conn.execute(
         "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from typing import Literal, Self
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_core import to_jsonable_python
@@ -36,6 +37,9 @@ class Settings(BaseSettings):
     #: Declare exchanges and queues at startup; false when ``ledger broker-setup`` provisioned them and
     #: the service users may only use them (passive declares need no configure permission).
     amqp_declare: bool = True
+    #: Broker users allowed to send commands on behalf of API keys and the ledger's tools (the gateway's).
+    #: Any other publisher is ``amqp:<its user>``. Empty: ``ledger-gateway`` and the user of ``AMQP_URL``.
+    amqp_gateway_users: str = ""
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     #: Prefix for every exchange and queue name (isolates tests and tenants on one broker).
@@ -77,6 +81,17 @@ class Settings(BaseSettings):
     def signing_keys(self) -> dict[str, bytes]:
         """Event signing keys in order; the first one signs."""
         return parse_keys(self.event_signing_keys.get_secret_value())
+
+    @property
+    def gateway_users(self) -> frozenset[str]:
+        """The broker users whose commands may name the principal they act for."""
+        given = {u.strip() for u in self.amqp_gateway_users.split(",") if u.strip()}
+        return frozenset(given or {"ledger-gateway", self.amqp_user})
+
+    @property
+    def amqp_user(self) -> str:
+        """The broker user of ``AMQP_URL``: what this process's messages carry as ``user_id``."""
+        return unquote(urlsplit(self.amqp_url.get_secret_value()).username or "guest")
 
     @property
     def topology(self) -> Topology:

@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from contracts.commands import Command, payload_digest
-from contracts.ids import SystemRole
+from contracts.ids import SystemRole, command_scope
 from contracts.results import CommandResult, Refusal
+from ledger_worker.callers import load_callers
 from ledger_worker.load import collect, ensure_system_accounts, load, load_currencies
-from ledger_worker.model import Currency
+from ledger_worker.model import Caller, Currency
 from ledger_worker.run import run
 from ledger_worker.store import LostRace, store
 
@@ -37,52 +39,63 @@ class Applier:
         self._currencies: dict[str, Currency] = {}
         self._system_ready: set[tuple[SystemRole, str]] = set()
 
-    async def apply(self, conn: asyncpg.Connection, cmds: Sequence[Command]) -> list[CommandResult]:
-        """Apply ``cmds`` exactly once each; results in the same order."""
+    async def apply(
+        self, conn: asyncpg.Connection, cmds: Sequence[Command], forged: Sequence[str | None] | None = None
+    ) -> list[CommandResult]:
+        """Apply ``cmds`` exactly once each (once per principal and command id); results in the same order.
+
+        ``forged[i]`` is a principal the body of ``cmds[i]`` claimed and its publisher may not speak for
+        (``callers.identify``): the command is recorded as refused.
+        """
+        claims = list(forged) if forged is not None else [None] * len(cmds)
         try:
-            return await self._apply_batch(conn, cmds)
+            return await self._apply_batch(conn, cmds, claims)
         except (LostRace, asyncpg.IntegrityConstraintViolationError) as exc:
             if len(cmds) > 1:
                 log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
             elif not isinstance(exc, (LostRace, asyncpg.UniqueViolationError)):
                 raise
         results: list[CommandResult] = []
-        for cmd in cmds:
+        for cmd, claim in zip(cmds, claims, strict=True):
             try:
-                results += await self._apply_batch(conn, [cmd])
+                results += await self._apply_batch(conn, [cmd], [claim])
             except (LostRace, asyncpg.UniqueViolationError):
                 # A concurrent commit took the id or name first: the committed state now decides
                 # (the stored result is replayed, or the rule refuses, e.g. handle_taken).
-                results += await self._apply_batch(conn, [cmd])
+                results += await self._apply_batch(conn, [cmd], [claim])
         return results
 
-    async def _apply_batch(self, conn: asyncpg.Connection, cmds: Sequence[Command]) -> list[CommandResult]:
+    async def _apply_batch(
+        self, conn: asyncpg.Connection, cmds: Sequence[Command], claims: Sequence[str | None]
+    ) -> list[CommandResult]:
         needs = collect(cmds)
         await self._prepare(conn, needs.currencies, needs.system)
         results: list[CommandResult | None] = [None] * len(cmds)
         known: list[Currency] = []
+        keys = [command_scope(c.principal, c.command_id) for c in cmds]
         async with conn.transaction():
             now, stored = await _lookup(conn, cmds)
             fresh: dict[str, int] = {}
-            for i, cmd in enumerate(cmds):
-                if cmd.command_id in stored:
-                    results[i] = _replay(cmd, *stored[cmd.command_id])
-                elif cmd.command_id not in fresh:
-                    fresh[cmd.command_id] = i
+            for i, (cmd, key) in enumerate(zip(cmds, keys, strict=True)):
+                if key in stored:
+                    results[i] = _replay(cmd, *stored[key])
+                elif key not in fresh:
+                    fresh[key] = i
             todo = [cmds[i] for i in fresh.values()]
             if todo:
                 todo_needs = needs if len(todo) == len(cmds) else collect(todo)  # replays lock nothing
                 book = await load(conn, todo_needs, now=now, currencies=self._currencies)
-                outcomes = [run(book, cmd) for cmd in todo]
+                callers = await load_callers(conn, {c.principal for c in todo})
+                outcomes = [run(book, cmds[i], _caller(callers, cmds[i], claims[i])) for i in fresh.values()]
                 await store(conn, book, outcomes)
                 known = list(book.currencies.values())
                 for (cmd, result, _), i in zip(outcomes, fresh.values(), strict=True):
                     results[i] = result
-                    stored[cmd.command_id] = (payload_digest(cmd), result)
+                    stored[keys[i]] = (payload_digest(cmd), result)
         self._currencies.update((c.code, c) for c in known)  # codes and exponents never change
         for i, cmd in enumerate(cmds):  # the same id twice in one batch: the second is a replay
             if results[i] is None:
-                results[i] = _replay(cmd, *stored[cmd.command_id])
+                results[i] = _replay(cmd, *stored[keys[i]])
         return [r for r in results if r is not None]
 
     async def _prepare(
@@ -98,14 +111,25 @@ class Applier:
 
 
 async def _lookup(conn: asyncpg.Connection, cmds: Sequence[Command]) -> tuple[datetime, dict[str, tuple[str, Any]]]:
-    """The transaction's clock, and the stored outcome of any command id already applied."""
+    """The transaction's clock, and the stored outcome of any (principal, command id) already applied."""
     rows = await conn.fetch(
-        "SELECT now() AS now, c.command_id, c.payload_digest, c.result FROM (SELECT 1) AS one"
-        " LEFT JOIN commands c ON c.command_id = ANY($1::text[])",
+        "SELECT now() AS now, c.principal, c.command_id, c.payload_digest, c.result FROM (SELECT 1) AS one"
+        " LEFT JOIN (SELECT * FROM unnest($1::text[], $2::text[]) AS k(p, i)) AS k ON TRUE"
+        " LEFT JOIN commands c ON c.principal = k.p AND c.command_id = k.i",
+        [c.principal or "" for c in cmds],
         [c.command_id for c in cmds],
     )
-    stored = {r["command_id"]: (r["payload_digest"], r["result"]) for r in rows if r["command_id"] is not None}
+    stored = {
+        command_scope(r["principal"], r["command_id"]): (r["payload_digest"], r["result"])
+        for r in rows
+        if r["command_id"] is not None
+    }
     return rows[0]["now"], stored
+
+
+def _caller(callers: dict[str | None, Caller], cmd: Command, forged: str | None) -> Caller:
+    caller = callers[cmd.principal]
+    return caller if forged is None else replace(caller, forged=forged)
 
 
 def _replay(cmd: Command, digest: str, result: Any) -> CommandResult:

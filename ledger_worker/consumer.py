@@ -31,9 +31,13 @@ from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
 from ledger_worker.acks import Acks
 from ledger_worker.apply import Applier
+from ledger_worker.callers import identify
 from ledger_worker.intake import Undecodable, decode
 
 log = logging.getLogger("ledger_worker")
+
+#: Why a command without a broker-checked identity is dead-lettered (docs/security.md, AMQP callers).
+_NO_USER = "the AMQP user_id property is required: set it to the publishing connection's user (RabbitMQ checks it)"
 
 
 class Worker:
@@ -100,15 +104,24 @@ class Worker:
 
     async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
         decoded: list[tuple[AbstractIncomingMessage, Command]] = []
+        forged: list[str | None] = []
+        gateway_users = self._settings.gateway_users
         for message in messages:
             try:
-                decoded.append((message, decode(message.body, message.content_type)))
+                if not message.user_id:
+                    raise Undecodable(_NO_USER)
+                cmd, claim = identify(
+                    decode(message.body, message.content_type), message.user_id, gateway_users=gateway_users
+                )
             except Undecodable as exc:
                 await self._dead_letter(message, exc.reason)
+                continue
+            decoded.append((message, cmd))
+            forged.append(claim)
         if not decoded:
             return
         try:
-            results = await self._apply([c for _, c in decoded])
+            results = await self._apply([c for _, c in decoded], forged)
         except Exception as exc:
             await self._failed(decoded, exc)
             return
@@ -139,11 +152,11 @@ class Worker:
         await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m in messages)))
         await asyncio.shield(self._acks.nacked(messages))
 
-    async def _apply(self, cmds: Sequence[Command]) -> list[CommandResult]:
+    async def _apply(self, cmds: Sequence[Command], forged: Sequence[str | None]) -> list[CommandResult]:
         async for attempt in retrying(first_wait=0.05, max_wait=2.0, give_up_after=30):
             with attempt:
                 async with self._pool.acquire() as conn:
-                    return await self.applier.apply(conn, cmds)
+                    return await self.applier.apply(conn, cmds, forged)
         raise AssertionError("unreachable")
 
     async def _reply(self, cmd: Command, message: AbstractIncomingMessage, result: CommandResult) -> None:
@@ -166,6 +179,7 @@ class Worker:
         log.warning("dead-lettering message %s: %s", message.message_id or "-", reason)
         headers = dict(message.headers or {})
         headers[DEAD_LETTER_REASON_HEADER] = reason
+        headers["x-ledger-original-user-id"] = message.user_id or ""  # the replay is sent as the operator
         headers["x-ledger-original-routing-key"] = message.routing_key or ""
         dead = aio_pika.Message(
             message.body,

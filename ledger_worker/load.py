@@ -20,7 +20,9 @@ from contracts.catalogue import SPECS
 from contracts.commands import Command
 from contracts.ids import (
     SystemRole,
+    command_scope,
     derived_id,
+    object_id,
     principal_key,
     system_account_id,
     system_wallet_id,
@@ -46,13 +48,13 @@ class Needs:
     types: set[str] = field(default_factory=set)
     key_ids: set[UUID] = field(default_factory=set)
 
-    def add(self, declared: Declared, value: Any, command_id: str) -> None:
+    def add(self, declared: Declared, value: Any, scope: str) -> None:
         """Note what one declared reference names (an absent ``new`` id: the id derived for it)."""
         ref = declared.ref
         if value is None:
             if not ref.new or ref.kind in ("handle", "external_ref"):
                 return
-            value = derived_id("wallet" if ref.kind == "wallet_id" else ref.kind, command_id)
+            value = derived_id("wallet" if ref.kind == "wallet_id" else ref.kind, scope)
         match ref.kind:
             case "account":
                 self.account_ids.add(value)
@@ -82,11 +84,11 @@ def collect(cmds: Sequence[Command]) -> Needs:
     for cmd in cmds:
         spec = SPECS[cmd.type]
         for declared, value in walk(cmd.payload):
-            needs.add(declared, value, cmd.command_id)
+            needs.add(declared, value, command_scope(cmd.principal, cmd.command_id))
         if spec.system is not None:
             needs.system.add((spec.system, cmd.payload.currency))  # type: ignore[attr-defined]
         for kind in spec.derives:
-            needs.hold_ids.add(derived_id(kind, cmd.command_id))
+            needs.hold_ids.add(object_id(kind, principal=cmd.principal, command_id=cmd.command_id))
         needs.types.add(cmd.type)
         if key_id := principal_key(cmd.principal):
             needs.key_ids.add(key_id)

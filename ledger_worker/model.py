@@ -7,6 +7,7 @@ from datetime import datetime
 from uuid import UUID
 
 from contracts.errors import Rejected
+from contracts.keys import Scope
 from contracts.results import Refusal
 
 
@@ -115,6 +116,21 @@ class KeyLimit:
     per_transaction_max: int | None
     per_day_max: int | None
     spent_24h: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a command and what it may do: an API key, a broker publisher, or the ledger itself."""
+
+    principal: str
+    scopes: frozenset[Scope]
+    #: The one wallet the caller acts for, or None (any customer wallet).
+    wallet_id: UUID | None = None
+    revoked: bool = False
+    #: The ledger's own processes and operators (``service``, ``system:sweeper``, ``cli:…``): every scope.
+    internal: bool = False
+    #: A principal the command's body claimed that its publisher may not speak for.
+    forged: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ def post(
             transaction_id,
             out.command_id,
             out.command_type,
-            out.principal,
+            out.principal or "",
             currency,
             amount,
             description,

@@ -6,8 +6,9 @@ from contracts.amounts import to_decimal_string
 from contracts.commands import Command
 from contracts.events import CommandRefused
 from contracts.results import AccountBalance, CommandResult
+from ledger_worker import authorize
 from ledger_worker.book import Book
-from ledger_worker.model import Account, Refused
+from ledger_worker.model import Account, Caller, Refused
 from ledger_worker.outcome import Outcome, settle
 from ledger_worker.rules import RULES
 from ledger_worker.rules.registry import outcome
@@ -16,10 +17,12 @@ from ledger_worker.rules.registry import outcome
 Ran = tuple[Command, CommandResult, Outcome]
 
 
-def run(book: Book, cmd: Command) -> Ran:
-    """Apply ``cmd``'s rule; a refusal undoes its changes and is recorded as the command's outcome."""
+def run(book: Book, cmd: Command, caller: Caller) -> Ran:
+    """Check ``caller`` may send ``cmd``, then apply its rule; a refusal undoes its changes and is recorded
+    as the command's outcome."""
     try:
         with book.attempt():
+            authorize.check(book, cmd, caller)
             done = RULES[cmd.type](book, cmd, cmd.payload)
     except Refused as refused:
         done = outcome(cmd)
@@ -34,7 +37,9 @@ def run(book: Book, cmd: Command) -> Ran:
         )
         return cmd, result, done
     settle(book, done)
-    balances = tuple(balance(book, book.accounts[a]) for a in done.touched if book.accounts[a].kind == "user")
+    # The caller sees (and the recorded result keeps) only what it may read: a bound caller its own wallet.
+    shown = [book.accounts[a] for a in done.touched]
+    balances = tuple(balance(book, a) for a in shown if a.kind == "user" and caller.wallet_id in (None, a.wallet_id))
     result = CommandResult.model_construct(
         command_id=cmd.command_id,
         command_type=cmd.type,

@@ -82,7 +82,7 @@ def event_rows(out: Outcome, now: datetime) -> list[EventRow]:
         partition = partition_of(stream) if stream else zlib.crc32(out.command_id.encode()) % PARTITIONS
         body = envelope.model_dump_json().encode()
         ids = (envelope.event_id, e.type, out.command_id, e.account_id, e.wallet_id, e.sequence)
-        rows.append(EventRow(*ids, partition, body))
+        rows.append(EventRow(*ids, partition, body, out.principal or ""))
     return rows
 
 
@@ -237,7 +237,7 @@ async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[Ran]) ->
     inserted = await conn.fetchval(
         "WITH ins AS (INSERT INTO commands (command_id, command_type, payload_digest, status, result,"
         " transaction_id, principal) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-        " $5::jsonb[], $6::uuid[], $7::text[]) ON CONFLICT (command_id) DO NOTHING RETURNING 1)"
+        " $5::jsonb[], $6::uuid[], $7::text[]) ON CONFLICT (principal, command_id) DO NOTHING RETURNING 1)"
         " SELECT count(*) FROM ins",
         [c.command_id for c, _, _ in outcomes],
         [c.type for c, _, _ in outcomes],
@@ -245,7 +245,7 @@ async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[Ran]) ->
         [r.status for _, r, _ in outcomes],
         [r.model_dump(mode="json") for _, r, _ in outcomes],
         [r.transaction_id for _, r, _ in outcomes],
-        [c.principal for c, _, _ in outcomes],
+        [c.principal or "" for c, _, _ in outcomes],
     )
     if inserted != len(outcomes):
         raise LostRace

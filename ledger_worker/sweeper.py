@@ -22,15 +22,22 @@ log = logging.getLogger("ledger_worker")
 
 _LOCK = (7362, 1)  # pg_try_advisory_lock(int, int) key of the sweeper
 _BATCH = 200
+SWEEPER = "system:sweeper"
+#: The expiry's command id names the object and the expiry instant it enforces: an expiry refused
+#: (say the hold was extended meanwhile) is recorded under its id and never selected again, so refusals
+#: cannot wedge the sweep, and a later expiry of the same object gets an id of its own.
+_ID = "'expire:{noun}:' || t.id || ':' || to_char(t.expires_at AT TIME ZONE 'UTC', 'YYYYMMDD\"T\"HH24MISS.US')"
+_QUERY = (
+    "SELECT t.id, {id} AS command_id FROM {table} t WHERE t.status = '{status}' AND t.expires_at <= now()"
+    " AND NOT EXISTS (SELECT 1 FROM commands c WHERE c.principal = '{sweeper}' AND c.command_id = {id})"
+    " ORDER BY t.expires_at LIMIT $1"
+)
 #: (command, query for what is due): holds past their expiry, open intents past theirs.
 _DUE = (
-    (
-        "hold.expire",
-        "SELECT id FROM holds WHERE status = 'pending' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
-    ),
+    ("hold.expire", _QUERY.format(id=_ID.format(noun="hold"), table="holds", status="pending", sweeper=SWEEPER)),
     (
         "intent.expire",
-        "SELECT id FROM payment_intents WHERE status = 'open' AND expires_at <= now() ORDER BY expires_at LIMIT $1",
+        _QUERY.format(id=_ID.format(noun="intent"), table="payment_intents", status="open", sweeper=SWEEPER),
     ),
 )
 
@@ -49,9 +56,9 @@ async def sweep_once(conn: asyncpg.Connection, applier: Applier) -> int:
                     build_command(
                         kind,
                         {f"{noun}_id": r["id"]},
-                        command_id=f"expire:{noun}:{r['id']}",
+                        command_id=r["command_id"],
                         issued_at=now,
-                        principal="system:sweeper",
+                        principal=SWEEPER,
                     )
                 )
         if cmds:

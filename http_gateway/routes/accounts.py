@@ -14,7 +14,7 @@ from contracts.keys import Scope
 from contracts.wallets import OpenAccount, SetAccountLimits
 from http_gateway import lookup, pages, views
 from http_gateway.amounts import AmountIn, SignedAmountIn
-from http_gateway.auth import Principal, authorize_accounts, require, require_unbound
+from http_gateway.auth import Authenticated, Principal, authorize_accounts, require
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
@@ -22,7 +22,6 @@ from http_gateway.routes.wallets import AccountBody
 
 router = APIRouter(tags=["accounts"])
 Reader = Annotated[Principal, require(Scope.READ)]
-Manager = Annotated[Principal, require(Scope.WALLETS)]
 
 
 class LimitsBody(Contract):
@@ -40,9 +39,8 @@ def _missing(account_id: UUID) -> Problem:
 
 
 @command_route(router, "account.open", path="/accounts", created=True)
-async def open_account(body: AccountBody, w: WriterDep, principal: Manager) -> JSONResponse:
+async def open_account(body: AccountBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Open an account in a wallet of its own (same id): ``account.open``."""
-    require_unbound(principal)
     minimum = await w.currencies.minor(w.pool, body.currency, body.min_balance, field="min_balance", positive=False)
     payload = contract(OpenAccount, account_id=body.account_id, currency=body.currency, min_balance=minimum)
     return await w.send("account.open", payload, principal, created=True)
@@ -59,9 +57,8 @@ async def get_account(account_id: UUID, pool: PoolDep, currencies: CurrenciesDep
 
 
 @command_route(router, "account.set_limits")
-async def set_limits(account_id: UUID, body: LimitsBody, w: WriterDep, principal: Manager) -> JSONResponse:
+async def set_limits(account_id: UUID, body: LimitsBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Replace the account's limits: ``account.set_limits``."""
-    require_unbound(principal)
     row = await lookup.account(w.pool, account_id)
     if row is None:
         raise _missing(account_id)

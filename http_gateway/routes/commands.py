@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 from contracts.base import CommandId
 from contracts.keys import Scope
 from contracts.results import CommandResult
-from http_gateway.auth import Principal, authorize_accounts, require
+from http_gateway.auth import Principal, require
 from http_gateway.deps import PoolDep
 from http_gateway.problems import Problem
 
@@ -20,17 +20,12 @@ router = APIRouter(tags=["commands"])
 async def get_command(
     command_id: Annotated[CommandId, Path()], pool: PoolDep, principal: Annotated[Principal, require(Scope.READ)]
 ) -> CommandResult:
-    """The recorded outcome of a command (its Idempotency-Key); 404 while it is still queued.
-
-    A wallet-bound key reads the commands it sent itself and those that touched its wallet.
-    """
-    row = await pool.fetchrow("SELECT result, principal FROM commands WHERE command_id = $1", command_id)
+    """The recorded outcome of one of the caller's own commands (its Idempotency-Key); 404 while it is
+    still queued, and for any key this caller did not send (keys are per caller: another caller's
+    identical key is another command, and whether it exists is not ours to say)."""
+    row = await pool.fetchrow(
+        "SELECT result FROM commands WHERE principal = $1 AND command_id = $2", principal.name, command_id
+    )
     if row is None:
         raise Problem(404, "command_not_found", f"command {command_id} has no recorded outcome (yet)")
-    outcome = CommandResult.model_validate(row["result"])
-    mine = principal.wallet_id is None or row["principal"] == principal.name
-    if not mine and principal.wallet_id in {outcome.wallet_id, *(b.wallet_id for b in outcome.balances)}:
-        mine = True
-    if not mine:
-        await authorize_accounts(pool, principal, [outcome.account_id], any_of=True)
-    return outcome
+    return CommandResult.model_validate(row["result"])

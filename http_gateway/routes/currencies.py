@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from contracts.keys import Scope
 from contracts.wallets import RegisterCurrency
 from http_gateway import views
-from http_gateway.auth import Principal, require, require_unbound
+from http_gateway.auth import Authenticated, Principal, require
 from http_gateway.deps import PoolDep
 from http_gateway.dispatch import WriterDep, command_route
 
@@ -25,9 +25,6 @@ async def list_currencies(pool: PoolDep, _: Annotated[Principal, require(Scope.R
 
 
 @command_route(router, "currency.register", created=True)
-async def register_currency(
-    body: RegisterCurrency, w: WriterDep, principal: Annotated[Principal, require(Scope.ADMIN)]
-) -> JSONResponse:
+async def register_currency(body: RegisterCurrency, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Register a currency or asset (``GOLD`` with exponent 18): command ``currency.register``."""
-    require_unbound(principal)
     return await w.send("currency.register", body, principal, created=True)

@@ -19,13 +19,12 @@ from contracts.keys import Scope
 from contracts.refs import Ref
 from http_gateway import lookup, views
 from http_gateway.amounts import AmountIn
-from http_gateway.auth import Principal, authorize_any, authorize_parties, require
+from http_gateway.auth import Authenticated, Principal, authorize_any, authorize_parties, require
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["holds"])
-Holder = Annotated[Principal, require(Scope.HOLDS)]
 
 
 class HoldBody(PlaceHold):
@@ -62,7 +61,7 @@ async def find(pool: asyncpg.Pool, principal: Principal, hold_id: UUID, *, recip
 
 
 @command_route(router, "hold.place", created=True)
-async def place_hold(body: HoldBody, w: WriterDep, principal: Holder) -> JSONResponse:
+async def place_hold(body: HoldBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Place a hold: ``held`` grows and ``available`` shrinks at once (``hold.place``)."""
     await authorize_parties(w.pool, principal, [body.party("holder")])
     return await w.send_priced("hold.place", PlaceHold, body, principal, created=True)
@@ -79,7 +78,7 @@ async def get_hold(
 
 
 @command_route(router, "hold.increment")
-async def increment_hold(hold_id: UUID, body: IncrementBody, w: WriterDep, principal: Holder) -> JSONResponse:
+async def increment_hold(hold_id: UUID, body: IncrementBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Reserve more under a pending hold, e.g. a bill that grew (``hold.increment``)."""
     row = await find(w.pool, principal, hold_id, recipient=False)
     amount = await w.currencies.minor(w.pool, row["currency"], body.amount)
@@ -88,7 +87,9 @@ async def increment_hold(hold_id: UUID, body: IncrementBody, w: WriterDep, princ
 
 
 @command_route(router, "hold.capture")
-async def capture_hold(hold_id: UUID, w: WriterDep, principal: Holder, body: CaptureBody | None = None) -> JSONResponse:
+async def capture_hold(
+    hold_id: UUID, w: WriterDep, principal: Authenticated, body: CaptureBody | None = None
+) -> JSONResponse:
     """Pay all or part of a pending hold to its recipient and release the rest (``hold.capture``)."""
     row = await find(w.pool, principal, hold_id, recipient=False)
     body = body or CaptureBody()
@@ -99,7 +100,7 @@ async def capture_hold(hold_id: UUID, w: WriterDep, principal: Holder, body: Cap
 
 
 @command_route(router, "hold.release")
-async def release_hold(hold_id: UUID, w: WriterDep, principal: Holder) -> JSONResponse:
+async def release_hold(hold_id: UUID, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Give the held funds back to the account's available balance (``hold.release``)."""
     await find(w.pool, principal, hold_id, recipient=True)
     return await w.send("hold.release", contract(ReleaseHold, hold_id=hold_id), principal)

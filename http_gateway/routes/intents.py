@@ -20,13 +20,12 @@ from contracts.keys import Scope
 from contracts.refs import Ref
 from http_gateway import lookup, views
 from http_gateway.amounts import AmountIn
-from http_gateway.auth import Principal, authorize_any, authorize_parties, require
+from http_gateway.auth import Authenticated, Principal, authorize_any, authorize_parties, require
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["payments"])
-Merchant = Annotated[Principal, require(Scope.PAYMENTS)]
 
 
 class IntentBody(CreateIntent):
@@ -70,7 +69,7 @@ async def find(pool: asyncpg.Pool, principal: Principal, intent_id: UUID, *, pay
 
 
 @command_route(router, "intent.create", created=True)
-async def create_intent(body: IntentBody, w: WriterDep, principal: Merchant) -> JSONResponse:
+async def create_intent(body: IntentBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Create a payment intent for the merchant (``intent.create``)."""
     await authorize_parties(w.pool, principal, [body.party("merchant")])
     return await w.send_priced("intent.create", CreateIntent, body, principal, created=True)
@@ -87,9 +86,7 @@ async def get_intent(
 
 
 @command_route(router, "intent.pay")
-async def pay_intent(
-    intent_id: UUID, body: PayBody, w: WriterDep, principal: Annotated[Principal, require(Scope.TRANSFER)]
-) -> JSONResponse:
+async def pay_intent(intent_id: UUID, body: PayBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Pay an open intent from the payer's wallet, now or via a hold (``intent.pay``)."""
     await authorize_parties(w.pool, principal, [body.party("payer")])
     payload = contract(PayIntent, **body.model_dump(exclude_none=True), intent_id=intent_id)
@@ -98,7 +95,7 @@ async def pay_intent(
 
 @command_route(router, "intent.capture")
 async def capture_intent(
-    intent_id: UUID, w: WriterDep, principal: Merchant, body: CaptureBody | None = None
+    intent_id: UUID, w: WriterDep, principal: Authenticated, body: CaptureBody | None = None
 ) -> JSONResponse:
     """Capture all or part of an authorised intent to the merchant (``intent.capture``)."""
     row = await find(w.pool, principal, intent_id, payer=False)
@@ -109,16 +106,14 @@ async def capture_intent(
 
 
 @command_route(router, "intent.cancel")
-async def cancel_intent(intent_id: UUID, w: WriterDep, principal: Merchant) -> JSONResponse:
+async def cancel_intent(intent_id: UUID, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Cancel an open or authorised intent; an authorisation's hold is released (``intent.cancel``)."""
     await find(w.pool, principal, intent_id, payer=False)
     return await w.send("intent.cancel", contract(CancelIntent, intent_id=intent_id), principal)
 
 
 @command_route(router, "refund")
-async def refund(
-    body: RefundBody, w: WriterDep, principal: Annotated[Principal, require(Scope.REFUNDS)]
-) -> JSONResponse:
+async def refund(body: RefundBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Refund all or part of a paid intent to its payer, from the merchant (``refund``)."""
     if principal.wallet_id is not None:
         await find(w.pool, principal, body.intent_id, payer=False)

@@ -14,15 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from contracts.base import Contract, Currency, Metadata, Party, Text
-from contracts.keys import Scope
 from contracts.money import Bonus, Deposit, Leg, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
 from http_gateway.amounts import AmountIn
-from http_gateway.auth import Principal, authorize_parties, require, require_unbound
+from http_gateway.auth import Authenticated, Principal, authorize_parties
 from http_gateway.dispatch import Writer, WriterDep, command_route, contract
 
 router = APIRouter(tags=["money"])
-Depositor = Annotated[Principal, require(Scope.DEPOSIT)]
-Mover = Annotated[Principal, require(Scope.TRANSFER)]
 
 
 # The HTTP bodies are the contract payloads with amounts as a request may write them (minor units or
@@ -64,38 +61,38 @@ async def _flow(kind: str, cls: type[Contract], body: FlowBody, w: Writer, princ
 
 
 @command_route(router, "deposit")
-async def deposit(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
+async def deposit(body: FlowBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Top up: credit the party from the currency's treasury account (``deposit``)."""
     return await _flow("deposit", Deposit, body, w, principal)
 
 
 @command_route(router, "bonus")
-async def bonus(body: FlowBody, w: WriterDep, principal: Depositor) -> JSONResponse:
+async def bonus(body: FlowBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Credit the party from the currency's promotions account (``bonus``)."""
     return await _flow("bonus", Bonus, body, w, principal)
 
 
 @command_route(router, "spend")
-async def spend(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
+async def spend(body: FlowBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Debit the party to the currency's revenue account (``spend``); refused if funds are short."""
     return await _flow("spend", Spend, body, w, principal)
 
 
 @command_route(router, "withdraw")
-async def withdraw(body: FlowBody, w: WriterDep, principal: Mover) -> JSONResponse:
+async def withdraw(body: FlowBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Debit the party to the currency's treasury account (``withdraw``); refused if funds are short."""
     return await _flow("withdraw", Withdraw, body, w, principal)
 
 
 @command_route(router, "transfer")
-async def transfer(body: TransferBody, w: WriterDep, principal: Mover) -> JSONResponse:
+async def transfer(body: TransferBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Move money from one party to another in the same currency (``transfer``)."""
     await authorize_parties(w.pool, principal, [body.party("debit")])
     return await w.send_priced("transfer", Transfer, body, principal)
 
 
 @command_route(router, "transaction.post")
-async def post_transaction(body: TransactionBody, w: WriterDep, principal: Mover) -> JSONResponse:
+async def post_transaction(body: TransactionBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Post N legs at once, e.g. merchant + fee + tax (``transaction.post``)."""
     debits: list[Party | None] = [leg.party("leg") for leg in body.legs if leg.side == "debit"]
     await authorize_parties(w.pool, principal, debits)
@@ -115,10 +112,9 @@ async def post_transaction(body: TransactionBody, w: WriterDep, principal: Mover
 async def reverse_transaction(
     transaction_id: Annotated[UUID, Path()],
     w: WriterDep,
-    principal: Annotated[Principal, require(Scope.ADMIN)],
+    principal: Authenticated,
     body: ReverseBody | None = None,
 ) -> JSONResponse:
     """Post a new transaction that undoes this one, linked to it; the original stays (``transaction.reverse``)."""
-    require_unbound(principal)
     payload = contract(ReverseTransaction, transaction_id=transaction_id, reason=body.reason if body else None)
     return await w.send("transaction.reverse", payload, principal)

@@ -39,9 +39,10 @@ _SELECT = (
 
 
 async def with_postings(
-    pool: asyncpg.Pool, currencies: Currencies, rows: list[asyncpg.Record]
+    pool: asyncpg.Pool, currencies: Currencies, rows: list[asyncpg.Record], viewer: Principal
 ) -> list[views.Transaction]:
-    """The transactions of ``rows`` with their postings (one query for all of them)."""
+    """The transactions of ``rows`` with their postings (one query for all of them), as ``viewer`` may see
+    them: a wallet-bound key gets other wallets' postings without their balances, and no other principal."""
     postings = await pool.fetch(
         "SELECT p.id AS posting_id, p.transaction_id, p.account_id, a.wallet_id, p.currency, p.amount,"
         " p.balance_after FROM postings p JOIN accounts a ON a.id = p.account_id"
@@ -56,9 +57,19 @@ async def with_postings(
         mine = legs_of.get(row["id"], [])
         currency = row["currency"] or (mine[0]["currency"] if mine else None)
         exponent = await currencies.exponent(pool, currency) if currency else 0
-        legs = [views.with_decimals(views.Posting, p, exponent) for p in mine]
-        out.append(views.with_decimals(views.Transaction, {**dict(row), "postings": legs}, exponent))
+        legs = [views.with_decimals(views.Posting, _seen(p, viewer), exponent) for p in mine]
+        shown = dict(row)
+        if viewer.wallet_id is not None and shown["principal"] != viewer.name:
+            shown["principal"] = None
+        out.append(views.with_decimals(views.Transaction, {**shown, "postings": legs}, exponent))
     return out
+
+
+def _seen(posting: asyncpg.Record, viewer: Principal) -> dict[str, object]:
+    row = dict(posting)
+    if viewer.wallet_id is not None and row["wallet_id"] != viewer.wallet_id:
+        row["balance_after"] = None
+    return row
 
 
 @router.get("/transactions/{transaction_id}", response_model=views.Transaction)
@@ -67,7 +78,7 @@ async def get_transaction(
 ) -> views.Transaction:
     """A transaction with its postings, metadata and links (reverses / reversed by, hold, intent)."""
     row = await pool.fetchrow(f"{_SELECT} WHERE t.id = $1", transaction_id)
-    found = await with_postings(pool, currencies, [row] if row else [])
+    found = await with_postings(pool, currencies, [row] if row else [], principal)
     if principal.wallet_id is not None:  # a bound key reads transactions that touched its wallet
         authorize_any(principal, [p.wallet_id for t in found for p in t.postings])
     if not found:
@@ -114,6 +125,6 @@ async def search_transactions(
     rows = await pool.fetch(sql, *where.args)
     last = rows[limit - 1] if len(rows) > limit else None
     return views.TransactionPage(
-        transactions=await with_postings(pool, currencies, rows[:limit]),
+        transactions=await with_postings(pool, currencies, rows[:limit], principal),
         next_cursor=pages.encode("t", last["created_at"], last["id"]) if last else None,
     )

@@ -27,7 +27,7 @@ from contracts.wallets import (
 )
 from http_gateway import lookup, pages, views
 from http_gateway.amounts import Currencies, SignedAmountIn
-from http_gateway.auth import Principal, require, require_unbound
+from http_gateway.auth import Authenticated, Principal, require
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
@@ -35,7 +35,6 @@ from http_gateway.problems import Problem
 router = APIRouter(tags=["wallets"])
 _WALLET: TypeAdapter[UUID] = TypeAdapter(UUID)
 Reader = Annotated[Principal, require(Scope.READ)]
-Manager = Annotated[Principal, require(Scope.WALLETS)]
 Ref = Annotated[WalletRef, Path(description="`@handle`, `ext:<external_ref>` or the wallet id")]
 
 
@@ -105,9 +104,8 @@ async def balances(
 
 
 @command_route(router, "wallet.create", created=True)
-async def create_wallet(body: CreateWallet, w: WriterDep, principal: Manager) -> JSONResponse:
+async def create_wallet(body: CreateWallet, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Create a wallet (``@handle``, ``external_ref``, an account per listed currency): ``wallet.create``."""
-    require_unbound(principal)
     return await w.send("wallet.create", body, principal, created=True)
 
 
@@ -168,40 +166,37 @@ async def get_wallet_balance(
 
 
 @command_route(router, "wallet.freeze")
-async def freeze_wallet(wallet: Ref, w: WriterDep, principal: Manager, body: FreezeBody | None = None) -> JSONResponse:
+async def freeze_wallet(
+    wallet: Ref, w: WriterDep, principal: Authenticated, body: FreezeBody | None = None
+) -> JSONResponse:
     """Freeze: no debits; credits only if ``allow_credits`` (default true): ``wallet.freeze``."""
-    require_unbound(principal)
     body = body or FreezeBody()
     payload = contract(FreezeWallet, wallet=wallet, allow_credits=body.allow_credits, reason=body.reason)
     return await w.send("wallet.freeze", payload, principal)
 
 
 @command_route(router, "wallet.unfreeze")
-async def unfreeze_wallet(wallet: Ref, w: WriterDep, principal: Manager) -> JSONResponse:
+async def unfreeze_wallet(wallet: Ref, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Return a frozen wallet to active: ``wallet.unfreeze``."""
-    require_unbound(principal)
     return await w.send("wallet.unfreeze", contract(UnfreezeWallet, wallet=wallet), principal)
 
 
 @command_route(router, "wallet.close")
-async def close_wallet(wallet: Ref, w: WriterDep, principal: Manager) -> JSONResponse:
+async def close_wallet(wallet: Ref, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Close for good; refused (``wallet_not_empty``) unless every account is at zero: ``wallet.close``."""
-    require_unbound(principal)
     return await w.send("wallet.close", contract(CloseWallet, wallet=wallet), principal)
 
 
 @command_route(router, "wallet.set_metadata")
-async def set_wallet_metadata(wallet: Ref, body: MetadataBody, w: WriterDep, principal: Manager) -> JSONResponse:
+async def set_wallet_metadata(wallet: Ref, body: MetadataBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Merge keys into the wallet's metadata (``null`` removes one): ``wallet.set_metadata``."""
-    require_unbound(principal)
     payload = contract(SetWalletMetadata, wallet=wallet, metadata=body.metadata)
     return await w.send("wallet.set_metadata", payload, principal)
 
 
 @command_route(router, "account.open", path="/wallets/{wallet}/accounts", created=True)
-async def open_wallet_account(wallet: Ref, body: AccountBody, w: WriterDep, principal: Manager) -> JSONResponse:
+async def open_wallet_account(wallet: Ref, body: AccountBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Open an account in another currency in this wallet: ``account.open``."""
-    require_unbound(principal)
     minimum = await w.currencies.minor(w.pool, body.currency, body.min_balance, field="min_balance", positive=False)
     payload = contract(
         OpenAccount, account_id=body.account_id, currency=body.currency, wallet=wallet, min_balance=minimum

@@ -65,7 +65,10 @@ class Subscriber:
 class Bus:
     """One broker connection: a confirming publisher channel and the subscriber's channel."""
 
-    def __init__(self, connection: AbstractConnection, exchange: AbstractExchange, subscriber: Subscriber) -> None:
+    def __init__(
+        self, connection: AbstractConnection, exchange: AbstractExchange, subscriber: Subscriber, *, user: str
+    ) -> None:
+        self._user = user
         self._connection = connection
         self._exchange = exchange
         self.subscriber = subscriber
@@ -87,7 +90,7 @@ class Bus:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, exchange, subscriber)
+        return cls(connection, exchange, subscriber, user=settings.amqp_user)
 
     async def publish(self, cmd: Command) -> None:
         """Publish ``cmd`` and wait for the broker's confirm (it is then durable in the quorum queue)."""
@@ -96,6 +99,7 @@ class Bus:
             content_type="application/json",
             message_id=cmd.command_id,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            user_id=self._user,
         )
         await self._exchange.publish(message, routing_key=cmd.type)
 

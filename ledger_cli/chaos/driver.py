@@ -26,7 +26,9 @@ def command_body(command_id: str, spec: Spec) -> bytes:
         "command_id": command_id,
         "type": spec.command_type,
         "issued_at": datetime.now(UTC).isoformat(),
-        "principal": "chaos",
+        # The HTTP side calls as the run's service key: a duplicate sent over the other channel is the
+        # same caller's retry (idempotency is per principal), which the run's own broker user may claim.
+        "principal": "service",
         "payload": spec.payload,
     }
     return orjson.dumps(envelope)

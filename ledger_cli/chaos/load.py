@@ -106,6 +106,7 @@ class Publisher:
                 content_type="application/json",
                 message_id=message_id,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                user_id=self._settings.amqp_user,
             )
             try:
                 await exchange.publish(message, routing_key=routing_key, timeout=CONFIRM_TIMEOUT)

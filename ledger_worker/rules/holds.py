@@ -13,7 +13,7 @@ from uuid import UUID
 from contracts.base import Party
 from contracts.commands import Command
 from contracts.holds import CaptureHold, ExpireHold, IncrementHold, PlaceHold, ReleaseHold
-from contracts.ids import derived_id
+from contracts.ids import object_id
 from contracts.results import Refusal
 from ledger_worker.book import Book
 from ledger_worker.limits import charge_key
@@ -35,7 +35,7 @@ def place_hold(book: Book, cmd: Command, p: PlaceHold) -> Outcome:
         book,
         out,
         account,
-        hold_id=p.hold_id or derived_id("hold", cmd.command_id),
+        hold_id=p.hold_id or object_id("hold", principal=cmd.principal, command_id=cmd.command_id),
         amount=p.amount,
         expires_in=p.expires_in_seconds,
         recipient=recipient,

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from contracts.commands import Command
 from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, ExpireIntent, PayIntent, Refund
-from contracts.ids import derived_id
+from contracts.ids import object_id
 from contracts.results import Refusal
 from ledger_worker.book import Book
 from ledger_worker.model import Intent, Refused
@@ -29,7 +29,7 @@ AUTHORIZATION_SECONDS = 7 * 86400
 @rule("intent.create")
 def create_intent(book: Book, cmd: Command, p: CreateIntent) -> Outcome:
     out = outcome(cmd)
-    intent_id = p.intent_id or derived_id("intent", cmd.command_id)
+    intent_id = p.intent_id or object_id("intent", principal=cmd.principal, command_id=cmd.command_id)
     if intent_id in book.intents:
         raise Refused(Refusal.INTENT_EXISTS, f"payment intent {intent_id} already exists")
     merchant = payee(book, out, p, "merchant", p.currency)
@@ -68,7 +68,9 @@ def pay_intent(book: Book, cmd: Command, p: PayIntent) -> Outcome:
             book,
             out,
             paying,
-            hold_id=derived_id("hold", cmd.command_id),  # CommandSpec.derives: loaded, so a taken id is refused
+            hold_id=object_id(
+                "hold", principal=cmd.principal, command_id=cmd.command_id
+            ),  # CommandSpec.derives: loaded, so a taken id is refused
             amount=intent.amount,
             expires_in=AUTHORIZATION_SECONDS,
             recipient=merchant,

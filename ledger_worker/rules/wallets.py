@@ -10,7 +10,7 @@ from contracts.events import (
     WalletMetadataChanged,
     WalletStatusChanged,
 )
-from contracts.ids import derived_id, wallet_account_id
+from contracts.ids import object_id, wallet_account_id
 from contracts.results import Refusal
 from contracts.wallets import (
     CloseWallet,
@@ -42,7 +42,7 @@ def register_currency(book: Book, cmd: Command, p: RegisterCurrency) -> Outcome:
 @rule("wallet.create")
 def create_wallet(book: Book, cmd: Command, p: CreateWallet) -> Outcome:
     out = outcome(cmd)
-    wallet_id = p.wallet_id or derived_id("wallet", cmd.command_id)
+    wallet_id = p.wallet_id or object_id("wallet", principal=cmd.principal, command_id=cmd.command_id)
     if wallet_id in book.wallets:
         raise Refused(Refusal.WALLET_EXISTS, f"wallet {wallet_id} already exists")
     if p.handle and book.find_wallet(p.handle):
@@ -122,7 +122,7 @@ def set_wallet_metadata(book: Book, cmd: Command, p: SetWalletMetadata) -> Outco
 def open_standalone_or_wallet_account(book: Book, cmd: Command, p: OpenAccount) -> Outcome:
     out = outcome(cmd)
     book.currency(p.currency)
-    account_id = p.account_id or derived_id("account", cmd.command_id)
+    account_id = p.account_id or object_id("account", principal=cmd.principal, command_id=cmd.command_id)
     if account_id in book.accounts:
         raise Refused(Refusal.ACCOUNT_EXISTS, f"account {account_id} already exists")
     if p.wallet is not None:

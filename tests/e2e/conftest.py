@@ -116,6 +116,7 @@ async def publish_command(
     channel = await connection.channel(publisher_confirms=True)
     exchange, _ = await settings.topology.declare_commands(channel)
     raw = body if isinstance(body, bytes) else json.dumps(body, default=str).encode()
+    props.setdefault("user_id", settings.amqp_user)  # the worker identifies publishers by it
     await exchange.publish(
         aio_pika.Message(raw, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, **props), routing_key=routing_key
     )

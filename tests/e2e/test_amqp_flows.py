@@ -45,11 +45,15 @@ class Client:
             future.set_result(CommandResult.model_validate_json(message.body))
 
     async def send(self, kind: str, /, **payload: Any) -> CommandResult:
-        command = cmd(kind, principal="amqp:orders", **payload)
+        command = cmd(kind, principal=None, **payload)  # who sent it is the broker-checked user_id
         future = self._waiting[command.command_id] = asyncio.get_running_loop().create_future()
         body = command.model_dump_json().encode()
         message = aio_pika.Message(
-            body, content_type="application/json", correlation_id=command.command_id, reply_to=self._replies.name
+            body,
+            content_type="application/json",
+            correlation_id=command.command_id,
+            reply_to=self._replies.name,
+            user_id=self._settings.amqp_user,
         )
         await self._exchange.publish(message, routing_key=kind)
         return await asyncio.wait_for(future, 30)
@@ -125,7 +129,7 @@ async def test_wallet_flows_over_amqp(system: Processes, amqp: AbstractRobustCon
         "account.credited",
         "account.credited",
     ]
-    assert {e.principal for s in streams.values() for e in s} == {"amqp:orders"}
+    assert {e.principal for s in streams.values() for e in s} == {f"amqp:{system.settings.amqp_user}"}
     for stream in streams.values():
         assert [e.sequence for e in stream] == list(range(1, len(stream) + 1))
         _verify_chain(stream)

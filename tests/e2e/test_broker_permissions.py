@@ -19,7 +19,7 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
-from aiormq.exceptions import ChannelAccessRefused
+from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 
 from contracts.results import CommandResult
 from contracts.topology import Topology
@@ -67,7 +67,7 @@ def broker(isolated: Processes) -> Iterator[Broker]:
 
 
 def _setup(system: Processes, b: Broker) -> subprocess.CompletedProcess[str]:
-    users = ["--user-prefix", b.prefix, "--publisher", b.publisher, "--subscriber", b.subscriber]
+    users = ["--user-prefix", b.prefix, "--publisher", b.publisher, "--scope", "wallets", "--subscriber", b.subscriber]
     return system.run_cli("broker-setup", "--vhost", b.vhost, *users, env=b.env(), check=False, timeout=120)
 
 
@@ -112,7 +112,7 @@ async def test_broker_setup_grants_least_privilege(
 
     gateway, worker, relay = (f"{b.prefix}{r}" for r in ("gateway", "worker", "relay"))
     for name, user in (("worker", worker), ("relay", relay), ("gateway", gateway)):
-        isolated.start(name, env={"AMQP_URL": b.url(user), "AMQP_DECLARE": "false"})
+        isolated.start(name, env={"AMQP_URL": b.url(user), "AMQP_DECLARE": "false", "AMQP_GATEWAY_USERS": gateway})
     for user in b.users:
         connections[user] = await _connect(b, user)
     pub, sub = connections[b.publisher], connections[b.subscriber]
@@ -145,9 +145,25 @@ async def test_broker_setup_grants_least_privilege(
     await replies.consume(on_reply, no_ack=True)
     command = {"command_id": f"pub-{uuid.uuid4().hex}", "type": "account.open", "issued_at": "2026-01-01T00:00:00Z",
                "reply_to": replies.name, "payload": {"currency": "USD"}}  # fmt: skip
-    await _publish(pub_channel, b.n("ledger.commands"), json.dumps(command).encode())
+    await _publish(pub_channel, b.n("ledger.commands"), json.dumps(command).encode(), user_id=b.publisher)
     await wait_until(lambda: _true(results))
-    assert results[0].status == "applied"
+    assert results[0].status == "applied"  # as amqp:<publisher>, with the scope broker-setup granted it
+    # Its identity is the broker-checked user, never the body's: claiming to be the bootstrap service
+    # (or anyone) is recorded as refused; a scope it was not granted is refused too.
+    forged = {**command, "command_id": f"pub-{uuid.uuid4().hex}", "principal": "service"}
+    await _publish(pub_channel, b.n("ledger.commands"), json.dumps(forged).encode(), user_id=b.publisher)
+    deposit = {**command, "command_id": f"pub-{uuid.uuid4().hex}", "type": "deposit",
+               "payload": {"account_id": str(results[0].account_id), "amount": 5, "currency": "USD"}}  # fmt: skip
+    await _publish(pub_channel, b.n("ledger.commands"), json.dumps(deposit).encode(), user_id=b.publisher)
+    await wait_until(lambda: _true(len(results) == 3))
+    refusals = {r.command_id: r.refusal for r in results}
+    assert [refusals[str(forged["command_id"])], refusals[str(deposit["command_id"])]] == [
+        "forbidden_principal",
+        "forbidden_scope",
+    ]
+    # RabbitMQ itself refuses a user_id that is not the connection's user: nobody can pose as another.
+    with pytest.raises(ChannelPreconditionFailed):
+        await _allowed(pub, lambda ch: _publish(ch, b.n("ledger.commands"), b"{}", user_id=f"{b.prefix}gateway"))
     await _refused(pub, lambda ch: ch.declare_queue("anything"))
     await _refused(
         pub, lambda ch: ch.declare_exchange(b.n("ledger.commands"), aio_pika.ExchangeType.TOPIC, durable=True)

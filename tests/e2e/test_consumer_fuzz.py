@@ -184,6 +184,7 @@ async def _publish(amqp: AbstractRobustConnection, settings: Settings, cases: li
             content_type=case.content_type,
             message_id=message_id,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            user_id=settings.amqp_user,
         )
         await exchange.publish(message, routing_key=case.routing_key)
     await channel.close()

@@ -97,6 +97,8 @@ async def test_replayed_dead_command_is_applied_once(
     command = {
         "command_id": key,
         "type": "deposit",
+        # As the gateway sends it: replayed by an operator on the gateway's broker user, the claim holds.
+        "principal": "service",
         "issued_at": datetime.now(UTC).isoformat(),
         "payload": {"account_id": account, "amount": 1234, "currency": "USD"},
     }

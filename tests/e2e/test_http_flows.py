@@ -73,8 +73,8 @@ async def test_wallet_lifecycle_by_handle_ext_ref_and_id(
     body = {"owner_id": "owner-1", "handle": handle, "external_ref": ref, "currencies": ["USD", "EUR"]}
     created = await write(client, "POST", "/v1/wallets", body, idempotency_key=k)
     again = await client.post("/v1/wallets", json=body, headers={"Idempotency-Key": k})
-    assert again.status_code == 200 and again.headers["Idempotent-Replayed"] == "true"
-    assert again.json() == {**created, "replayed": True}
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == created  # the first answer again
     wallet_id = created["wallet_id"]
     for ref_form in (handle, f"ext:{ref}", wallet_id):
         w = await get(client, f"/v1/wallets/{ref_form}")

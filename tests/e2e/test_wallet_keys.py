@@ -81,7 +81,7 @@ async def test_wallet_bound_key_stays_in_its_wallet(client: httpx.AsyncClient, s
         await write(
             client, "POST", "/v1/deposits", {"wallet": theirs.handle, **usd}, idempotency_key=other["Idempotency-Key"]
         )
-        assert (await c.get(f"/v1/commands/{other['Idempotency-Key']}")).status_code == 403
+        assert (await c.get(f"/v1/commands/{other['Idempotency-Key']}")).status_code == 404  # keys are per caller
 
 
 async def test_me_needs_a_bound_key_and_keys_need_a_real_wallet(client: httpx.AsyncClient) -> None:

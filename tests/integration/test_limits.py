@@ -15,7 +15,7 @@ async def _key_with_daily_limit(pool: asyncpg.Pool, per_day: int, per_transactio
     async with pool.acquire() as conn:
         key = await keystore.create_key(
             conn,
-            KeySpec(name="agent", scopes=(Scope.TRANSFER,)),
+            KeySpec(name="agent", scopes=(Scope.TRANSFER, Scope.HOLDS)),
             principal="test",
             pepper=b"p" * 32,
             environment="test",

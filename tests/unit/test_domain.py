@@ -13,9 +13,10 @@ from contracts.base import MAX_AMOUNT
 from contracts.commands import Command, build_command
 from contracts.events import parse_event
 from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
+from contracts.keys import ALL_SCOPES
 from contracts.results import CommandResult, Refusal
 from ledger_worker.book import Book
-from ledger_worker.model import Account, Currency, Hold, Wallet
+from ledger_worker.model import Account, Caller, Currency, Hold, Wallet
 from ledger_worker.outcome import Outcome
 from ledger_worker.run import run
 from ledger_worker.store import event_rows
@@ -39,8 +40,11 @@ def command(kind: str, **payload: Any) -> Command:
     return build_command(kind, payload, command_id=uuid.uuid4().hex, issued_at=NOW)
 
 
+INTERNAL = Caller("test", ALL_SCOPES, internal=True)
+
+
 def apply(book: Book, cmd: Command) -> tuple[CommandResult, Outcome]:
-    _, result, outcome = run(book, cmd)
+    _, result, outcome = run(book, cmd, INTERNAL)
     return result, outcome
 
 

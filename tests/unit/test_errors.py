@@ -10,7 +10,6 @@ from types import ModuleType
 
 import aio_pika
 import asyncpg
-import pytest
 from pamqp import commands as spec
 
 from contracts.errors import BrokerUnavailable, Bug, DatabaseUnavailable, LedgerError, NotFound, Rejected, Unavailable
@@ -19,11 +18,8 @@ from ledger_common import amqp, db
 #: Every package of the product (tests and tools are not: their helpers may raise what they like).
 PACKAGES = ("contracts", "ledger_common", "ledger_worker", "http_gateway", "outbox_relay", "ledger_cli")
 GROUPS = (Unavailable, Rejected, Bug)
-#: Rebased onto the tree by their owners in their own changes; each shows XPASS once it is (then drop it here).
-PENDING = (
-    "contracts.amounts.AmountError",
-    "contracts.signing.SignatureError",
-)
+#: Classes allowed outside the tree (none: AmountError and SignatureError are Rejected and ValueErrors).
+PENDING: tuple[str, ...] = ()
 
 
 def _modules() -> list[ModuleType]:
@@ -65,14 +61,6 @@ def test_every_exception_of_ours_is_in_the_tree_under_one_group() -> None:
     assert outside == [], "not under contracts.errors.LedgerError"
     ungrouped = sorted(n for n, c in classes.items() if c not in roots and n not in PENDING and len(_group(c)) != 1)
     assert ungrouped == [], "not under exactly one of Unavailable, Rejected, Bug"
-
-
-@pytest.mark.xfail(reason="rebased by its owner in another change", strict=False)
-@pytest.mark.parametrize("name", PENDING)
-def test_pending_classes_are_in_the_tree(name: str) -> None:
-    module, _, attr = name.rpartition(".")
-    cls = getattr(importlib.import_module(module), attr)
-    assert issubclass(cls, LedgerError) and len(_group(cls)) == 1
 
 
 def test_each_class_is_in_the_group_of_what_its_caller_does() -> None:

@@ -24,6 +24,7 @@ def _unusual() -> Settings:
         api_key_pepper="pep-" + "p" * 40,
         event_signing_keys="k2:" + "s" * 40 + ",k1:" + "t" * 40,
         amqp_declare=False,
+        amqp_gateway_users="gw-a,gw-b",
         http_host="localhost",
         http_port=9999,
         ledger_namespace="ns.",

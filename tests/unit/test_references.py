@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from contracts.base import Contract
 from contracts.catalogue import COMMANDS, CommandSpec
 from contracts.commands import COMMAND_CLASSES, Command
-from contracts.ids import derived_id
+from contracts.ids import object_id
 from contracts.refs import Declared, Ref, nested, references
 from ledger_worker.load import Needs, collect
 
@@ -96,7 +96,7 @@ def test_every_declared_reference_is_collected(spec: CommandSpec) -> None:
     if spec.system is not None:
         assert (spec.system, "USD") in needs.system
     for kind in spec.derives:
-        assert derived_id(kind, "c-1") in needs.hold_ids
+        assert object_id(kind, principal=None, command_id="c-1") in needs.hold_ids
 
 
 _DERIVED = ("account", "hold", "intent", "wallet_id")
@@ -115,7 +115,7 @@ def test_ids_a_command_derives_are_collected_so_a_taken_one_is_refused(spec: Com
     needs = collect([_command(spec, payload)])
     for d in references(spec.payload):
         if d.ref.new and d.ref.kind in _DERIVED:
-            derived = derived_id("wallet" if d.ref.kind == "wallet_id" else d.ref.kind, "c-1")
+            derived = object_id("wallet" if d.ref.kind == "wallet_id" else d.ref.kind, principal=None, command_id="c-1")
             assert derived in needs.account_ids | needs.hold_ids | needs.intent_ids or str(derived) in needs.wallet_refs
 
 
