@@ -1,8 +1,8 @@
-"""Claim outbox rows, publish with confirms, mark sent after the confirm.
+"""Claim outbox rows, publish with confirms, delete them after the confirm (``events`` keeps the history).
 
 Guarantees and the step that makes each:
-- at-least-once events with stable ids: rows are marked sent in the same transaction that claimed
-  them, after the broker confirmed; a crash in between leaves them unsent, so they are published
+- at-least-once events with stable ids: rows are deleted in the same transaction that claimed them,
+  after the broker confirmed; a crash in between leaves them in the outbox, so they are published
   again with the same ``event_id`` (subscribers deduplicate on it).
 - per-account order: each account maps to one of ``PARTITIONS`` partitions; a claim takes a
   transaction-scoped advisory lock per partition, so one relay at a time publishes a partition,

@@ -80,7 +80,7 @@ async def _empty(channel: aio_pika.abc.AbstractChannel, s: Settings) -> bool:
     return q.declaration_result.message_count == 0
 
 
-async def test_relay_killed_between_publish_and_mark_sent(isolated: Processes, amqp: AbstractRobustConnection) -> None:
+async def test_relay_killed_between_publish_and_delete(isolated: Processes, amqp: AbstractRobustConnection) -> None:
     s = isolated.settings
     conn = await asyncpg.connect(s.database_url.get_secret_value())
     sub = await subscribe(amqp, s)
@@ -89,7 +89,7 @@ async def test_relay_killed_between_publish_and_mark_sent(isolated: Processes, a
     cmd = command("account.open", {"currency": "USD"})
     await publish_command(amqp, s, cmd, routing_key="account.open")
     await sub.wait_for(lambda evs: any(e.command_id == cmd["command_id"] for e in evs))
-    assert isolated.wait_exit("relay") == -signal.SIGKILL  # published and confirmed, not marked sent
+    assert isolated.wait_exit("relay") == -signal.SIGKILL  # published and confirmed, not deleted
     assert await conn.fetchval("SELECT count(*) = 1 FROM outbox WHERE command_id = $1", cmd["command_id"])
 
     isolated.start("relay")
