@@ -59,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(
         prefix="/v1",
-        dependencies=[Depends(authenticate), Depends(pages.known_query)],
+        dependencies=[Depends(authenticate), Depends(pages.known_query), Depends(pages.strict_body)],
         responses=problems.problem_responses(401, 403, 422, 429, 500, 503),
     )
     # Every route may answer 400 (a bad Idempotency-Key or cursor), 404 and 409 (refusals, missing objects).

@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from http_gateway.problems import Problem
+from ledger_common.strict_json import NotStrictJson, check_json
 
 T = TypeVar("T")
 #: A bigint position (posting id, event id, sequence) as a cursor may carry it.
@@ -101,6 +102,26 @@ def _declared(route: APIRoute) -> tuple[frozenset[str], bool]:
 
 
 _DECLARED: dict[int, tuple[frozenset[str], bool]] = {}  # by id(route): routes live as long as the app
+
+
+#: Deepest JSON nesting a request body may have (the deepest, a multi-leg transaction, nests three).
+MAX_BODY_DEPTH = 32
+
+
+async def strict_body(request: Request) -> None:
+    """422 for a JSON body that is not strict JSON (``ledger_common.strict_json``): a repeated key would
+    otherwise be read as its last value (``{"amount": 1, "amount": 7}`` deposits 7). The same check as
+    for AMQP commands; the body is cached, so it is read once."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    body = await request.body()
+    if not body or "json" not in request.headers.get("content-type", ""):
+        return
+    try:
+        check_json(body, max_depth=MAX_BODY_DEPTH)
+    except NotStrictJson as exc:
+        errors = [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
+        raise Problem(422, "validation_error", f"the body is not strict JSON: {exc}", errors=errors) from None
 
 
 async def known_query(request: Request) -> None:

@@ -11,13 +11,11 @@ bounded nesting, no NUL or unpaired surrogates in strings), then the versioned c
 
 from __future__ import annotations
 
-import json
-from typing import Any, NoReturn
-
 from pydantic import ValidationError
 
 from contracts.commands import Command, parse_command
 from contracts.errors import Rejected
+from ledger_common.strict_json import NotStrictJson, check_json
 
 #: Largest body accepted. A command envelope is well under 1 KiB; the bound keeps a hostile or
 #: broken publisher from making the worker parse megabytes.
@@ -54,7 +52,10 @@ def decode(body: bytes, content_type: str | None) -> Command:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Undecodable(f"body is not UTF-8 (byte {exc.start})") from None
-    _check_json(text)
+    try:
+        check_json(text, max_depth=MAX_DEPTH)
+    except NotStrictJson as exc:
+        raise Undecodable(f"invalid JSON: {exc}") from None
     try:
         return parse_command(body)
     except ValidationError as exc:
@@ -73,57 +74,6 @@ def _check_content_type(content_type: str | None) -> None:
         name, _, value = param.partition("=")
         if name.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
             raise Undecodable(f"charset {value.strip()[:20]!r} is not utf-8")
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise Undecodable(f"invalid JSON: {name} is not a number")
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Two parsers may pick different values for a repeated key; refusing it removes the ambiguity.
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise Undecodable(f"invalid JSON: duplicate key {key[:40]!r}")
-        obj[key] = value
-    return obj
-
-
-def _check_json(text: str) -> None:
-    """Strict JSON: what pydantic would silently accept (duplicates) or PostgreSQL refuse (NUL)."""
-    try:
-        doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
-    except RecursionError:
-        raise Undecodable(f"invalid JSON: nested deeper than {MAX_DEPTH}") from None
-    except ValueError as exc:  # JSONDecodeError, and int() refusing more than 4300 digits
-        raise Undecodable(f"invalid JSON: {str(exc)[:120]}") from None
-    _check_tree(doc)
-
-
-def _check_tree(doc: Any) -> None:
-    # Iterative, so a deep document cannot exhaust the interpreter's stack here.
-    stack: list[tuple[Any, int]] = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, str):
-            _check_string(node)
-        elif isinstance(node, dict | list):
-            if depth > MAX_DEPTH:
-                raise Undecodable(f"invalid JSON: nested deeper than {MAX_DEPTH}")
-            items = list(node.items()) if isinstance(node, dict) else [(None, v) for v in node]
-            for key, value in items:
-                if key is not None:
-                    _check_string(key)
-                stack.append((value, depth + 1))
-
-
-def _check_string(value: str) -> None:
-    if "\x00" in value:
-        raise Undecodable("invalid JSON: string contains NUL")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise Undecodable("invalid JSON: string contains an unpaired surrogate") from None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -298,12 +298,6 @@ async def test_duplicate_json_keys_are_not_an_error_of_ours(client: httpx.AsyncC
     assert not failures, failures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="JSON bodies are parsed by FastAPI with json.loads, where the last of duplicate keys wins:"
-    " {'amount': 1, 'amount': 7} deposits 7. Refusing duplicates needs the body parsed with an"
-    " object_pairs_hook in the app (a middleware or the route class), not in a module this change owns.",
-)
 async def test_an_otherwise_valid_body_with_a_duplicate_key_is_refused(client: httpx.AsyncClient) -> None:
     wallet = await new_wallet(client)
     raw = b'{"account_id": "%s", "amount": 1, "amount": 7, "currency": "USD"}' % wallet.usd.encode()
