@@ -195,7 +195,7 @@ async def _call(c: httpx.AsyncClient, method: str, template: str, ex: Example, t
 
 
 async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
-    tables = ("commands", "transactions", "postings", "api_keys", "admin_audit", "outbox")
+    tables = ("commands", "transactions", "postings", "api_keys", "admin_audit", "events")  # the outbox drains
     return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
