@@ -180,12 +180,41 @@ class Processes:
         self, *args: str, env: Mapping[str, str] | None = None, check: bool = True, timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:
         """Run ``ledger <args>`` against this ledger (``env``: more variables), capturing its output."""
-        argv, run_env = self.cli_argv(*args), self.env(**(env or {}))
-        return subprocess.run(argv, env=run_env, capture_output=True, text=True, check=check, timeout=timeout)  # noqa: S603
+        return run_ledger(*args, env=self.env(**(env or {})), check=check, timeout=timeout)
 
     def cli(self, *args: str) -> str:
         """Run a ``ledger`` subcommand against this ledger and return its output."""
         return self.run_cli(*args).stdout
+
+
+def run_ledger(
+    *args: str, env: Mapping[str, str], check: bool = True, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``ledger <args>`` with exactly ``env``, capturing its output (see :func:`run_group`)."""
+    return run_group(Processes.cli_argv(*args), env=env, check=check, timeout=timeout)
+
+
+def run_group(
+    argv: list[str], *, env: Mapping[str, str], check: bool = True, timeout: float = 60.0
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a process group of its own, capturing its output.
+
+    Past ``timeout`` the whole group is killed, so nothing it started (``ledger chaos`` and ``ledger
+    bench`` start a whole system) outlives it holding connections, then ``TimeoutExpired`` is raised.
+    """
+    with subprocess.Popen(  # noqa: S603 - the caller's argv, no shell
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    ) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    done = subprocess.CompletedProcess(argv, proc.returncode, out, err)
+    if check:
+        done.check_returncode()
+    return done
 
 
 def _wait(name: str, proc: subprocess.Popen[bytes], timeout: float) -> int:

@@ -9,8 +9,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
-import sys
 import uuid
 
 import asyncpg
@@ -20,6 +18,7 @@ from ledger_cli.bench.accounts import HOT, Accounts
 from ledger_cli.bench.ceiling import measure
 from ledger_cli.bench.measure import Tally
 from ledger_cli.database import create_database, drop_database
+from ledger_cli.processes import run_ledger
 from tests.conftest import ADMIN_URL, AMQP_URL
 
 pytestmark = pytest.mark.e2e
@@ -30,14 +29,7 @@ FIGURES = ("completed", "per_second", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 def test_bench_runs_its_own_system_and_reports_every_figure() -> None:
     env = dict(os.environ, ENVIRONMENT="test", DATABASE_URL=ADMIN_URL, AMQP_URL=AMQP_URL, LOG_LEVEL="WARNING")
     argv = ["bench", "--seconds", "2", "--accounts", "2000", "--scenario", "amqp-uniform", "--scenario", "http"]
-    done = subprocess.run(
-        [sys.executable, "-m", "ledger_cli.main", *argv, "--no-pgbench", "--concurrency", "64", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
+    done = run_ledger(*argv, "--no-pgbench", "--concurrency", "64", "--json", env=env, timeout=150, check=False)
     assert done.stdout, done.stderr[-3000:]
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["ok"], done.stderr[-3000:]

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from ledger_cli.chaos.schedule import KINDS
+from ledger_cli.processes import run_ledger
 from ledger_common.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -53,14 +52,7 @@ def test_chaos_run_keeps_every_guarantee(settings: Settings) -> None:
         LOG_LEVEL="WARNING",
     )
     argv = ["chaos", "--commands", "1500", "--faults", "9", "--seed", seed, "--json"]
-    done = subprocess.run(
-        [sys.executable, "-m", "ledger_cli.main", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-    )
+    done = run_ledger(*argv, env=env, timeout=170, check=False)  # on a timeout, its processes go with it
     assert done.stdout, done.stderr[-3000:]
     report = json.loads(done.stdout)
     figures = report["figures"]

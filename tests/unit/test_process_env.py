@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
 from pydantic import SecretStr
 
-from ledger_cli.processes import Processes
+from ledger_cli.processes import Processes, run_group
 from ledger_common.settings import ENV_NAMES, Settings, settings_env
 from outbox_relay.relay import retry_delay
 
@@ -74,3 +80,28 @@ def test_relay_backoff_doubles_from_its_setting_up_to_its_cap() -> None:
     assert retry_delay(1, 0.001, 1.0) == 0.001
     assert retry_delay(3, 1.0, 300.0, jitter=1.5) == 6.0
     assert retry_delay(30, 1.0, 300.0, jitter=1.5) == 300.0  # the cap holds with jitter too
+
+
+def test_a_command_past_its_timeout_takes_what_it_started_with_it() -> None:
+    spawner = (
+        "import subprocess, sys, time; "
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); "
+        "print(child.pid, flush=True); time.sleep(60)"
+    )
+    started = time.monotonic()
+    with pytest.raises(subprocess.TimeoutExpired) as info:
+        run_group([sys.executable, "-c", spawner], env=dict(os.environ), timeout=2)
+    assert time.monotonic() - started < 30
+    child = int((info.value.stdout or "").split()[0])
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:  # reaped by init once killed
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"  # a zombie is dead too
