@@ -158,13 +158,6 @@ async def test_reversing_needs_the_reverse_scope_which_admin_does_not_give(
     assert (after[a.usd][0], after[b.usd][0]) == (before[a.usd][0] + 700, before[b.usd][0] - 700)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: http_gateway/routes/money.py transfer() and post_transaction() call authorize_parties on"
-    " every debit party, so a wallet-bound key with `treasury` gets 403 wrong_wallet for a system account as the"
-    " debit side, which the capability table (docs/security.md: debit 'the bound wallet (a system account with"
-    " treasury)') allows and the worker applies over AMQP; the gateway refuses what the worker would not",
-)
 async def test_a_bound_key_with_treasury_may_debit_a_system_account_over_http(client: httpx.AsyncClient) -> None:
     w = await new_wallet(client, funded=1_000)
     treasurer = await make_key(client, ["transfer", "treasury"], wallet_id=w.id, name="bound treasurer")
