@@ -501,25 +501,9 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return found
 
 
-def known_deviation(case: Case) -> str | None:
-    """A reported product bug this case runs into (the whole matrix stays strict: a case listed here must
-    still fail this way, so the entry goes when the bug is fixed). See test_trust_parties.py."""
-    debit = case.classes.get("debit", case.classes.get("leg:debit"))
-    if case.transport == HTTP and case.bound and case.allowed and debit == SYSTEM:
-        # http_gateway/routes/money.py (transfer, post_transaction) asks authorize_parties for every
-        # debit party to be the key's wallet: a bound key with `treasury` may not name a system account
-        # over HTTP, which the table allows (and the worker, over AMQP, does).
-        return "wrong_wallet"
-    return None
-
-
 def _check(o: Outcome) -> str | None:
     """What is wrong with an outcome, or None."""
     case = o.case
-    if (known := known_deviation(case)) is not None:
-        if (o.status, o.code) == (403, known):
-            return None
-        return f"listed as a known deviation ({known}) but answered {o.status} {o.code}: remove it from the list"
     if case.allowed:
         if o.code in CALLER_REFUSALS or o.code in GATEWAY_REFUSALS or o.status == 403:
             return f"allowed by the table, refused {o.status} {o.code}"
@@ -573,7 +557,7 @@ async def test_every_command_scope_binding_and_side_against_the_table(
     assert len(outcomes) == len(cases)
     assert not problems, "\n".join(problems)
     # The matrix says something: most allowed cases are applied, every caller refusal of the table occurs.
-    allowed = [o for o in outcomes if o.case.allowed and known_deviation(o.case) is None]
+    allowed = [o for o in outcomes if o.case.allowed]
     assert sum(o.code is None for o in allowed) >= 0.8 * len(allowed)
     worker_codes = {o.code for o in outcomes if o.recorded and not o.case.allowed}
     assert worker_codes >= {"forbidden_scope", "forbidden_party", "unbound_key_required"}
