@@ -167,3 +167,29 @@ async def test_a_bound_key_with_treasury_may_debit_a_system_account_over_http(cl
     legs = [{"wallet": "@treasury", "side": "debit", "amount": 5}, {"account_id": w.usd, "side": "credit", "amount": 5}]
     r = await client.post("/v1/transactions", json={"currency": "USD", "legs": legs}, headers=as_key(treasurer))
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product bug (since 9bad2cc): http_gateway/auth.py authorize_parties counts every system wallet as a"
+    " `treasury` key's own, and the read routes check with it too (authorize_accounts: routes/accounts.py"
+    " get_account and get_balance, routes/history.py account_entries), so a key bound to a wallet with read +"
+    " treasury reads the treasury account, its balance and its entries, which name other wallets' accounts;"
+    " the widening belongs to the write routes' sides only",
+)
+async def test_treasury_does_not_let_a_bound_key_read_the_system_accounts(client: httpx.AsyncClient) -> None:
+    # `treasury` lets a key name a system account as a side of a transfer or a leg; `read` stays "of the
+    # bound wallet only" (docs/security.md). A system account's entries list every customer account that
+    # paid into it or was paid from it: other wallets' data. (9bad2cc let authorize_parties take system
+    # wallets as a treasury key's own, for writes; the read routes use the same check.)
+    w, stranger = await new_wallet(client, funded=1_000), await new_wallet(client, funded=2_000)
+    reader = await make_key(client, ["read", "treasury", "transfer"], wallet_id=w.id, name="bound treasurer")
+    auth = {"Authorization": f"Bearer {reader['secret']}"}
+    shown = []
+    for path in (f"/v1/accounts/{TREASURY}", f"/v1/accounts/{TREASURY}/balance", f"/v1/accounts/{TREASURY}/entries"):
+        r = await client.get(path, params={"limit": 200} if path.endswith("entries") else None, headers=auth)
+        if (r.status_code, r.json().get("code")) != (403, "wrong_wallet"):
+            entries = r.json().get("entries", [])
+            leaked = any(stranger.usd in map(str, e.get("counterparty_account_ids", [])) for e in entries)
+            shown.append(f"{path}: {r.status_code}" + (" (lists another wallet's account)" if leaked else ""))
+    assert not shown, shown
