@@ -200,10 +200,17 @@ async def authorize_accounts(
 
 
 async def authorize_parties(
-    pool: PoolDep, principal: Principal, parties: Iterable[Party | None], *, any_of: bool = False
+    pool: PoolDep,
+    principal: Principal,
+    parties: Iterable[Party | None],
+    *,
+    any_of: bool = False,
+    treasury_side: bool = False,
 ) -> None:
     """403 unless every party (an account id or a wallet reference), or with ``any_of`` at least one,
-    is in the key's wallet. Service keys may act on any."""
+    is in the key's wallet. Service keys may act on any. ``treasury_side``: a side the capability table
+    lets a ``treasury`` key fill with a system account (the debit side of a transfer or of legs); reads
+    never pass it, so treasury lets no key read the system accounts."""
     if principal.wallet_id is None:
         return
     named = [p for p in parties if p is not None]
@@ -211,7 +218,8 @@ async def authorize_parties(
     refs = [p.wallet for p in named if p.wallet is not None]
     found = await lookup.owners(pool, accounts=accounts, wallets=refs)
     # A system account may stand where the table allows it for `treasury` keys; the worker decides.
-    allowed = {principal.wallet_id} | (_SYSTEM_WALLETS if Scope.TREASURY in principal.scopes else set())
+    treasury = treasury_side and Scope.TREASURY in principal.scopes
+    allowed = {principal.wallet_id} | (_SYSTEM_WALLETS if treasury else set())
     mine = [found.get(k) in allowed for k in [str(a) for a in accounts] + [lookup.wallet_ref_key(r) for r in refs]]
     if not mine or not (any(mine) if any_of else all(mine)):
         raise Problem(403, "wrong_wallet", "this key is bound to another wallet")

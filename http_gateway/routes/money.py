@@ -87,7 +87,7 @@ async def withdraw(body: FlowBody, w: WriterDep, principal: Authenticated) -> JS
 @command_route(router, "transfer")
 async def transfer(body: TransferBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Move money from one party to another in the same currency (``transfer``)."""
-    await authorize_parties(w.pool, principal, [body.party("debit")])
+    await authorize_parties(w.pool, principal, [body.party("debit")], treasury_side=True)
     return await w.send_priced("transfer", Transfer, body, principal)
 
 
@@ -95,7 +95,7 @@ async def transfer(body: TransferBody, w: WriterDep, principal: Authenticated) -
 async def post_transaction(body: TransactionBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Post N legs at once, e.g. merchant + fee + tax (``transaction.post``)."""
     debits: list[Party | None] = [leg.party("leg") for leg in body.legs if leg.side == "debit"]
-    await authorize_parties(w.pool, principal, debits)
+    await authorize_parties(w.pool, principal, debits, treasury_side=True)
     legs = [
         contract(
             Leg,

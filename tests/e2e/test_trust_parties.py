@@ -169,14 +169,6 @@ async def test_a_bound_key_with_treasury_may_debit_a_system_account_over_http(cl
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug (since 9bad2cc): http_gateway/auth.py authorize_parties counts every system wallet as a"
-    " `treasury` key's own, and the read routes check with it too (authorize_accounts: routes/accounts.py"
-    " get_account and get_balance, routes/history.py account_entries), so a key bound to a wallet with read +"
-    " treasury reads the treasury account, its balance and its entries, which name other wallets' accounts;"
-    " the widening belongs to the write routes' sides only",
-)
 async def test_treasury_does_not_let_a_bound_key_read_the_system_accounts(client: httpx.AsyncClient) -> None:
     # `treasury` lets a key name a system account as a side of a transfer or a leg; `read` stays "of the
     # bound wallet only" (docs/security.md). A system account's entries list every customer account that
