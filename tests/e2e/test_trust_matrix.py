@@ -170,6 +170,7 @@ class Case:
     why: set[str]
     command_id: str = field(default_factory=lambda: f"m-{uuid.uuid4().hex}")
     target: Any = None  # what the command acts on, made for it (or shared)
+    bound_to: str | None = None  # the wallet a bound caller acts as (W)
 
     @property
     def allowed(self) -> bool:
@@ -211,7 +212,9 @@ def build_cases(w: World) -> list[Case]:
             transports = (AMQP,) if not spec.routes else (HTTP, AMQP)
             for scopes, bound, transport in itertools.product(scope_sets(spec), (False, True), transports):
                 why = expected(spec, scopes, bound, classes)
-                cases.append(Case(len(cases), spec, scopes, bound, dict(classes), transport, why))
+                case = Case(len(cases), spec, scopes, bound, dict(classes), transport, why)
+                case.bound_to = str(w.own.wallet) if bound else None
+                cases.append(case)
     return cases
 
 
@@ -439,6 +442,7 @@ class Outcome:
     status: int | None  # HTTP status (None over AMQP)
     code: str | None  # the refusal or problem code; None: applied
     recorded: bool  # the worker decided (not the gateway)
+    shown: frozenset[str] = frozenset()  # the wallets whose balances the answer carries
 
 
 async def _chunks(calls: Sequence[Callable[[], Awaitable[Outcome]]]) -> list[Outcome]:
@@ -458,9 +462,10 @@ async def _http(c: httpx.AsyncClient, case: Case, w: World, key: dict[str, Any],
     r = await c.request(method, path, json=body, headers=headers)
     if r.status_code == 202:  # the worker was slower than the gateway's wait: its record decides
         result = await _wait_recorded(pool, f"key:{key['id']}", case.command_id)
-        return Outcome(case, 202, result.refusal.value if result.refusal else None, True)
+        shown = frozenset(str(b.wallet_id) for b in result.balances)
+        return Outcome(case, 202, result.refusal.value if result.refusal else None, True, shown)
     if r.status_code < 300:
-        return Outcome(case, r.status_code, None, True)
+        return Outcome(case, r.status_code, None, True, frozenset(b["wallet_id"] for b in r.json()["balances"]))
     problem = r.json()
     return Outcome(case, r.status_code, problem.get("code"), "result" in problem)
 
@@ -504,6 +509,8 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def _check(o: Outcome) -> str | None:
     """What is wrong with an outcome, or None."""
     case = o.case
+    if case.bound_to is not None and not o.shown <= {case.bound_to}:
+        return f"a bound caller was shown other wallets' balances: {sorted(o.shown)}"
     if case.allowed:
         if o.code in CALLER_REFUSALS or o.code in GATEWAY_REFUSALS or o.status == 403:
             return f"allowed by the table, refused {o.status} {o.code}"
@@ -609,4 +616,7 @@ async def _run_amqp(
 async def _send(publisher: Publisher, cases: Iterable[Case], w: World) -> list[Outcome]:
     batch = list(cases)
     results = await publisher.send_all([(c.spec.type, payload(c, w), c.command_id) for c in batch], timeout=120)
-    return [Outcome(c, None, r.refusal.value if r.refusal else None, True) for c, r in zip(batch, results, strict=True)]
+    return [
+        Outcome(c, None, r.refusal.value if r.refusal else None, True, frozenset(str(b.wallet_id) for b in r.balances))
+        for c, r in zip(batch, results, strict=True)
+    ]
