@@ -17,13 +17,13 @@ import httpx
 import pytest
 
 from ledger_cli.chaos.proxy import Proxy
-from tests.processes import System
+from ledger_cli.processes import Processes
 
 pytestmark = pytest.mark.e2e
 
 
 async def test_a_read_route_failing_is_a_500_with_a_trace_id_and_an_unreachable_database_a_503(
-    isolated: System,
+    isolated: Processes,
 ) -> None:
     dsn = isolated.settings.database_url.get_secret_value()
     upstream = urlsplit(dsn)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,18 +21,13 @@ from fastapi import FastAPI
 from contracts.errors import BrokerUnavailable, Bug, DatabaseUnavailable
 from http_gateway import problems
 from http_gateway.problems import PROBLEM_JSON, Problem
+from ledger_cli.processes import free_port
 from ledger_common import amqp, db
 from ledger_common.keystore import KeyNotFound
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Raises a real serialization failure (SQLSTATE 40001) from the server.
 SERIALIZATION_FAILURE = "DO $$ BEGIN RAISE EXCEPTION 'conflict' USING ERRCODE = 'serialization_failure'; END $$"
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _raised(pool: asyncpg.Pool, sql: str) -> BaseException:
@@ -66,20 +60,20 @@ async def test_classify_names_real_postgres_errors(pool: asyncpg.Pool, database_
     finally:
         await conn.close()
     with pytest.raises(OSError) as refused:
-        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{closed_port()}/ledger", timeout=5)
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{free_port()}/ledger", timeout=5)
     assert isinstance(db.classify(refused.value), DatabaseUnavailable)
 
 
 async def test_classify_names_a_real_unreachable_broker() -> None:
     with pytest.raises(aio_pika.exceptions.AMQPConnectionError) as refused:
-        await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{closed_port()}/", timeout=5)
+        await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{free_port()}/", timeout=5)
     assert isinstance(amqp.classify(refused.value), BrokerUnavailable)
 
 
 @pytest.fixture
 async def unreachable() -> AsyncIterator[asyncpg.Pool]:
     """A pool whose database does not answer: nothing listens on its port (connections are made on use)."""
-    dsn = f"postgresql://postgres@127.0.0.1:{closed_port()}/ledger"
+    dsn = f"postgresql://postgres@127.0.0.1:{free_port()}/ledger"
     down = await asyncpg.create_pool(dsn, min_size=0, max_size=1, timeout=5)
     assert down is not None
     yield down
