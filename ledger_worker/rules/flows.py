@@ -17,35 +17,26 @@ from ledger_worker.rules.registry import outcome, rule
 @rule("deposit", "bonus")
 def credit_from_system(book: Book, cmd: Command, p: Deposit | Bonus) -> Outcome:
     """Top-up or bonus: the flow's system account (``CommandSpec.system``) pays the customer."""
-    out = outcome(cmd)
-    user = _customer(payee(book, out, p, "customer", p.currency))
-    system = _system(book, cmd, p.currency)
-    post(
-        book,
-        out,
-        [(system, -p.amount), (user, p.amount)],
-        amount=p.amount,
-        description=p.description,
-        metadata=dict(p.metadata),
-    )
-    out.account_id = user.id
-    return out
+    return _flow(book, cmd, p, customer_credited=True)
 
 
 @rule("spend", "withdraw")
 def debit_to_system(book: Book, cmd: Command, p: Spend | Withdraw) -> Outcome:
     """Spend or withdrawal: the customer pays the flow's system account."""
+    return _flow(book, cmd, p, customer_credited=False)
+
+
+def _flow(book: Book, cmd: Command, p: Deposit | Bonus | Spend | Withdraw, *, customer_credited: bool) -> Outcome:
     out = outcome(cmd)
-    user = _customer(payer(book, p, "customer", p.currency))
+    if customer_credited:  # a wallet credited in a new currency gets an account; a debited one must have it
+        user = _customer(payee(book, out, p, "customer", p.currency))
+    else:
+        user = _customer(payer(book, p, "customer", p.currency))
     system = _system(book, cmd, p.currency)
-    post(
-        book,
-        out,
-        [(user, -p.amount), (system, p.amount)],
-        amount=p.amount,
-        description=p.description,
-        metadata=dict(p.metadata),
-    )
+    legs: list[Posting] = [(system, -p.amount), (user, p.amount)]
+    if not customer_credited:
+        legs = [(user, -p.amount), (system, p.amount)]
+    post(book, out, legs, amount=p.amount, description=p.description, metadata=dict(p.metadata))
     out.account_id = user.id
     return out
 
