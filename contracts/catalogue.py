@@ -103,6 +103,10 @@ class CommandSpec:
         """The payload model's first docstring line: what the command does."""
         return (self.payload.__doc__ or "").strip().splitlines()[0]
 
+    def system_side(self, name: str) -> bool:
+        """Whether a ``treasury`` caller may put a system account on side ``name``."""
+        return any(r.name == name and r.system for r in self.parties)
+
     @property
     def internal(self) -> bool:
         """Sent by the ledger itself, never by a caller."""

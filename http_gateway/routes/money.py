@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from contracts.base import Contract, Currency, Metadata, Party, Text
+from contracts.catalogue import SPECS
 from contracts.money import Bonus, Deposit, Leg, PostTransaction, ReverseTransaction, Spend, Transfer, Withdraw
 from http_gateway.amounts import AmountIn
 from http_gateway.auth import Authenticated, Principal, authorize_parties
@@ -87,7 +88,9 @@ async def withdraw(body: FlowBody, w: WriterDep, principal: Authenticated) -> JS
 @command_route(router, "transfer")
 async def transfer(body: TransferBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Move money from one party to another in the same currency (``transfer``)."""
-    await authorize_parties(w.pool, principal, [body.party("debit")], treasury_side=True)
+    await authorize_parties(
+        w.pool, principal, [body.party("debit")], treasury_side=SPECS["transfer"].system_side("debit")
+    )
     return await w.send_priced("transfer", Transfer, body, principal)
 
 
@@ -95,7 +98,7 @@ async def transfer(body: TransferBody, w: WriterDep, principal: Authenticated) -
 async def post_transaction(body: TransactionBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
     """Post N legs at once, e.g. merchant + fee + tax (``transaction.post``)."""
     debits: list[Party | None] = [leg.party("leg") for leg in body.legs if leg.side == "debit"]
-    await authorize_parties(w.pool, principal, debits, treasury_side=True)
+    await authorize_parties(w.pool, principal, debits, treasury_side=SPECS["transaction.post"].system_side("leg"))
     legs = [
         contract(
             Leg,
