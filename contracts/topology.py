@@ -1,6 +1,12 @@
 """AMQP names and declarations shared by every process and documented in docs/topology.md.
 
 ``namespace`` prefixes every name so tests (or tenants) can run side by side on one broker.
+
+``partitions`` > 1 splits the command queue into that many quorum queues, one per partition
+(``contracts.partitions``), each with a single active consumer: partition ``k`` is bound to
+``p<k>.#``, and partition 0 also to every bare command type, so a publisher that does not compute
+partitions still reaches a worker (all on partition 0: correct, not spread). One queue (the default)
+keeps the name and arguments of before: a queue's arguments cannot change once it exists.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ class Topology:
     #: False: only check that the entities exist (passive declares), for broker users without
     #: configure permission on a broker that ``ledger broker-setup`` provisioned.
     declare: bool = True
+    #: Command queue partitions (``COMMAND_PARTITIONS``): every process of a deployment must agree.
+    partitions: int = 1
 
     def _n(self, name: str) -> str:
         return f"{self.namespace}{name}"
@@ -35,7 +43,36 @@ class Topology:
 
     @property
     def commands_queue(self) -> str:
-        return self._n("ledger.commands.worker")
+        """The command queue of partition 0 (the only one unless ``partitions`` > 1)."""
+        return self.partition_queue(0)
+
+    def partition_queue(self, partition: int) -> str:
+        if self.partitions <= 1:
+            return self._n("ledger.commands.worker")
+        return self._n(f"ledger.commands.worker.{partition}")
+
+    @property
+    def command_queues(self) -> tuple[str, ...]:
+        return tuple(self.partition_queue(p) for p in range(max(1, self.partitions)))
+
+    def queue_arguments(self) -> dict[str, Any]:
+        arguments: dict[str, Any] = {
+            "x-queue-type": "quorum",
+            "x-dead-letter-exchange": self.commands_dlx,
+            "x-delivery-limit": DELIVERY_LIMIT,
+        }
+        if self.partitions > 1:  # one worker at a time per partition: its commands stay in order
+            arguments["x-single-active-consumer"] = True
+        return arguments
+
+    def binding_keys(self, partition: int) -> tuple[str, ...]:
+        """What partition ``partition``'s queue is bound to on the command exchange."""
+        if self.partitions <= 1:
+            return ("#",)
+        from contracts.catalogue import SPECS  # the catalogue imports far more than names need
+
+        bare = tuple(sorted(SPECS)) if partition == 0 else ()
+        return (f"p{partition}.#", *bare)
 
     @property
     def commands_dlx(self) -> str:
@@ -52,7 +89,6 @@ class Topology:
     def definitions(self, vhost: str) -> dict[str, list[dict[str, Any]]]:
         """The same entities as RabbitMQ definitions (``rabbitmqctl import_definitions``, load at boot)."""
         quorum = {"x-queue-type": "quorum"}
-        worker_args = {**quorum, "x-dead-letter-exchange": self.commands_dlx, "x-delivery-limit": DELIVERY_LIMIT}
 
         def exchange(name: str, kind: str) -> dict[str, Any]:
             return {"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
@@ -71,35 +107,36 @@ class Topology:
                 exchange(self.commands_dlx, "fanout"),
                 exchange(self.events_exchange, "topic"),
             ],
-            "queues": [queue(self.commands_queue, worker_args), queue(self.commands_dead_queue, quorum)],
+            "queues": [
+                *(queue(q, self.queue_arguments()) for q in self.command_queues),
+                queue(self.commands_dead_queue, quorum),
+            ],
             "bindings": [
-                binding(self.commands_exchange, self.commands_queue, "#"),
+                *(
+                    binding(self.commands_exchange, q, key)
+                    for p, q in enumerate(self.command_queues)
+                    for key in self.binding_keys(p)
+                ),
                 binding(self.commands_dlx, self.commands_dead_queue, ""),
             ],
         }
 
-    async def declare_commands(self, channel: AbstractChannel) -> tuple[AbstractExchange, AbstractQueue]:
-        """Declare the command exchange, the worker's quorum queue and its dead-letter path."""
+    async def declare_commands(self, channel: AbstractChannel) -> tuple[AbstractExchange, list[AbstractQueue]]:
+        """Declare the command exchange, the workers' quorum queue(s) and the dead-letter path."""
         if not self.declare:
-            return (
-                await channel.declare_exchange(self.commands_exchange, passive=True),
-                await channel.declare_queue(self.commands_queue, passive=True),
-            )
+            exchange = await channel.declare_exchange(self.commands_exchange, passive=True)
+            return exchange, [await channel.declare_queue(q, passive=True) for q in self.command_queues]
         dlx = await channel.declare_exchange(self.commands_dlx, aio_pika.ExchangeType.FANOUT, durable=True)
         dead = await channel.declare_queue(self.commands_dead_queue, durable=True, arguments={"x-queue-type": "quorum"})
         await dead.bind(dlx)
         exchange = await channel.declare_exchange(self.commands_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
-        queue = await channel.declare_queue(
-            self.commands_queue,
-            durable=True,
-            arguments={
-                "x-queue-type": "quorum",
-                "x-dead-letter-exchange": self.commands_dlx,
-                "x-delivery-limit": DELIVERY_LIMIT,
-            },
-        )
-        await queue.bind(exchange, routing_key="#")
-        return exchange, queue
+        queues: list[AbstractQueue] = []
+        for p, name in enumerate(self.command_queues):
+            queue = await channel.declare_queue(name, durable=True, arguments=self.queue_arguments())
+            for key in self.binding_keys(p):
+                await queue.bind(exchange, routing_key=key)
+            queues.append(queue)
+        return exchange, queues
 
     async def declare_events(self, channel: AbstractChannel) -> AbstractExchange:
         """Declare the durable topic exchange subscribers bind their queues to."""

@@ -11,6 +11,7 @@ from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, 
 
 from contracts.commands import Command
 from contracts.errors import BrokerUnavailable
+from contracts.partitions import routing_key
 from contracts.results import CommandResult
 from ledger_common import amqp
 from ledger_common.amqp import connect, connection_lost
@@ -91,7 +92,7 @@ class CommandBus:
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 user_id=self._settings.amqp_user,  # checked by RabbitMQ: the worker's proof of who sent it
             )
-            await self._publish(message, routing_key=cmd.type)
+            await self._publish(message, routing_key=routing_key(cmd, self._topology.partitions))
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             return None

@@ -40,7 +40,7 @@ async def delete_namespace(settings: Settings, extra_queues: tuple[str, ...] = (
     except Exception:  # the broker is gone
         return
     async with connection:
-        for queue in (t.commands_queue, t.commands_dead_queue, *extra_queues):
+        for queue in (*t.command_queues, t.commands_dead_queue, *extra_queues):
             async with connection.channel() as channel:
                 await channel.queue_delete(queue)
         for exchange in (t.commands_exchange, t.commands_dlx, t.events_exchange):

@@ -48,8 +48,16 @@ class Settings(BaseSettings):
     worker_prefetch: int = Field(default=512, ge=1, le=5000)
     #: Commands applied per database transaction, at most.
     worker_batch_size: int = Field(default=128, ge=1, le=1000)
-    #: Batches one worker applies at the same time.
+    #: Batches one worker applies at the same time (a subject's commands always share a lane).
     worker_lanes: int = Field(default=2, ge=1, le=32)
+    #: Command queue partitions (contracts/partitions.py); the same in every process of a deployment.
+    #: Changing it on a running broker needs the old queue(s) drained first (docs/topology.md).
+    command_partitions: int = Field(default=1, ge=1, le=256)
+    #: The partitions this worker owns, e.g. ``0,2`` (empty: all); it is standby on the others.
+    worker_partitions: str = Field(default="", pattern=r"^\s*(\d+\s*(,\s*\d+\s*)*)?$")
+    #: Seconds after start before a worker registers as standby on partitions it does not own, so that
+    #: workers started together each become active on their own; negative: never standby.
+    worker_standby_seconds: float = 3.0
     #: How often the worker looks for expired holds and payment intents.
     sweep_seconds: float = Field(default=1.0, gt=0)
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -77,6 +85,11 @@ class Settings(BaseSettings):
             raise ValueError("AMQP_URL must not use the guest account in production")
         return self
 
+    @model_validator(mode="after")
+    def _partitions_exist(self) -> Self:
+        self.owned_partitions  # noqa: B018  # raises for a partition COMMAND_PARTITIONS does not have
+        return self
+
     @property
     def signing_keys(self) -> dict[str, bytes]:
         """Event signing keys in order; the first one signs."""
@@ -95,7 +108,18 @@ class Settings(BaseSettings):
 
     @property
     def topology(self) -> Topology:
-        return Topology(self.ledger_namespace, declare=self.amqp_declare)
+        return Topology(self.ledger_namespace, declare=self.amqp_declare, partitions=self.command_partitions)
+
+    @property
+    def owned_partitions(self) -> tuple[int, ...]:
+        """The partitions this worker consumes at once (``WORKER_PARTITIONS``; all if empty)."""
+        given = sorted({int(p) for p in self.worker_partitions.split(",") if p.strip()})
+        everything = tuple(range(self.command_partitions))
+        if not given:
+            return everything
+        if given[-1] >= self.command_partitions:
+            raise ValueError(f"WORKER_PARTITIONS names {given[-1]}; COMMAND_PARTITIONS is {self.command_partitions}")
+        return tuple(given)
 
 
 def env_name(field: str) -> str:

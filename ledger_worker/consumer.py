@@ -8,6 +8,10 @@ Guarantees and the step that makes each:
 - bounded work: at most ``worker_prefetch`` unacked deliveries; ``worker_lanes`` batches in flight,
   each of up to ``worker_batch_size`` commands. Batches grow by themselves under load: a lane takes
   whatever has arrived while the previous batch was committing.
+- per-subject order (contracts/partitions.py): a subject's commands all reach one lane, which applies
+  them in delivery order; with ``COMMAND_PARTITIONS`` > 1 a partition has one active consumer at a
+  time (single active consumer), and a worker that dies leaves its unacked deliveries to the standby
+  that takes over, ahead of the rest, so the order survives the handover.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import aio_pika
 import asyncpg
@@ -23,6 +28,7 @@ from pamqp import commands as spec
 
 from contracts.commands import Command
 from contracts.errors import Unavailable
+from contracts.partitions import lane_of, partition_key
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common.amqp import settle
@@ -40,110 +46,130 @@ log = logging.getLogger("ledger_worker")
 _NO_USER = "the AMQP user_id property is required: set it to the publishing connection's user (RabbitMQ checks it)"
 
 
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A delivery whose body decoded: the command, and a principal it claimed but may not speak for."""
+
+    message: AbstractIncomingMessage
+    cmd: Command
+    claim: str | None
+
+
 class Worker:
-    """Consumes the command queue in batches; ``stop()`` drains what it holds before returning."""
+    """Consumes the command queue(s) in batches; ``stop()`` drains what it holds before returning."""
 
     def __init__(self, settings: Settings, pool: asyncpg.Pool, applier: Applier | None = None) -> None:
         self._settings = settings
         self._pool = pool
         self.applier = applier or Applier()
-        self._inbox: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        # One inbox per lane; a subject's commands always go to the same lane, so they are applied
+        # in the order they arrived (contracts/partitions.py), while other subjects' batches overlap.
+        self._inboxes: list[asyncio.Queue[Decoded]] = [asyncio.Queue() for _ in range(settings.worker_lanes)]
         self._channel: AbstractChannel | None = None
         self._replies: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
-        self._consumer_tag: str | None = None
+        self._consuming: list[tuple[AbstractQueue, str]] = []
+        self._standby: asyncio.Task[None] | None = None
         self._acks = Acks()
-        self._lanes = [asyncio.create_task(self._lane()) for _ in range(settings.worker_lanes)]
+        self._lanes = [asyncio.create_task(self._lane(inbox)) for inbox in self._inboxes]
 
     async def start(self, connection: AbstractConnection) -> None:
-        """Declare the topology and consume on a (new) broker connection."""
-        while not self._inbox.empty():  # deliveries of a lost channel are redelivered by the broker
-            self._inbox.get_nowait()
-            self._inbox.task_done()
+        """Declare the topology and consume on a (new) broker connection: the owned partitions at once,
+        the others as standby (``WORKER_STANDBY_SECONDS`` later), to take over when their worker goes."""
+        for inbox in self._inboxes:  # deliveries of a lost channel are redelivered by the broker
+            while not inbox.empty():
+                inbox.get_nowait()
+                inbox.task_done()
+        if self._standby is not None:
+            self._standby.cancel()
         self._channel = await connection.channel(publisher_confirms=True)
         self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._settings.worker_prefetch)
-        topology = self._settings.topology
-        _, self._queue = await topology.declare_commands(self._channel)
+        _, queues = await self._settings.topology.declare_commands(self._channel)
         self._acks = Acks()
-        self._consumer_tag = await self._queue.consume(self._receive)
-        log.info("worker consuming %s", topology.commands_queue)
+        self._consuming = []
+        owned = self._settings.owned_partitions
+        await self._consume([queues[p] for p in owned])
+        others = [q for p, q in enumerate(queues) if p not in owned]
+        if others and self._settings.worker_standby_seconds >= 0:
+            self._standby = asyncio.create_task(self._consume(others, after=self._settings.worker_standby_seconds))
+
+    async def _consume(self, queues: list[AbstractQueue], *, after: float = 0.0) -> None:
+        if after:
+            await asyncio.sleep(after)
+        for queue in queues:
+            self._consuming.append((queue, await queue.consume(self._receive)))
+        log.info("worker %s %s", "standby on" if after else "consuming", ", ".join(q.name for q in queues))
 
     async def _receive(self, message: AbstractIncomingMessage) -> None:
         self._acks.received(message)
-        await self._inbox.put(message)
+        try:
+            if not message.user_id:
+                raise Undecodable(_NO_USER)
+            cmd, claim = identify(
+                decode(message.body, message.content_type), message.user_id, gateway_users=self._settings.gateway_users
+            )
+        except Undecodable as exc:
+            await self._dead_letter(message, exc.reason)
+            return
+        lane = lane_of(partition_key(cmd), partitions=self._settings.command_partitions, lanes=len(self._inboxes))
+        await self._inboxes[lane].put(Decoded(message, cmd, claim))
 
     async def stop(self, deadline: float = 20.0) -> None:
         """Stop taking work, let the commands already received commit and ack, then return."""
-        if self._queue is not None and self._consumer_tag is not None:
+        if self._standby is not None:
+            self._standby.cancel()
+        for queue, tag in self._consuming:
             try:
-                await self._queue.cancel(self._consumer_tag)
+                await queue.cancel(tag)
             except Exception:  # the channel may already be gone; nothing left to cancel
                 log.warning("consumer cancel failed", exc_info=True)
         try:
-            await asyncio.wait_for(self._inbox.join(), timeout=deadline)
+            await asyncio.wait_for(asyncio.gather(*(i.join() for i in self._inboxes)), timeout=deadline)
         except TimeoutError:
             log.warning("drain deadline passed; unacked commands will be redelivered")
         for lane in self._lanes:
             lane.cancel()
 
-    async def _lane(self) -> None:
+    async def _lane(self, inbox: asyncio.Queue[Decoded]) -> None:
         size = self._settings.worker_batch_size
         while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < size and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
+            batch = [await inbox.get()]
+            while len(batch) < size and not inbox.empty():
+                batch.append(inbox.get_nowait())
             try:
                 await self._process(batch)
             except Exception:  # never let one batch kill the lane: give its commands back to the queue
                 log.exception("batch of %d not settled; requeueing it", len(batch))
-                await self._requeue(batch)
+                await self._requeue([d.message for d in batch])
             finally:
                 for _ in batch:
-                    self._inbox.task_done()
+                    inbox.task_done()
 
-    async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
-        decoded: list[tuple[AbstractIncomingMessage, Command]] = []
-        forged: list[str | None] = []
-        gateway_users = self._settings.gateway_users
-        for message in messages:
-            try:
-                if not message.user_id:
-                    raise Undecodable(_NO_USER)
-                cmd, claim = identify(
-                    decode(message.body, message.content_type), message.user_id, gateway_users=gateway_users
-                )
-            except Undecodable as exc:
-                await self._dead_letter(message, exc.reason)
-                continue
-            decoded.append((message, cmd))
-            forged.append(claim)
-        if not decoded:
-            return
+    async def _process(self, decoded: list[Decoded]) -> None:
         try:
-            results = await self._apply([c for _, c in decoded], forged)
+            results = await self._apply([d.cmd for d in decoded], [d.claim for d in decoded])
         except Exception as exc:
             await self._failed(decoded, exc)
             return
         crash_point("worker.after_commit")
-        for (message, cmd), result in zip(decoded, results, strict=True):
-            await self._reply(cmd, message, result)
-        await asyncio.shield(self._acks.ack(m for m, _ in decoded))
+        for d, result in zip(decoded, results, strict=True):
+            await self._reply(d.cmd, d.message, result)
+        await asyncio.shield(self._acks.ack(d.message for d in decoded))
 
-    async def _failed(self, decoded: list[tuple[AbstractIncomingMessage, Command]], exc: Exception) -> None:
+    async def _failed(self, decoded: list[Decoded], exc: Exception) -> None:
         """``Unavailable`` (the database still down after the retries): give the batch back to the queue.
         Anything else is a ``Bug``: find the command that causes it, dead-letter that one as an internal
         error (the others go through)."""
         if isinstance(classify(exc), Unavailable):
             log.warning("database unavailable; requeueing %d command(s)", len(decoded))
-            await self._requeue([m for m, _ in decoded])
+            await self._requeue([d.message for d in decoded])
         elif len(decoded) > 1:  # find the one that fails; the others go through
             for one in decoded:
-                await self._process([one[0]])
+                await self._process([one])
         else:
-            message, cmd = decoded[0]
-            log.error("command %s failed", cmd.command_id, exc_info=exc)
-            await self._dead_letter(message, f"internal error: {type(exc).__name__}")
+            one = decoded[0]
+            log.error("command %s failed", one.cmd.command_id, exc_info=exc)
+            await self._dead_letter(one.message, f"internal error: {type(exc).__name__}")
 
     async def _requeue(self, messages: list[AbstractIncomingMessage]) -> None:
         """Nack ``messages`` back to the queue and tell the acker: an unsettled delivery would hold

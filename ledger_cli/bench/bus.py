@@ -17,6 +17,7 @@ import orjson
 from aio_pika.abc import AbstractConnection, AbstractExchange, AbstractIncomingMessage
 
 from contracts.commands import Command
+from contracts.partitions import routing_key
 from ledger_common.amqp import connect
 from ledger_common.settings import Settings
 
@@ -66,9 +67,16 @@ class Bus:
     """One broker connection: a confirming publisher channel and the subscriber's channel."""
 
     def __init__(
-        self, connection: AbstractConnection, exchange: AbstractExchange, subscriber: Subscriber, *, user: str
+        self,
+        connection: AbstractConnection,
+        exchange: AbstractExchange,
+        subscriber: Subscriber,
+        *,
+        user: str,
+        partitions: int = 1,
     ) -> None:
         self._user = user
+        self._partitions = partitions
         self._connection = connection
         self._exchange = exchange
         self.subscriber = subscriber
@@ -90,7 +98,7 @@ class Bus:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, exchange, subscriber, user=settings.amqp_user)
+        return cls(connection, exchange, subscriber, user=settings.amqp_user, partitions=settings.command_partitions)
 
     async def publish(self, cmd: Command) -> None:
         """Publish ``cmd`` and wait for the broker's confirm (it is then durable in the quorum queue)."""
@@ -101,7 +109,7 @@ class Bus:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             user_id=self._user,
         )
-        await self._exchange.publish(message, routing_key=cmd.type)
+        await self._exchange.publish(message, routing_key=routing_key(cmd, self._partitions))
 
     async def close(self) -> None:
         await self._connection.close()

@@ -29,16 +29,16 @@ class BrokerProbe:
         return self._channel
 
     async def commands_waiting(self) -> int:
-        """Ready messages in the workers' command queue (-1 if the broker cannot be asked right now)."""
+        """Ready messages in the workers' command queue(s) (-1 if the broker cannot be asked right now)."""
         try:
             channel = await self._open()
-            queue = await channel.declare_queue(self._topology.commands_queue, passive=True)
+            queues = [await channel.declare_queue(q, passive=True) for q in self._topology.command_queues]
         except Exception as exc:
             if not is_broker_transient(exc):
                 raise
             self._channel = None
             return -1
-        return int(queue.declaration_result.message_count or 0)
+        return sum(int(q.declaration_result.message_count or 0) for q in queues)
 
     async def drain_dead_letters(self) -> list[str]:
         """Take every message out of ``ledger.commands.dead``; returns their message ids (with repeats)."""
