@@ -67,6 +67,8 @@ class Processes:
         self.port = free_port()
         self.logdir = logdir or Path(tempfile.mkdtemp(prefix="ledger-processes-"))
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        #: Variables one process is always started with (e.g. ``worker-2``'s ``WORKER_PARTITIONS``).
+        self.overrides: dict[str, dict[str, str]] = {}
         self._levels: dict[str, str] = {}  # LOG_LEVEL each process was started with
 
     @property
@@ -93,7 +95,7 @@ class Processes:
 
     def spawn(self, name: str, crash_at: str = "", env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start ``ledger <role>`` as ``name``, not waiting for it; ``env`` overrides variables for it alone."""
-        process_env = self.env(crash_at, **(env or {}))
+        process_env = self.env(crash_at, **{**self.overrides.get(name, {}), **(env or {})})
         with (self.logdir / f"{name}.log").open("ab") as out:
             argv = self.cli_argv(role_of(name))
             proc = subprocess.Popen(argv, env=process_env, stdout=out, stderr=out)  # noqa: S603 - our own module

@@ -45,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=1, help="`ledger worker` processes of the own system")
     parser.add_argument("--relays", type=int, default=1, help="`ledger relay` processes of the own system")
     parser.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        help="command queue partitions (COMMAND_PARTITIONS), dealt round-robin to the workers (default: --workers)",
+    )
+    parser.add_argument(
         "--url", default=None, help="bench the running system whose gateway is here (implies --external)"
     )
     parser.add_argument(
@@ -72,6 +78,7 @@ class Options:
     idle_commands: int
     workers: int
     relays: int
+    partitions: int
     url: str | None
     external: bool
     pgbench: bool
@@ -97,6 +104,7 @@ class Options:
             idle_commands=max(1, args.idle_commands),
             workers=max(1, args.workers),
             relays=max(1, args.relays),
+            partitions=max(1, args.partitions or args.workers),
             url=args.url,
             external=args.external or args.url is not None,
             pgbench=not args.no_pgbench,

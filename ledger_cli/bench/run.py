@@ -65,10 +65,20 @@ def process_settings(settings: Settings) -> dict[str, Any]:
     return {name: v for name, v in values.items() if not isinstance(v, SecretStr)}
 
 
+def deal(partitions: int, workers: int) -> list[tuple[int, ...]]:
+    """Partitions dealt round-robin: worker ``n`` owns ``n, n + workers, …`` (every one owns at least one
+    while there are as many partitions as workers; a worker beyond that only stands by)."""
+    return [tuple(range(n, partitions, workers)) or (n % partitions,) for n in range(workers)]
+
+
 async def _own(settings: Settings, opts: Options) -> Report:
     own = await OwnSystem.create(settings, prefix="bench")
-    run_settings = own.direct.model_copy(update={"log_level": "WARNING"})
-    supervisor = Supervisor(own.processes(run_settings))
+    direct = own.direct.model_copy(update={"command_partitions": opts.partitions})
+    run_settings = direct.model_copy(update={"log_level": "WARNING"})
+    processes = own.processes(run_settings)
+    for n, owned in enumerate(deal(opts.partitions, opts.workers), start=1):
+        processes.overrides[f"worker-{n}"] = {"WORKER_PARTITIONS": ",".join(map(str, owned))}
+    supervisor = Supervisor(processes)
     ok = False
     try:
         _say(f"database {own.database}: creating {opts.accounts} accounts")
@@ -84,6 +94,7 @@ async def _own(settings: Settings, opts: Options) -> Report:
             "gateway": supervisor.base_url,
             "workers": opts.workers,
             "relays": opts.relays,
+            "partitions": opts.partitions,
         }
         proc_settings = process_settings(run_settings)
         report = Report(command_line(), opts, target, proc_settings, ceiling)
@@ -91,7 +102,7 @@ async def _own(settings: Settings, opts: Options) -> Report:
         def pids() -> dict[str, int]:
             return {name: pid for name in supervisor.names if (pid := supervisor.pid(name)) is not None}
 
-        await _scenarios(report, own.direct, supervisor.base_url, accounts, own.run_id, pids)
+        await _scenarios(report, direct, supervisor.base_url, accounts, own.run_id, pids)
         report.unexpected_exits = dict(supervisor.unexpected_exits)
         await supervisor.stop_all()
         report.audit_findings = await _audit(own.dsn)
@@ -99,7 +110,7 @@ async def _own(settings: Settings, opts: Options) -> Report:
         return report
     finally:
         await supervisor.stop_all()
-        await own.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
+        await own.destroy(keep=opts.keep, keep_logs=opts.keep or not ok, queues=direct.topology.command_queues)
         if opts.keep or not ok:
             _say(f"database {own.database}{' (dropped)' if not opts.keep else ''}, logs in {own.logdir}")
 
