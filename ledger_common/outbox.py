@@ -42,10 +42,15 @@ async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, oc
     """Insert ``rows``, in order, in the caller's transaction (the relay is woken by the outbox's NOTIFY)."""
     if not rows:
         return
+    # One statement: the rows (bodies included) cross the wire once, for both tables; ORDER BY n keeps
+    # the outbox ids (the relay's publish order) in the order given.
     await conn.execute(
-        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body, principal)"
-        " SELECT e, k, c, a, w, s, $8, b, p FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[],"
-        " $6::bigint[], $7::bytea[], $9::text[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, n) ORDER BY n",
+        "WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[],"
+        " $7::bytea[], $9::text[], $10::smallint[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, part, n)),"
+        " ev AS (INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body,"
+        " principal) SELECT e, k, c, a, w, s, $8, b, p FROM x ORDER BY n)"
+        " INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
+        " SELECT e, c, k, part, b FROM x ORDER BY n",
         [r.event_id for r in rows],
         [r.type for r in rows],
         [r.command_id for r in rows],
@@ -55,14 +60,5 @@ async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, oc
         [r.body for r in rows],
         occurred_at,
         [r.principal for r in rows],
-    )
-    await conn.execute(
-        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, c, k, p, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::smallint[], $5::bytea[])"
-        " WITH ORDINALITY AS x(e, c, k, p, b, n) ORDER BY n",
-        [r.event_id for r in rows],
-        [r.command_id for r in rows],
-        [r.type for r in rows],
         [r.partition for r in rows],
-        [r.body for r in rows],
     )
