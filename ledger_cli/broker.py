@@ -54,7 +54,7 @@ def service_grants(namespace: str, user_prefix: str = "ledger-") -> list[Grant]:
             f"{user_prefix}worker",
             NOTHING,
             rf"^({n}ledger\.commands\.dlx|amq\.default)$",
-            rf"^{n}ledger\.commands\.worker$",
+            rf"^{n}ledger\.commands\.worker(\.[0-9]+)?$",  # one queue, or one per partition
         ),
         # Publishes events, nothing else.
         Grant(f"{user_prefix}relay", NOTHING, rf"^{n}ledger\.events$", NOTHING),
@@ -174,7 +174,7 @@ def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
         grants += [subscriber_grant(namespace, s) for s in args.subscriber]
         users = grants + ([Grant(args.admin, "", "", "")] if args.admin else [])
         secret = passwords(users, os.environ)
-        topology = Topology(namespace)
+        topology = Topology(namespace, partitions=settings.command_partitions)  # COMMAND_PARTITIONS
         if args.write_definitions:
             doc = definitions(grants, topology, vhost=vhost, passwords=secret, admin=args.admin)
             args.write_definitions.write_text(json.dumps(doc, indent=2) + "\n")

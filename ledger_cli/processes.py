@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -51,6 +51,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def deal(partitions: int, workers: int) -> list[tuple[int, ...]]:
+    """Partitions dealt round-robin: worker ``n`` owns ``n, n + workers, …`` (with more workers than
+    partitions, the extra ones own one already owned: they only stand by)."""
+    return [tuple(range(n, partitions, workers)) or (n % partitions,) for n in range(workers)]
+
+
 def role_of(name: str) -> str:
     return name.split("-")[0]
 
@@ -74,6 +80,11 @@ class Processes:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def own_partitions(self, workers: Sequence[str]) -> None:
+        """Give each of ``workers`` its own ``WORKER_PARTITIONS`` (:func:`deal`)."""
+        for name, owned in zip(workers, deal(self.settings.command_partitions, len(workers)), strict=True):
+            self.overrides.setdefault(name, {})["WORKER_PARTITIONS"] = ",".join(map(str, owned))
 
     def env(self, crash_at: str = "", **overrides: str) -> dict[str, str]:
         """The environment of a process (or a ``ledger`` command) of this ledger.

@@ -65,19 +65,12 @@ def process_settings(settings: Settings) -> dict[str, Any]:
     return {name: v for name, v in values.items() if not isinstance(v, SecretStr)}
 
 
-def deal(partitions: int, workers: int) -> list[tuple[int, ...]]:
-    """Partitions dealt round-robin: worker ``n`` owns ``n, n + workers, …`` (every one owns at least one
-    while there are as many partitions as workers; a worker beyond that only stands by)."""
-    return [tuple(range(n, partitions, workers)) or (n % partitions,) for n in range(workers)]
-
-
 async def _own(settings: Settings, opts: Options) -> Report:
     own = await OwnSystem.create(settings, prefix="bench")
     direct = own.direct.model_copy(update={"command_partitions": opts.partitions})
     run_settings = direct.model_copy(update={"log_level": "WARNING"})
     processes = own.processes(run_settings)
-    for n, owned in enumerate(deal(opts.partitions, opts.workers), start=1):
-        processes.overrides[f"worker-{n}"] = {"WORKER_PARTITIONS": ",".join(map(str, owned))}
+    processes.own_partitions([f"worker-{n}" for n in range(1, opts.workers + 1)])
     supervisor = Supervisor(processes)
     ok = False
     try:

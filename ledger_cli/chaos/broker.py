@@ -6,7 +6,6 @@ import logging
 
 from aio_pika.abc import AbstractChannel, AbstractConnection
 
-from contracts.topology import Topology
 from ledger_common.amqp import connect, is_broker_transient
 from ledger_common.settings import Settings
 
@@ -18,7 +17,7 @@ class BrokerProbe:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._topology = Topology(settings.ledger_namespace)
+        self._topology = settings.topology
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
 

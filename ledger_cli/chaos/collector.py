@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import orjson
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 
-from contracts.topology import Topology
 from ledger_common.amqp import connect, connection_lost, settle
 from ledger_common.settings import Settings
 
@@ -51,7 +50,7 @@ def _event(body: bytes) -> Event:
 class Collector:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._topology = Topology(settings.ledger_namespace)
+        self._topology = settings.topology
         self.queue_name = f"{settings.ledger_namespace}chaos.events"
         self.first: dict[str, Event] = {}  # event_id -> event, in order of first arrival
         self.deliveries = 0

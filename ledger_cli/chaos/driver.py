@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from contracts.commands import parse_command
+from contracts.partitions import routing_key
 from ledger_cli.chaos import catalogue
 from ledger_cli.chaos.catalogue import Spec, World
 from ledger_cli.chaos.load import HttpClient, Publisher, Tally
@@ -43,7 +45,9 @@ class Driver:
         clients: list[HttpClient],
         tally: Tally,
         window: int,
+        partitions: int = 1,
     ) -> None:
+        self._partitions = partitions
         self._world = world
         self._publishers = publishers
         self._clients = clients
@@ -90,7 +94,8 @@ class Driver:
         if item.channel == "amqp":
             publisher = self._publishers[lane % len(self._publishers)]
             body = command_body(item.command_id, spec)
-            confirmed = await publisher.publish(body, routing_key=spec.command_type, message_id=item.command_id)
+            key = routing_key(parse_command(body), self._partitions)
+            confirmed = await publisher.publish(body, routing_key=key, message_id=item.command_id)
             (self._tally.confirmed if confirmed else self._tally.unconfirmed).add(item.command_id)
             return
         client = self._clients[lane % len(self._clients)]

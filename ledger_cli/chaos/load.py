@@ -23,7 +23,6 @@ import httpx
 from aio_pika.abc import AbstractConnection, AbstractExchange
 from aio_pika.exceptions import DeliveryError
 
-from contracts.topology import Topology
 from ledger_common.amqp import connect, is_broker_transient
 from ledger_common.settings import Settings
 
@@ -70,7 +69,7 @@ class Publisher:
         self._settings = settings
         self._name = name
         self._tally = tally
-        self._topology = Topology(settings.ledger_namespace)
+        self._topology = settings.topology
         self._connection: AbstractConnection | None = None
         self._exchange: AbstractExchange | None = None
         self._lock = asyncio.Lock()

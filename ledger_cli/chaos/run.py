@@ -49,6 +49,7 @@ class Options:
     seed: int
     workers: int
     relays: int
+    partitions: int
     duration_cap: float
     keep: bool
     broker_restart: bool
@@ -58,7 +59,7 @@ class Options:
         flags = " --broker-restart" if self.broker_restart else ""
         return (
             f"ledger chaos --commands {self.commands} --faults {self.faults} --seed {self.seed}"
-            f" --workers {self.workers} --relays {self.relays}{flags}"
+            f" --workers {self.workers} --relays {self.relays} --partitions {self.partitions}{flags}"
         )
 
 
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="replay a run (default: random, printed)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--relays", type=int, default=2)
+    parser.add_argument("--partitions", type=int, default=None, help="command queue partitions (default --workers)")
     parser.add_argument("--duration-cap", type=float, default=900.0, help="seconds after which the load stops")
     parser.add_argument("--keep", action="store_true", help="keep the run's database (and logs) for inspection")
     parser.add_argument(
@@ -86,6 +88,7 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
         seed=args.seed if args.seed is not None else random.SystemRandom().randrange(2**31),
         workers=max(1, args.workers),
         relays=max(1, args.relays),
+        partitions=max(1, args.partitions or args.workers),
         duration_cap=args.duration_cap,
         keep=args.keep,
         broker_restart=args.broker_restart,
@@ -95,7 +98,7 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.CRITICAL)
     print(f"chaos: seed {opts.seed} (replay: {opts.replay()})", file=sys.stderr, flush=True)
-    sandbox = await Sandbox.create(settings)
+    sandbox = await Sandbox.create(settings.model_copy(update={"command_partitions": opts.partitions}))
     ok = False
     try:
         report = await _run(sandbox, opts)
@@ -121,14 +124,23 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
     )
     tally = Tally()
     collector = Collector(sb.direct)
-    supervisor = Supervisor(sb.processes())
+    processes = sb.processes()
+    processes.own_partitions([f"worker-{n}" for n in range(1, opts.workers + 1)])
+    supervisor = Supervisor(processes)
     injector = Injector(supervisor, sb.proxy, sb.dsn)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()
     token = sb.proxied.service_api_key.get_secret_value()
     publishers = [Publisher(sb.proxied, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
     clients = [HttpClient(supervisor.base_url, token, tally) for _ in range(HTTP_CLIENTS)]
-    driver = Driver(world=plan.world, publishers=publishers, clients=clients, tally=tally, window=WINDOW)
+    driver = Driver(
+        world=plan.world,
+        publishers=publishers,
+        clients=clients,
+        tally=tally,
+        window=WINDOW,
+        partitions=opts.partitions,
+    )
     try:
         await collector.start()
         await _start(supervisor, opts)

@@ -14,7 +14,7 @@ from contracts.catalogue import SPECS
 from contracts.commands import Command, build_command
 from contracts.partitions import lane_of, partition_key, partition_of, routing_key
 from contracts.topology import Topology
-from ledger_cli.bench.run import deal
+from ledger_cli.processes import deal
 
 
 def _transfer(debit: str | uuid.UUID, command_id: str = "c1") -> Command:
