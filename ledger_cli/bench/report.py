@@ -55,6 +55,7 @@ class ScenarioResult:
             "ceiling": CEILING_KIND.get(self.name),
             "ceiling_tps": self.ceiling_tps,
             "ratio_to_ceiling": self.ratio,
+            "cpu_ms_per_command": {k: round(v, 4) for k, v in per_command_ms(self).items()},
             "goal": goal or None,
             "goal_met": met,
             "schedule_lag_ms": round(t.schedule_lag * 1000, 1) if self.name == "latency" else None,
@@ -106,6 +107,9 @@ class Report:
         if names:
             lines += ["", "CPU seconds over the scenario (% of one core)", *_cpu(self.scenarios, names)]
             lines.append("(postgres: the backends serving the run's database; rabbitmq-server: the whole broker)")
+            lines += ["", "CPU ms per completed command; ours = gateway + workers + relays, servers = postgres +"]
+            lines += [" rabbitmq-server (issue 12's goal: ours/servers <= 0.6 over AMQP, <= 1.0 over HTTP)"]
+            lines += _per_command(self.scenarios, names)
             mem = [n for n in names if self.scenarios[0].window.usage[n].rss_end_mb is not None]
             lines += ["", "resident MiB: scenario start -> end (peak since the process started)"]
             lines += _memory(self.scenarios, mem)
@@ -122,12 +126,13 @@ def _header(r: Report) -> list[str]:
     target = ", ".join(f"{k} {v}" for k, v in r.target.items() if k != "mode")
     settings = " ".join(f"{k.upper()}={v}" for k, v in r.settings.items()) or "those of the running system"
     m = r.machine
+    rate = f"{o.rate:g}/s" if o.rate else f"{r.target.get('latency rate', 'half of amqp-uniform')}/s (auto)"
     lines = [
         f"target: {r.target.get('mode')}: {target}",
         f"machine: {m.get('cpus')} CPUs, load average (1 min) {m.get('load_start')} at the start,"
         f" {m.get('load_end')} at the end",
         f"options: {o.seconds:g} s per scenario, {o.accounts} accounts, concurrency {o.concurrency} (HTTP"
-        f" {o.http_concurrency}), latency rate {o.rate:g}/s, idle commands {o.idle_commands}, seed {o.seed}",
+        f" {o.http_concurrency}), latency rate {rate}, idle commands {o.idle_commands}, seed {o.seed}",
         f"settings: {settings}",
     ]
     c = r.ceiling
@@ -146,8 +151,9 @@ def _fmt(value: float | None, spec: str = ".1f") -> str:
 
 
 def _figures(results: list[ScenarioResult]) -> list[str]:
+    w = _width(results)
     head = (
-        f"{'scenario':<13} {'completed':>9} {'secs':>6} {'per s':>7} {'ceiling':>9} {'ratio':>6} {'p50 ms':>7}"
+        f"{'scenario':<{w}} {'completed':>9} {'secs':>6} {'per s':>7} {'ceiling':>9} {'ratio':>6} {'p50 ms':>7}"
         f" {'p95 ms':>7} {'p99 ms':>7} {'max ms':>8} {'refused':>7} {'failed':>6} {'outbox max/end':>14} {'goal':>17}"
     )
     rows = [head]
@@ -156,7 +162,7 @@ def _figures(results: list[ScenarioResult]) -> list[str]:
         kind = CEILING_KIND.get(s.name, "")
         backlog = f"{_fmt(s.window.backlog_max, 'd')}/{_fmt(s.window.backlog_end, 'd')}"
         row = (
-            f"{s.name:<13} {t.completed:>9} {t.seconds:>6.1f} {t.per_second:>7.0f} {kind:>9} {_fmt(s.ratio, '.2f'):>6}"
+            f"{s.name:<{w}} {t.completed:>9} {t.seconds:>6.1f} {t.per_second:>7.0f} {kind:>9} {_fmt(s.ratio, '.2f'):>6}"
             f" {_fmt(p['p50_ms']):>7} {_fmt(p['p95_ms']):>7} {_fmt(p['p99_ms']):>7} {_fmt(p['max_ms']):>8}"
             f" {t.refused:>7} {t.failed:>6} {backlog:>14} {_goal(s):>17}"
         )
@@ -191,19 +197,47 @@ def _has_cpu(r: Report, name: str) -> bool:
 
 
 def _cpu(results: list[ScenarioResult], names: list[str]) -> list[str]:
-    rows = [f"{'scenario':<13}" + "".join(f" {n:>15}" for n in names)]
+    w = _width(results)
+    rows = [f"{'scenario':<{w}}" + "".join(f" {n:>15}" for n in names)]
     for s in results:
         cells = []
         for n in names:
             cpu = s.window.usage[n].cpu_seconds if n in s.window.usage else None
             share = f"{cpu:.1f} ({100 * cpu / s.tally.seconds:.0f}%)" if cpu is not None and s.tally.seconds else "-"
             cells.append(f" {share:>15}")
-        rows.append(f"{s.name:<13}" + "".join(cells))
+        rows.append(f"{s.name:<{w}}" + "".join(cells))
     return rows
 
 
+def per_command_ms(s: ScenarioResult) -> dict[str, float]:
+    """CPU milliseconds per completed command of each measured process, and ``ours``, ``servers``, ``ratio``."""
+    done = s.tally.completed
+    ms = {n: 1000 * u.cpu_seconds / done for n, u in s.window.usage.items() if u.cpu_seconds is not None and done}
+    ours = sum(v for n, v in ms.items() if n.startswith(("gateway", "worker", "relay")))
+    servers = sum(v for n, v in ms.items() if n.startswith(("postgres", "rabbitmq")))
+    if ms:
+        ms.update(ours=ours, servers=servers, ratio=ours / servers if servers else 0.0)
+    return ms
+
+
+def _per_command(results: list[ScenarioResult], names: list[str]) -> list[str]:
+    cols = [*names, "ours", "servers", "ratio"]
+    w = _width(results)
+    rows = [f"{'scenario':<{w}}" + "".join(f" {n:>15}" for n in cols)]
+    for s in results:
+        ms = per_command_ms(s)
+        cells = (f" {_fmt(ms.get(n), '.2f' if n == 'ratio' else '.3f'):>15}" for n in cols)
+        rows.append(f"{s.name:<{w}}" + "".join(cells))
+    return rows
+
+
+def _width(results: list[ScenarioResult]) -> int:
+    return max([13, *(len(s.name) for s in results)])
+
+
 def _memory(results: list[ScenarioResult], names: list[str]) -> list[str]:
-    rows = [f"{'scenario':<13}" + "".join(f" {n:>20}" for n in names)]
+    w = _width(results)
+    rows = [f"{'scenario':<{w}}" + "".join(f" {n:>20}" for n in names)]
     for s in results:
         cells = []
         for n in names:
@@ -214,5 +248,5 @@ def _memory(results: list[ScenarioResult], names: list[str]) -> list[str]:
                 else f"{_fmt(u.rss_start_mb, '.0f')} -> {_fmt(u.rss_end_mb, '.0f')} ({_fmt(u.peak_rss_mb, '.0f')})"
             )
             cells.append(f" {text:>20}")
-        rows.append(f"{s.name:<13}" + "".join(cells))
+        rows.append(f"{s.name:<{w}}" + "".join(cells))
     return rows

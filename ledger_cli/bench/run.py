@@ -34,7 +34,7 @@ from ledger_cli.bench.scenarios import RUNNERS, Context, warm_up
 from ledger_cli.processes import Supervisor
 from ledger_cli.system import OwnSystem
 from ledger_common.db import connect
-from ledger_common.settings import Settings
+from ledger_common.settings import Settings, settings_env
 
 WARM_UP = 256
 DRAIN_TIMEOUT = 60.0
@@ -78,8 +78,15 @@ async def _own(settings: Settings, opts: Options) -> Report:
         accounts = await create_accounts(own.dsn, count=opts.accounts, owner=f"bench-{own.run_id}")
         ceiling = await _ceiling(own.dsn, opts, own.run_id)
         names = [f"worker-{n}" for n in range(1, opts.workers + 1)] + [f"relay-{n}" for n in range(1, opts.relays + 1)]
-        await asyncio.gather(*(supervisor.start(name) for name in names))
-        await supervisor.start("gateway")
+
+        async def start(env: dict[str, str]) -> None:
+            await supervisor.stop_all()
+            for name in [*names, "gateway"]:
+                processes.overrides.setdefault(name, {}).update(env)
+            await asyncio.gather(*(supervisor.start(name) for name in names))
+            await supervisor.start("gateway")
+
+        await start({})
         target = {
             "mode": "own system",
             "database": own.database,
@@ -96,6 +103,14 @@ async def _own(settings: Settings, opts: Options) -> Report:
             return {name: pid for name in supervisor.names if (pid := supervisor.pid(name)) is not None}
 
         await _scenarios(report, direct, supervisor.base_url, accounts, own.run_id, pids)
+        baseline, touched = settings_env(run_settings), set[str]()
+        for n, variant in enumerate(opts.compare, start=1):  # the same scenarios, restarted with a lever off
+            _say(f"again with {variant}")
+            env = opts.variant_env(variant)
+            touched |= set(env)
+            await start({**{k: baseline[k] for k in touched}, **env})
+            # A run id of its own: the first pass's command ids would only be replayed.
+            await _scenarios(report, direct, supervisor.base_url, accounts, f"{own.run_id}v{n}", pids, variant=variant)
         report.unexpected_exits = dict(supervisor.unexpected_exits)
         await supervisor.stop_all()
         report.audit_findings = await _audit(own.dsn)
@@ -136,13 +151,16 @@ async def _scenarios(
     accounts: Accounts,
     run_id: str,
     processes: Callable[[], dict[str, int]],
+    *,
+    variant: str = "",
 ) -> None:
-    """Warm up, then run each scenario inside a monitor window and add its result to ``report``."""
+    """Warm up, then run each scenario inside a monitor window and add its result to ``report``
+    (named ``<scenario> [<variant>]`` for a ``--compare`` pass)."""
     opts = report.options
     bus = await Bus.open(settings, f"bench-{run_id}")
     monitor = Monitor(settings.database_url.get_secret_value(), processes)
     token = settings.service_api_key.get_secret_value()
-    ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed))
+    ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed), rate=opts.rate or 500.0)
     try:
         await monitor.start()
         warm = await warm_up(ctx, WARM_UP)
@@ -155,7 +173,11 @@ async def _scenarios(
             tally = await RUNNERS[name](ctx)
             window = await monitor.close(window)
             ceiling = report.ceiling.tps.get(CEILING_KIND.get(name, "")) if report.ceiling else None
-            report.scenarios.append(ScenarioResult(name, tally, window, ceiling))
+            label = f"{name} [{variant}]" if variant else name
+            report.scenarios.append(ScenarioResult(label, tally, window, ceiling))
+            if name == "amqp-uniform" and opts.rate is None and tally.per_second > 0 and not variant:
+                ctx.rate = tally.per_second / 2  # "half the sustainable rate"
+                report.target["latency rate"] = round(ctx.rate)
             _say(_summary(name, tally))
         await _drain(monitor)
     finally:

@@ -52,6 +52,8 @@ class Context:
     http_url: str
     token: str
     rng: random.Random
+    #: The latency scenario's rate: ``--rate``, else half of what amqp-uniform sustained in this run.
+    rate: float = 500.0
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def command_id(self, scenario: str) -> str:
@@ -139,7 +141,7 @@ async def latency(ctx: Context) -> Tally:
     async def one() -> None:
         await _transfer(ctx, tally, ctx.accounts.uniform_pair)
 
-    tally.seconds, tally.schedule_lag = await open_loop(ctx.opts.seconds, ctx.opts.rate, one)
+    tally.seconds, tally.schedule_lag = await open_loop(ctx.opts.seconds, ctx.rate, one)
     return tally
 
 
