@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from ledger_cli.dlq import add_parser as add_dlq_parser
 from ledger_common.logs import setup_logging
+from ledger_common.runtime import tune_gc
 from ledger_common.settings import Settings, get_settings
 
 log = logging.getLogger("ledger")
@@ -22,8 +23,10 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
 
     from http_gateway.app import create_app
 
+    app = create_app(settings)
+    tune_gc(settings.gc_threshold)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_level=settings.log_level.lower(),
@@ -39,6 +42,7 @@ def _worker(settings: Settings, _: argparse.Namespace) -> int:
 
     from ledger_worker.main import run_worker
 
+    tune_gc(settings.gc_threshold)
     uvloop.run(run_worker(settings))  # libuv's loop: less CPU per message than asyncio's
     return 0
 
@@ -48,6 +52,7 @@ def _relay(settings: Settings, _: argparse.Namespace) -> int:
 
     from outbox_relay.main import run_relay
 
+    tune_gc(settings.gc_threshold)
     uvloop.run(run_relay(settings))
     return 0
 

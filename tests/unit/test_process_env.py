@@ -49,6 +49,7 @@ def _unusual() -> Settings:
         relay_backoff_max_seconds=2.5,
         relay_poll_seconds=0.75,
         log_level="DEBUG",
+        gc_threshold=1234,
     )
 
 
