@@ -13,6 +13,8 @@ from uuid import UUID
 
 import asyncpg
 
+from ledger_common.script import Script
+
 #: Outbox partitions: one relay at a time publishes a partition, in id order (outbox_relay/relay.py).
 PARTITIONS = 16
 
@@ -40,17 +42,23 @@ class EventRow:
 
 async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
     """Insert ``rows``, in order, in the caller's transaction (the relay is woken by the outbox's NOTIFY)."""
+    script = Script()
+    add_events(script, rows, occurred_at=occurred_at)
+    await script.run(conn)
+
+
+def add_events(script: Script, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
+    """Add the statements that insert ``rows`` into ``events`` and ``outbox`` to ``script``.
+
+    The rows (bodies included) cross the wire once, for both tables; ORDER BY n keeps the outbox ids
+    (the relay's publish order) in the order given.
+    """
     if not rows:
         return
-    # One statement: the rows (bodies included) cross the wire once, for both tables; ORDER BY n keeps
-    # the outbox ids (the relay's publish order) in the order given.
-    await conn.execute(
-        "WITH x AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[],"
-        " $7::bytea[], $9::text[], $10::smallint[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, part, n)),"
-        " ev AS (INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body,"
-        " principal) SELECT e, k, c, a, w, s, $8, b, p FROM x ORDER BY n)"
-        " INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, c, k, part, b FROM x ORDER BY n",
+    script.add(
+        "event_rows",
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[],"
+        " $7::bytea[], $8::text[], $9::smallint[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, part, n)",
         [r.event_id for r in rows],
         [r.type for r in rows],
         [r.command_id for r in rows],
@@ -58,7 +66,17 @@ async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, oc
         [r.wallet_id for r in rows],
         [r.sequence for r in rows],
         [r.body for r in rows],
-        occurred_at,
         [r.principal for r in rows],
         [r.partition for r in rows],
+    )
+    script.add(
+        "event_history",
+        "INSERT INTO events (event_id, type, command_id, account_id, wallet_id, sequence, occurred_at, body,"
+        " principal) SELECT e, k, c, a, w, s, $1, b, p FROM event_rows ORDER BY n",
+        occurred_at,
+    )
+    script.add(
+        "event_outbox",
+        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
+        " SELECT e, c, k, part, b FROM event_rows ORDER BY n",
     )

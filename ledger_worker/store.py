@@ -1,4 +1,4 @@
-"""Write a batch back: one set-based statement per table, in foreign-key order.
+"""Write a batch back: one set-based part per table, all sent as one statement (``Script``).
 
 The book gives the objects that changed; the commands' outcomes give the rows they added. Events are
 serialised here, into the envelope subscribers receive, and given their outbox partition.
@@ -18,7 +18,8 @@ import asyncpg
 from contracts.commands import payload_digest
 from contracts.errors import Unavailable
 from contracts.events import EventEnvelope
-from ledger_common.outbox import PARTITIONS, EventRow, partition_of, write_events
+from ledger_common.outbox import PARTITIONS, EventRow, add_events, partition_of
+from ledger_common.script import Script
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Hold, Intent, Wallet
 from ledger_worker.outcome import Outcome
@@ -40,24 +41,27 @@ async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[Ran]) -
         )
     wallets = [w for w in changed if isinstance(w, Wallet)]
     accounts = [a for a in changed if isinstance(a, Account)]
-    await _insert_wallets(conn, [w for w in wallets if w.new])
-    await _insert_accounts(conn, [a for a in accounts if a.new])
-    await _update_wallets(conn, [w for w in wallets if not w.new])
-    await _update_accounts(conn, [a for a in accounts if not a.new], book)
-    await _insert_transactions(conn, done, book.now)
-    holds = [h for h in changed if isinstance(h, Hold)]
-    await _write_holds(conn, holds, book)
-    await _write_intents(conn, [i for i in changed if isinstance(i, Intent)], book)
+    script = Script()  # everything below in one statement: one round trip (ledger_common/script.py)
+    _insert_wallets(script, [w for w in wallets if w.new])
+    _insert_accounts(script, [a for a in accounts if a.new])
+    _update_wallets(script, [w for w in wallets if not w.new])
+    _update_accounts(script, [a for a in accounts if not a.new], book)
+    _insert_transactions(script, done, book.now)
+    _write_holds(script, [h for h in changed if isinstance(h, Hold)], book)
+    _write_intents(script, [i for i in changed if isinstance(i, Intent)], book)
     key_spend = [row for o in done for row in o.key_spend]
     if key_spend:
-        await conn.execute(
+        script.add(
+            "key_spending",
             "INSERT INTO key_spend (key_id, currency, amount, command_id, created_at)"
             " SELECT k, c, a, i, $5 FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[]) AS t(k, c, a, i)",
             *_cols(key_spend, "key_id", "currency", "amount", "command_id"),
             book.now,
         )
-    await _insert_commands(conn, outcomes)
-    await write_events(conn, [row for o in done for row in event_rows(o, book.now)], occurred_at=book.now)
+    add_events(script, [row for o in done for row in event_rows(o, book.now)], occurred_at=book.now)
+    _insert_commands(script, outcomes)
+    if await script.run(conn, "SELECT count(*) FROM new_commands") != len(outcomes):
+        raise LostRace
 
 
 def event_rows(out: Outcome, now: datetime) -> list[EventRow]:
@@ -91,9 +95,10 @@ def _cols(rows: Sequence[object], *names: str) -> list[list[Any]]:
     return [[getattr(r, n) for r in rows] for n in names]
 
 
-async def _insert_wallets(conn: asyncpg.Connection, wallets: list[Wallet]) -> None:
+def _insert_wallets(script: Script, wallets: list[Wallet]) -> None:
     if wallets:
-        await conn.execute(
+        script.add(
+            "new_wallets",
             "INSERT INTO wallets (id, owner_id, kind, handle, external_ref, status, allow_credits, metadata,"
             " last_sequence) SELECT i, o, k, h, e, s, c, m::jsonb, q FROM unnest($1::uuid[], $2::text[],"
             " $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[], $8::text[], $9::bigint[])"
@@ -104,9 +109,10 @@ async def _insert_wallets(conn: asyncpg.Connection, wallets: list[Wallet]) -> No
         )
 
 
-async def _update_wallets(conn: asyncpg.Connection, wallets: list[Wallet]) -> None:
+def _update_wallets(script: Script, wallets: list[Wallet]) -> None:
     if wallets:
-        await conn.execute(
+        script.add(
+            "changed_wallets",
             "UPDATE wallets AS w SET status = t.s, allow_credits = t.c, metadata = t.m::jsonb, last_sequence = t.q,"
             " updated_at = now() FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::text[], $5::bigint[])"
             " AS t(i, s, c, m, q) WHERE w.id = t.i",
@@ -132,9 +138,10 @@ _ACCOUNT_TYPES = "$2::numeric[], $3::numeric[], $4::numeric[], $5::text[], $6::b
 _ACCOUNT_ALIASES = "b, h, mb, s, c, mt, da, dc, q, lh"
 
 
-async def _insert_accounts(conn: asyncpg.Connection, accounts: list[Account]) -> None:
+def _insert_accounts(script: Script, accounts: list[Account]) -> None:
     if accounts:
-        await conn.execute(
+        script.add(
+            "new_accounts",
             f"INSERT INTO accounts (id, {', '.join(_ACCOUNT_STATE)}, wallet_id, currency, kind)"  # noqa: S608
             f" SELECT i, {_ACCOUNT_ALIASES}, w, cur, k FROM unnest($1::uuid[], {_ACCOUNT_TYPES},"
             f" $12::uuid[], $13::text[], $14::text[]) AS t(i, {_ACCOUNT_ALIASES}, w, cur, k)",
@@ -142,10 +149,11 @@ async def _insert_accounts(conn: asyncpg.Connection, accounts: list[Account]) ->
         )
 
 
-async def _update_accounts(conn: asyncpg.Connection, accounts: list[Account], book: Book) -> None:
+def _update_accounts(script: Script, accounts: list[Account], book: Book) -> None:
     if accounts:
         sets = ", ".join(f"{c} = t.{a}" for c, a in zip(_ACCOUNT_STATE, _ACCOUNT_ALIASES.split(", "), strict=True))
-        await conn.execute(
+        script.add(
+            "changed_accounts",
             f"UPDATE accounts AS a SET {sets}, updated_at = $12 FROM unnest($1::uuid[], {_ACCOUNT_TYPES})"  # noqa: S608
             f" AS t(i, {_ACCOUNT_ALIASES}) WHERE a.id = t.i",
             *_cols(accounts, "id", *_ACCOUNT_STATE),
@@ -153,12 +161,13 @@ async def _update_accounts(conn: asyncpg.Connection, accounts: list[Account], bo
         )
 
 
-async def _insert_transactions(conn: asyncpg.Connection, done: list[Outcome], now: datetime) -> None:
+def _insert_transactions(script: Script, done: list[Outcome], now: datetime) -> None:
     txs = [t for o in done for t in o.transactions]
     if not txs:
         return
     postings = [p for o in done for p in o.postings]
-    await conn.execute(
+    script.add(
+        "new_transactions",
         "INSERT INTO transactions (id, command_id, kind, principal, currency, amount, description, metadata,"
         " reverses_id, hold_id, intent_id, created_at) SELECT i, c, k, p, cur, a, d, m::jsonb, r, h, n, $12"
         " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::text[],"
@@ -169,7 +178,8 @@ async def _insert_transactions(conn: asyncpg.Connection, done: list[Outcome], no
         now,
     )
     # WITH ORDINALITY + ORDER BY: posting ids follow the order the hash chains were computed in.
-    await conn.execute(
+    script.add(
+        "new_postings",
         "INSERT INTO postings (transaction_id, account_id, currency, amount, balance_after, hash, created_at)"
         " SELECT t, a, c, m, b, h, $7 FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::numeric[],"
         " $5::numeric[], $6::bytea[]) WITH ORDINALITY AS x(t, a, c, m, b, h, n) ORDER BY n",
@@ -178,10 +188,11 @@ async def _insert_transactions(conn: asyncpg.Connection, done: list[Outcome], no
     )
 
 
-async def _write_holds(conn: asyncpg.Connection, holds: list[Hold], book: Book) -> None:
+def _write_holds(script: Script, holds: list[Hold], book: Book) -> None:
     new = [h for h in holds if h.new]
     if new:
-        await conn.execute(
+        script.add(
+            "new_holds",
             "INSERT INTO holds (id, account_id, currency, amount, command_id, captured_amount, status, expires_at,"
             " recipient_account_id, intent_id, transaction_id, description, metadata, finished_at, created_at)"
             " SELECT i, a, c, m, cmd, cap, s, e, r, n, t, d, meta::jsonb, f, $15 FROM unnest($1::uuid[], $2::uuid[],"
@@ -197,7 +208,8 @@ async def _write_holds(conn: asyncpg.Connection, holds: list[Hold], book: Book) 
     old = [h for h in holds if not h.new]
     if old:
         # Every column a rule may change, so a new rule changing a hold needs no change here.
-        await conn.execute(
+        script.add(
+            "changed_holds",
             "UPDATE holds AS h SET amount = x.m, expires_at = x.e, status = x.s, captured_amount = x.cap,"
             " transaction_id = x.t, recipient_account_id = x.r, finished_at = x.f FROM unnest($1::uuid[],"
             " $2::numeric[], $3::timestamptz[], $4::text[], $5::numeric[], $6::uuid[], $7::uuid[], $8::timestamptz[])"
@@ -207,10 +219,11 @@ async def _write_holds(conn: asyncpg.Connection, holds: list[Hold], book: Book) 
         )
 
 
-async def _write_intents(conn: asyncpg.Connection, intents: list[Intent], book: Book) -> None:
+def _write_intents(script: Script, intents: list[Intent], book: Book) -> None:
     new = [i for i in intents if i.new]
     if new:
-        await conn.execute(
+        script.add(
+            "new_intents",
             "INSERT INTO payment_intents (id, merchant_account_id, currency, amount, command_id, description,"
             " status, expires_at, payer_account_id, hold_id, paid_amount, refunded_amount, metadata, created_at)"
             " SELECT i, ma, c, a, cmd, d, s, e, p, h, pa, ra, m::jsonb, $14 FROM unnest($1::uuid[], $2::uuid[],"
@@ -224,7 +237,8 @@ async def _write_intents(conn: asyncpg.Connection, intents: list[Intent], book: 
         )
     old = [i for i in intents if not i.new]
     if old:
-        await conn.execute(
+        script.add(
+            "changed_intents",
             "UPDATE payment_intents AS p SET status = x.s, payer_account_id = x.pa, hold_id = x.h, paid_amount = x.pd,"
             " refunded_amount = x.rf, updated_at = $7 FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::uuid[],"
             " $5::numeric[], $6::numeric[]) AS x(i, s, pa, h, pd, rf) WHERE p.id = x.i",
@@ -233,12 +247,13 @@ async def _write_intents(conn: asyncpg.Connection, intents: list[Intent], book: 
         )
 
 
-async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[Ran]) -> None:
-    inserted = await conn.fetchval(
-        "WITH ins AS (INSERT INTO commands (command_id, command_type, payload_digest, status, result,"
-        " transaction_id, principal) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
-        " $5::jsonb[], $6::uuid[], $7::text[]) ON CONFLICT (principal, command_id) DO NOTHING RETURNING 1)"
-        " SELECT count(*) FROM ins",
+def _insert_commands(script: Script, outcomes: Sequence[Ran]) -> None:
+    """The idempotency records; a command id another delivery committed first is not counted."""
+    script.add(
+        "new_commands",
+        "INSERT INTO commands (command_id, command_type, payload_digest, status, result, transaction_id, principal)"
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::uuid[], $7::text[])"
+        " ON CONFLICT (principal, command_id) DO NOTHING RETURNING 1",
         [c.command_id for c, _, _ in outcomes],
         [c.type for c, _, _ in outcomes],
         [payload_digest(c) for c, _, _ in outcomes],
@@ -247,5 +262,3 @@ async def _insert_commands(conn: asyncpg.Connection, outcomes: Sequence[Ran]) ->
         [r.transaction_id for _, r, _ in outcomes],
         [c.principal or "" for c, _, _ in outcomes],
     )
-    if inserted != len(outcomes):
-        raise LostRace
