@@ -73,6 +73,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after the scenarios, restart the processes with these settings and run them again"
         " (a lever off, e.g. GATEWAY_KEY_CACHE=false; repeatable); own system only",
     )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        metavar="DIR",
+        help="record a py-spy profile of each own process during each scenario into DIR (folded stacks and"
+        " a Markdown summary per scenario)",
+    )
     parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench ceiling")
     parser.add_argument("--pgbench-seconds", type=float, default=10.0, help="duration of each pgbench run")
     parser.add_argument("--seed", type=int, default=None, help="seed of the account choices (default: random)")
@@ -100,6 +107,7 @@ class Options:
     pgbench_seconds: float
     seed: int
     compare: tuple[str, ...]
+    profile: str | None
     keep: bool
     json: bool
 
@@ -127,6 +135,7 @@ class Options:
             pgbench_seconds=max(1.0, args.pgbench_seconds),
             seed=args.seed if args.seed is not None else random.SystemRandom().randrange(2**31),
             compare=tuple(_checked_variant(v) for v in args.compare),
+            profile=args.profile,
             keep=args.keep,
             json=args.json,
         )

@@ -17,12 +17,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from ledger_cli.audit import run_audit
+from ledger_cli.bench import profile
 from ledger_cli.bench.accounts import Accounts, create_accounts
 from ledger_cli.bench.bus import Bus
 from ledger_cli.bench.ceiling import Ceiling, measure
@@ -172,11 +174,16 @@ async def _scenarios(
         for name in opts.scenarios:
             await _drain(monitor)
             _say(f"{name}: running")
+            label = f"{name} [{variant}]" if variant else name
+            recordings = (
+                await profile.record(Path(opts.profile), label, processes(), opts.seconds) if opts.profile else []
+            )
             window = await monitor.open()
             tally = await RUNNERS[name](ctx)
             window = await monitor.close(window)
+            if opts.profile and (summary := await profile.finish(recordings, label, Path(opts.profile))):
+                _say(f"{name}: profile in {summary}")
             ceiling = report.ceiling.tps.get(CEILING_KIND.get(name, "")) if report.ceiling else None
-            label = f"{name} [{variant}]" if variant else name
             report.scenarios.append(ScenarioResult(label, tally, window, ceiling))
             if name == "amqp-uniform" and opts.rate is None and tally.per_second > 0 and not variant:
                 ctx.rate = tally.per_second / 2  # "half the sustainable rate"
