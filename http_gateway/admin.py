@@ -24,7 +24,7 @@ from fastapi import APIRouter, Query
 
 from contracts.keys import CreatedKey, KeyLimits, KeySpec, KeyView, Scope
 from http_gateway.auth import Principal, require
-from http_gateway.deps import PoolDep, SettingsDep
+from http_gateway.deps import KeysDep, PoolDep, SettingsDep
 from http_gateway.problems import Problem
 from ledger_common import keystore
 
@@ -59,21 +59,25 @@ async def list_keys(pool: PoolDep, principal: Admin, include_revoked: Annotated[
 
 
 @router.delete("/{key_id}", response_model=KeyView)
-async def revoke_key(key_id: UUID, pool: PoolDep, principal: Admin) -> KeyView:
-    """Revoke a key (the calling key itself too): every gateway refuses it from its next request on.
-    Revoking twice is harmless."""
+async def revoke_key(key_id: UUID, pool: PoolDep, keys: KeysDep, principal: Admin) -> KeyView:
+    """Revoke a key (the calling key itself too): its commands are refused from now on, its requests by
+    this gateway at once and by the others when notified (milliseconds). Revoking twice is harmless."""
     async with pool.acquire() as conn:
         with _refusals(key_id):
-            return await keystore.revoke_key(conn, key_id, principal=principal.name, caller=principal.key_id)
+            view = await keystore.revoke_key(conn, key_id, principal=principal.name, caller=principal.key_id)
+    keys.forget(key_id)
+    return view
 
 
 @router.put("/{key_id}/limits", response_model=KeyView)
-async def set_limits(key_id: UUID, limits: KeyLimits, pool: PoolDep, principal: Admin) -> KeyView:
+async def set_limits(key_id: UUID, limits: KeyLimits, pool: PoolDep, keys: KeysDep, principal: Admin) -> KeyView:
     """Replace a key's request rate limit and its per-currency spending limits, within the caller's
     own; a key cannot change its own."""
     async with pool.acquire() as conn:
         with _refusals(key_id):
-            return await keystore.set_limits(conn, key_id, limits, principal=principal.name, caller=principal.key_id)
+            view = await keystore.set_limits(conn, key_id, limits, principal=principal.name, caller=principal.key_id)
+    keys.forget(key_id)
+    return view
 
 
 @contextmanager

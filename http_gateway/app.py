@@ -18,6 +18,7 @@ from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
 from http_gateway.dispatch import check_command_routes
+from http_gateway.keycache import KeyCache
 from http_gateway.routes import (
     accounts,
     commands,
@@ -40,11 +41,14 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.settings = settings
         app.state.currencies = Currencies()
         app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
+        app.state.keys = KeyCache(settings.database_url.get_secret_value(), enabled=settings.gateway_key_cache)
+        await app.state.keys.start()
         app.state.bus = CommandBus(settings)
         await app.state.bus.start()
         try:
             yield
         finally:
+            await app.state.keys.close()
             await app.state.bus.close()
             await app.state.pool.close()
 

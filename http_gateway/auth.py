@@ -1,8 +1,8 @@
 """Who is asking, and may they: the ``Principal`` of a request and the scope and wallet checks.
 
-One dependency (``authenticate``) resolves the bearer token to a ``Principal`` in one database round
-trip that also takes a rate-limit token; nothing is cached across requests, so a revoked key is
-refused by every gateway process on its next request. Each route declares the one scope it needs
+One dependency (``authenticate``) resolves the bearer token to a ``Principal``: from the gateway's
+key cache, which PostgreSQL's notifications keep current (http_gateway/keycache.py), or else in one
+database round trip that also takes a rate-limit token. Each route declares the one scope it needs
 with ``require(Scope.X)``; ``create_app`` refuses to start if a ``/v1`` route declares none.
 """
 
@@ -25,7 +25,8 @@ from contracts.base import Party
 from contracts.ids import SYSTEM_ROLES, system_wallet_id
 from contracts.keys import ALL_SCOPES, Scope
 from http_gateway import lookup
-from http_gateway.deps import PoolDep, SettingsDep
+from http_gateway.deps import KeysDep, PoolDep, SettingsDep
+from http_gateway.keycache import CachedKey, KeyCache
 from http_gateway.problems import Problem
 from ledger_common.apikeys import hash_secret, parse_token
 
@@ -48,7 +49,7 @@ WITH k AS (
      WHERE id = (SELECT id FROM valid)
        AND (last_used_at IS NULL OR last_used_at < clock_timestamp() - interval '60 seconds')
 )
-SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.wallet_id, k.revoked_at,
+SELECT k.id, k.prefix, k.secret_hash, k.scopes, k.wallet_id, k.revoked_at, k.rate_per_second, k.rate_burst,
        CASE WHEN k.rate_per_second IS NOT NULL AND k.id IN (SELECT id FROM valid)
             THEN ledger_take_token(k.id, greatest(k.rate_per_second, $3), k.rate_burst) END AS retry_after
   FROM k
@@ -85,7 +86,10 @@ _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer <API 
 
 
 async def authenticate(
-    settings: SettingsDep, pool: PoolDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    settings: SettingsDep,
+    pool: PoolDep,
+    keys: KeysDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Resolve ``Authorization: Bearer <token>``: 401 if missing, unknown or revoked; 429 if over its rate."""
     token = credentials.credentials.strip() if credentials is not None else ""
@@ -98,19 +102,48 @@ async def authenticate(
     if parsed is None:
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     digest = hash_secret(settings.api_key_pepper.get_secret_value().encode(), parsed)
-    row = await pool.fetchrow(_AUTHENTICATE, parsed.public_id, digest, MIN_RATE)
-    if row is None or not hmac.compare_digest(row["secret_hash"], digest) or row["prefix"] != parsed.prefix:
+    key = keys.get(parsed.public_id)
+    if key is None:
+        key, retry_after = await _from_database(pool, keys, parsed.public_id, digest)
+    else:
+        retry_after = None  # the token is taken below, once the key is known to be valid
+    if key is None or not hmac.compare_digest(key.secret_hash, digest) or key.prefix != parsed.prefix:
         log.info("refused API key %s: unknown key or wrong secret", parsed.prefix)  # the prefix is public
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
-    if row["revoked_at"] is not None:
-        log.info("refused API key %s (%s): revoked", parsed.prefix, row["id"])
+    if key.revoked:
+        log.info("refused API key %s (%s): revoked", parsed.prefix, key.id)
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
-    if row["retry_after"]:
-        wait = max(1, math.ceil(min(row["retry_after"], MAX_RETRY_AFTER)))
-        log.info("rate limited API key %s (%s) for %d s", parsed.prefix, row["id"], wait)
+    if retry_after is None:
+        retry_after = await key.take(pool, MIN_RATE)
+        keys.touch(pool, key)
+    if retry_after:
+        wait = max(1, math.ceil(min(retry_after, MAX_RETRY_AFTER)))
+        log.info("rate limited API key %s (%s) for %d s", parsed.prefix, key.id, wait)
         raise Problem(429, "rate_limited", "this key's request rate is exceeded", headers={"Retry-After": str(wait)})
-    log.debug("authenticated API key %s (%s)", parsed.prefix, row["id"])
-    return Principal(key_id=row["id"], scopes=frozenset(Scope(s) for s in row["scopes"]), wallet_id=row["wallet_id"])
+    log.debug("authenticated API key %s (%s)", parsed.prefix, key.id)
+    return Principal(key_id=key.id, scopes=key.scopes, wallet_id=key.wallet_id)
+
+
+async def _from_database(
+    pool: PoolDep, keys: KeyCache, public_id: str, digest: bytes
+) -> tuple[CachedKey | None, float | None]:
+    """The key (cached for the next requests) and, if it is valid and limited, the wait for its token (0: taken)."""
+    epoch = keys.epoch
+    row = await pool.fetchrow(_AUTHENTICATE, public_id, digest, MIN_RATE)
+    if row is None:
+        return None, None
+    key = CachedKey(
+        id=row["id"],
+        prefix=row["prefix"],
+        secret_hash=row["secret_hash"],
+        scopes=frozenset(Scope(s) for s in row["scopes"]),
+        wallet_id=row["wallet_id"],
+        revoked=row["revoked_at"] is not None,
+        rate_per_second=row["rate_per_second"],
+        rate_burst=row["rate_burst"],
+    )
+    keys.put(public_id, key, epoch=epoch)
+    return key, row["retry_after"] or 0.0
 
 
 Authenticated = Annotated[Principal, Depends(authenticate)]

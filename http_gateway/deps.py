@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from http_gateway.amounts import Currencies
 from http_gateway.bus import CommandBus
+from http_gateway.keycache import KeyCache
 from ledger_common.settings import Settings
 
 
@@ -27,6 +28,11 @@ async def _bus(request: Request) -> CommandBus:
     return bus
 
 
+async def _keys(request: Request) -> KeyCache:
+    keys: KeyCache = request.app.state.keys
+    return keys
+
+
 async def _currencies(request: Request) -> Currencies:
     currencies: Currencies = request.app.state.currencies
     return currencies
@@ -35,4 +41,5 @@ async def _currencies(request: Request) -> Currencies:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 PoolDep = Annotated[asyncpg.Pool, Depends(_pool)]
 BusDep = Annotated[CommandBus, Depends(_bus)]
+KeysDep = Annotated[KeyCache, Depends(_keys)]
 CurrenciesDep = Annotated[Currencies, Depends(_currencies)]

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     #: Allocations between young-generation collections in the gateway, worker and relay (Python: 700;
     #: 0 keeps Python's), after a ``gc.freeze()`` of everything loaded at start (ledger_common/runtime.py).
     gc_threshold: int = Field(default=20_000, ge=0)
+    #: Verify API keys from memory, kept current by PostgreSQL notifications (http_gateway/keycache.py);
+    #: false: one database round trip per request.
+    gateway_key_cache: bool = True
 
     @model_validator(mode="after")
     def _refuse_unsafe_secrets(self) -> Self:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from contracts.keys import KeySpec, RateLimit, Scope
 from ledger_cli.audit import run_audit
 from ledger_cli.bench import profile
 from ledger_cli.bench.accounts import Accounts, create_accounts
@@ -35,6 +36,7 @@ from ledger_cli.bench.report import Report, ScenarioResult
 from ledger_cli.bench.scenarios import RUNNERS, Context, warm_up
 from ledger_cli.processes import Supervisor
 from ledger_cli.system import OwnSystem
+from ledger_common import keystore
 from ledger_common.db import connect
 from ledger_common.settings import Settings, settings_env
 
@@ -164,7 +166,7 @@ async def _scenarios(
     opts = report.options
     bus = await Bus.open(settings, f"bench-{run_id}")
     monitor = Monitor(settings.database_url.get_secret_value(), processes)
-    token = settings.service_api_key.get_secret_value()
+    token = await _http_key(settings, run_id)
     ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed), rate=opts.rate or 500.0)
     try:
         await monitor.start()
@@ -193,6 +195,28 @@ async def _scenarios(
     finally:
         await monitor.stop()
         await bus.close()
+
+
+async def _http_key(settings: Settings, run_id: str) -> str:
+    """The HTTP scenarios' bearer token: a ``transfer`` key with a rate limit it never reaches, so each
+    request pays what a real caller's does (key lookup, rate-limit bucket), not the bootstrap key's nothing."""
+    spec = KeySpec(
+        name=f"bench-{run_id}",
+        scopes=(Scope.TRANSFER,),
+        rate_limit=RateLimit(per_second=100_000, burst=100_000),
+    )
+    conn = await connect(settings.database_url.get_secret_value())
+    try:
+        key = await keystore.create_key(
+            conn,
+            spec,
+            principal="bench",
+            pepper=settings.api_key_pepper.get_secret_value().encode(),
+            environment=settings.environment,
+        )
+    finally:
+        await conn.close()
+    return key.secret
 
 
 def _summary(name: str, t: Tally) -> str:

@@ -50,6 +50,7 @@ def _unusual() -> Settings:
         relay_poll_seconds=0.75,
         log_level="DEBUG",
         gc_threshold=1234,
+        gateway_key_cache=False,
     )
 
 
