@@ -8,6 +8,7 @@ the worker's CPU.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable
@@ -35,6 +36,10 @@ class Acks:
         self._order: deque[Delivery] = deque()
         self._done: dict[int, bool] = {}  # delivery tag -> to be acked (False: it was nacked)
         self._flushed = 0  # every tag up to this one is settled and gone from the order
+        # One flush at a time, its ack sent before the next one's: an ack yields to the loop before its
+        # frame is written, and a later multiple ack overtaking it would make it name a tag the broker
+        # no longer has, which closes the channel and redelivers everything unacked.
+        self._sending = asyncio.Lock()
 
     def received(self, message: Delivery) -> None:
         self._order.append(message)
@@ -56,15 +61,16 @@ class Acks:
         ]
 
     async def _flush(self) -> None:
-        anchor: Delivery | None = None
-        while self._order and (self._order[0].delivery_tag or 0) in self._done:
-            message = self._order.popleft()
-            self._flushed = message.delivery_tag or 0
-            if self._done.pop(self._flushed):
-                anchor = message
-        if anchor is None:
-            return
-        try:  # covers every outstanding delivery up to the anchor: the nacked ones are not outstanding
-            await anchor.ack(multiple=True)
-        except Exception as exc:  # the channel is gone: the broker redelivers, idempotency replays
-            log.warning("could not ack up to %s (%s); they will be redelivered", anchor.delivery_tag, exc)
+        async with self._sending:
+            anchor: Delivery | None = None
+            while self._order and (self._order[0].delivery_tag or 0) in self._done:
+                message = self._order.popleft()
+                self._flushed = message.delivery_tag or 0
+                if self._done.pop(self._flushed):
+                    anchor = message
+            if anchor is None:
+                return
+            try:  # covers every outstanding delivery up to the anchor: the nacked ones are not outstanding
+                await anchor.ack(multiple=True)
+            except Exception as exc:  # the channel is gone: the broker redelivers, idempotency replays
+                log.warning("could not ack up to %s (%s); they will be redelivered", anchor.delivery_tag, exc)

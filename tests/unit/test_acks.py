@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from ledger_worker.acks import Acks
@@ -52,3 +53,27 @@ async def test_unsettled_ones_are_told_apart() -> None:
     assert [m.delivery_tag for m in acks.unsettled(d)] == [3, 5]
     await acks.nacked(acks.unsettled(d))
     assert sent(d) == [(2, True), (4, True)]
+
+
+@dataclass
+class SlowDelivery(Delivery):
+    """An ack that yields to the loop before its frame goes out, as aio-pika's does under load."""
+
+    wire: list[int] = field(default_factory=list)
+
+    async def ack(self, multiple: bool = False) -> None:
+        await asyncio.sleep(0.01 if self.delivery_tag == 2 else 0)
+        self.wire.append(self.delivery_tag)
+
+
+async def test_concurrent_flushes_put_their_acks_on_the_wire_in_tag_order() -> None:
+    # Found by the consumer fuzz test: a dead letter's ack (in the consume callback) and a lane's ack
+    # raced; the lane's multiple ack of 4 went out first and the broker closed the channel on the
+    # late ack of 2 ("unknown delivery tag"), redelivering everything unacked.
+    wire: list[int] = []
+    acks = Acks()
+    d = [SlowDelivery(t, wire=wire) for t in range(1, 5)]
+    for m in d:
+        acks.received(m)
+    await asyncio.gather(acks.ack(d[0:2]), acks.ack(d[2:4]))
+    assert wire == sorted(wire) and wire[-1] == 4
