@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -23,9 +24,9 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def second_gateway(system: Processes) -> Iterator[Processes]:
+def second_gateway(system: Processes, tmp_path: Path) -> Iterator[Processes]:
     """Another gateway process on the same database and broker namespace."""
-    other = Processes(system.settings)
+    other = Processes(system.settings, logdir=tmp_path)
     other.start("gateway")
     yield other
     other.stop_all()

@@ -65,12 +65,12 @@ def test_every_setting_is_written_and_reads_back_the_same(monkeypatch: pytest.Mo
     assert _revealed(Settings(_env_file=None)) == _revealed(s)
 
 
-def test_a_process_gets_its_settings_not_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_process_gets_its_settings_not_the_callers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RELAY_BATCH_SIZE", "1")
     monkeypatch.setenv("worker_lanes", "9")  # read case-insensitively: must not reach the process either
     monkeypatch.setenv("LEDGER_CRASH_AT", "worker.after_commit")
     monkeypatch.setenv("UNRELATED", "kept")
-    procs = Processes(_unusual())
+    procs = Processes(_unusual(), logdir=tmp_path)
     env = procs.env()
     assert env["RELAY_BATCH_SIZE"] == "9" and "worker_lanes" not in env and env["WORKER_LANES"] == "4"
     assert "LEDGER_CRASH_AT" not in env and env["UNRELATED"] == "kept"
