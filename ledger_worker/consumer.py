@@ -215,5 +215,6 @@ class Worker:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
         exchange = await self._channel.get_exchange(self._settings.topology.commands_dlx, ensure=False)
-        await exchange.publish(dead, routing_key=message.routing_key or "")
+        await exchange.publish(dead, routing_key=message.routing_key or "")  # confirmed: the copy is kept
+        crash_point("worker.after_dead_letter")
         await asyncio.shield(self._acks.ack([message]))

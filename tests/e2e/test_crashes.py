@@ -14,6 +14,7 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.results import CommandResult
+from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
@@ -78,6 +79,33 @@ async def test_worker_killed_between_commit_and_ack(isolated: Processes, amqp: A
 async def _empty(channel: aio_pika.abc.AbstractChannel, s: Settings) -> bool:
     q = await channel.declare_queue(s.topology.commands_queue, passive=True)
     return q.declaration_result.message_count == 0
+
+
+async def test_worker_killed_between_dead_letter_and_ack(isolated: Processes, amqp: AbstractRobustConnection) -> None:
+    """A dead letter is at least once: killed after the confirmed copy and before the ack, the worker
+    dead-letters the redelivered original again, under the same ``message_id``; nothing stays queued."""
+    s = isolated.settings
+    isolated.start("worker", crash_at="worker.after_dead_letter")
+    message_id = f"crash-{uuid.uuid4().hex}"
+    await publish_command(amqp, s, b'{"amount": 1, "amount": 7}', routing_key="deposit", message_id=message_id)
+    assert isolated.wait_exit("worker") == -signal.SIGKILL  # died after the dead letter, before the ack
+
+    isolated.start("worker")
+    channel = await amqp.channel()
+    dead = await channel.declare_queue(s.topology.commands_dead_queue, passive=True)
+    reasons: list[str] = []
+    for _ in range(200):
+        message = await dead.get(no_ack=True, fail=False)
+        if message is None:
+            if len(reasons) == 2:
+                break
+            await asyncio.sleep(0.05)
+            continue
+        assert message.message_id == message_id
+        reasons.append(str((message.headers or {}).get(DEAD_LETTER_REASON_HEADER)))
+    assert reasons == ["invalid JSON: duplicate key 'amount'"] * 2
+    await wait_until(lambda: _empty(channel, s))
+    await channel.close()
 
 
 async def test_relay_killed_between_publish_and_delete(isolated: Processes, amqp: AbstractRobustConnection) -> None:
