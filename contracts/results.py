@@ -73,6 +73,34 @@ class Refusal(StrEnum):
     NOT_REVERSIBLE = "not_reversible"
 
 
+#: Refusals about the caller rather than the money: 403, like the gateway's own early answers.
+CALLER_REFUSALS = frozenset(
+    {
+        Refusal.FORBIDDEN_PRINCIPAL,
+        Refusal.KEY_REVOKED,
+        Refusal.FORBIDDEN_SCOPE,
+        Refusal.UNBOUND_KEY_REQUIRED,
+        Refusal.FORBIDDEN_PARTY,
+        Refusal.RESERVED_COMMAND_ID,
+    }
+)
+
+
+def refusal_status(refusal: Refusal) -> int:
+    """The caller's refusals 403; ``*_not_found`` 404; ``*_exists``, ``*_taken``, ``idempotency_conflict``,
+    ``already_reversed`` 409; else 422."""
+    if refusal in CALLER_REFUSALS:
+        return 403
+    if refusal.value.endswith("_not_found"):
+        return 404
+    if refusal.value.endswith(("_exists", "_taken")) or refusal in (
+        Refusal.IDEMPOTENCY_CONFLICT,
+        Refusal.ALREADY_REVERSED,
+    ):
+        return 409
+    return 422
+
+
 class AccountBalance(Contract):
     """An account's balances right after the command: ``available = balance - held``.
 

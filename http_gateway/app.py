@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
 
 from contracts import asyncapi
+from contracts.http import Readiness
 from http_gateway import admin, pages, problems
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
@@ -105,12 +105,6 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
-
-
-class Readiness(BaseModel):
-    status: str
-    database: bool
-    broker: bool
 
 
 async def _database_ok(pool: PoolDep) -> bool:

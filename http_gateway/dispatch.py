@@ -10,21 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 import asyncpg
 from fastapi import APIRouter, Depends, Header
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from starlette.routing import BaseRoute
 
 from contracts.base import Contract
 from contracts.catalogue import COMMANDS, SPECS
 from contracts.commands import build_command
+from contracts.http import Pending
 from contracts.ids import RESERVED_COMMAND_PREFIXES
 from contracts.keys import Scope
-from contracts.results import CommandResult, Refusal
+from contracts.results import CommandResult, refusal_status
 from http_gateway.amounts import Currencies
 from http_gateway.auth import Authenticated, Principal, require, require_unbound, required_scope
 from http_gateway.bus import CommandBus
@@ -42,14 +43,6 @@ IdempotencyKey = Annotated[
         description="The command id: unique per intended write; a retry reuses it and gets the recorded outcome.",
     ),
 ]
-
-
-class Pending(BaseModel):
-    """The worker has not answered within the gateway's wait; poll ``status_url`` (also ``Location``)."""
-
-    command_id: str
-    status: Literal["pending"]
-    status_url: str
 
 
 #: What every write route documents besides its problem documents.
@@ -121,34 +114,6 @@ def check_command_routes(routes: Sequence[BaseRoute]) -> None:
         missing = sorted(f"{m} {p} ({k})" for (m, p), k in declared.items() if served.get((m, p)) != k)
         extra = sorted(f"{m} {p} ({k})" for (m, p), k in served.items() if declared.get((m, p)) != k)
         raise RuntimeError(f"command routes differ from contracts.catalogue: missing {missing}, not declared {extra}")
-
-
-#: Refusals about the caller rather than the money: 403, like the gateway's own early answers.
-CALLER_REFUSALS = frozenset(
-    {
-        Refusal.FORBIDDEN_PRINCIPAL,
-        Refusal.KEY_REVOKED,
-        Refusal.FORBIDDEN_SCOPE,
-        Refusal.UNBOUND_KEY_REQUIRED,
-        Refusal.FORBIDDEN_PARTY,
-        Refusal.RESERVED_COMMAND_ID,
-    }
-)
-
-
-def refusal_status(refusal: Refusal) -> int:
-    """The caller's refusals 403; ``*_not_found`` 404; ``*_exists``, ``*_taken``, ``idempotency_conflict``,
-    ``already_reversed`` 409; else 422."""
-    if refusal in CALLER_REFUSALS:
-        return 403
-    if refusal.value.endswith("_not_found"):
-        return 404
-    if refusal.value.endswith(("_exists", "_taken")) or refusal in (
-        Refusal.IDEMPOTENCY_CONFLICT,
-        Refusal.ALREADY_REVERSED,
-    ):
-        return 409
-    return 422
 
 
 def contract(cls: type[C], **fields: Any) -> C:

@@ -15,12 +15,11 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
-from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from contracts.errors import Bug, LedgerError, NotFound, Rejected, Unavailable
-from contracts.results import CommandResult
+from contracts.http import ProblemDocument
 from ledger_common import amqp, db
 
 log = logging.getLogger("http_gateway")
@@ -53,30 +52,6 @@ def problem_response(
         **extra,
     }
     return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
-
-
-class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ProblemDocument(BaseModel):
-    """Every error: RFC 9457 fields plus a stable ``code`` a client can switch on."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    #: With ``validation_error``: what was wrong, where.
-    errors: list[FieldError] | None = None
-    #: With a business refusal: the recorded outcome, as ``GET /v1/commands/{id}`` returns it.
-    result: CommandResult | None = None
-    #: With ``internal_error``: names the logged traceback of this failure; quote it when reporting it.
-    trace_id: str | None = None
 
 
 _DESCRIPTIONS = {

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
+from contracts import http as docs
 from contracts.base import Contract
 from contracts.keys import Scope
 from contracts.wallets import OpenAccount, SetAccountLimits
@@ -46,8 +47,8 @@ async def open_account(body: AccountBody, w: WriterDep, principal: Authenticated
     return await w.send("account.open", payload, principal, created=True)
 
 
-@router.get("/accounts/{account_id}", response_model=views.Account)
-async def get_account(account_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> views.Account:
+@router.get("/accounts/{account_id}", response_model=docs.Account)
+async def get_account(account_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> docs.Account:
     """An account: posted, held and available balances, limits and status."""
     await authorize_accounts(pool, principal, [account_id])
     row = await lookup.account(pool, account_id)
@@ -82,14 +83,14 @@ async def set_limits(account_id: UUID, body: LimitsBody, w: WriterDep, principal
     return await w.send("account.set_limits", payload, principal)
 
 
-@router.get("/accounts/{account_id}/balance", response_model=views.BalanceAt)
+@router.get("/accounts/{account_id}/balance", response_model=docs.BalanceAt)
 async def get_balance(
     account_id: UUID,
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
     at: pages.At = None,
-) -> views.BalanceAt:
+) -> docs.BalanceAt:
     """The posted balance now, or as of any past moment: the balance after the last posting at or before it."""
     await authorize_accounts(pool, principal, [account_id])
     row = await lookup.account(pool, account_id)
@@ -105,7 +106,7 @@ async def get_balance(
     posted = row["balance"] if at is None else last["balance_after"] if last else 0
     held = row["held"] if at is None else None  # holds are not history
     available = None if held is None else posted - held
-    return views.BalanceAt(
+    return docs.BalanceAt(
         account_id=account_id,
         currency=row["currency"],
         at=at,

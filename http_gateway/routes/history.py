@@ -20,8 +20,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, TypeAdapter
 
+from contracts import http as docs
 from contracts.base import WalletRef
-from contracts.events import EventEnvelope, parse_event
+from contracts.events import parse_event
 from contracts.keys import Scope
 from http_gateway import lookup, pages, views
 from http_gateway.amounts import Currencies
@@ -68,7 +69,7 @@ async def entry_page(
     filters: Filters,
     before: int | None,
     limit: int,
-) -> views.EntryPage:
+) -> docs.EntryPage:
     """The postings of ``accounts`` below posting id ``before``, newest first: one index scan per
     account, merged."""
     where = pages.Where()
@@ -98,25 +99,14 @@ async def entry_page(
         f" WHERE {where.sql} ORDER BY p.id DESC LIMIT {n}) x ORDER BY x.posting_id DESC LIMIT {n}"
     )
     rows = await pool.fetch(sql, *where.args)
-    entries = [
-        views.with_decimals(views.Entry, r, await currencies.exponent(pool, r["currency"])) for r in rows[:limit]
-    ]
+    entries = [views.with_decimals(docs.Entry, r, await currencies.exponent(pool, r["currency"])) for r in rows[:limit]]
     more = len(rows) > limit
-    return views.EntryPage(entries=entries, next_cursor=pages.encode("p", entries[-1].posting_id) if more else None)
+    return docs.EntryPage(entries=entries, next_cursor=pages.encode("p", entries[-1].posting_id) if more else None)
 
 
 def posting_cursor(cursor: str | None) -> int | None:
     """The posting id a history cursor continues below; 400 ``invalid_cursor`` for a forged one."""
     return pages.decode(cursor, "p", _POSTING) if cursor else None
-
-
-class EventPage(BaseModel):
-    """Events in stream order; ``next_cursor`` is always given: pass it back to continue (tail) the stream."""
-
-    events: list[EventEnvelope]
-    next_cursor: str
-    #: More events were available when this page was read.
-    has_more: bool
 
 
 class _Streams(BaseModel):
@@ -129,7 +119,7 @@ class _Streams(BaseModel):
 _STREAMS = TypeAdapter(_Streams)
 
 
-async def event_page(pool: asyncpg.Pool, wallet: asyncpg.Record, cursor: str | None, limit: int) -> EventPage:
+async def event_page(pool: asyncpg.Pool, wallet: asyncpg.Record, cursor: str | None, limit: int) -> docs.EventPage:
     """The wallet's events (its own and its accounts') after ``cursor``, ordered by event id.
 
     Event ids are assigned when a batch inserts them, not when it commits, so across streams a lower
@@ -168,14 +158,14 @@ async def event_page(pool: asyncpg.Pool, wallet: asyncpg.Record, cursor: str | N
         else:
             positions[r["account_id"]] = r["sequence"]
     streams = {"w": list(wallet_at), "a": {str(k): v for k, v in positions.items()}}
-    return EventPage(
+    return docs.EventPage(
         events=[parse_event(r["body"]) for r in page],
         next_cursor=pages.encode("e", streams),
         has_more=len(rows) > limit,
     )
 
 
-@router.get("/accounts/{account_id}/entries", response_model=views.EntryPage)
+@router.get("/accounts/{account_id}/entries", response_model=docs.EntryPage)
 async def account_entries(
     account_id: UUID,
     pool: PoolDep,
@@ -184,7 +174,7 @@ async def account_entries(
     filters: FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
-) -> views.EntryPage:
+) -> docs.EntryPage:
     """The account's postings, newest first, each with the balance after it; filters combine."""
     await authorize_accounts(pool, principal, [account_id])
     before = posting_cursor(cursor)
@@ -195,13 +185,13 @@ async def account_entries(
 
 async def wallet_entries(
     pool: asyncpg.Pool, currencies: Currencies, wallet_id: UUID, filters: Filters, cursor: str | None, limit: int
-) -> views.EntryPage:
+) -> docs.EntryPage:
     before = posting_cursor(cursor)
     accounts = [r["id"] for r in await pool.fetch("SELECT id FROM accounts WHERE wallet_id = $1", wallet_id)]
     return await entry_page(pool, currencies, accounts, filters, before, limit)
 
 
-@router.get("/wallets/{wallet}/transactions", response_model=views.EntryPage)
+@router.get("/wallets/{wallet}/transactions", response_model=docs.EntryPage)
 async def wallet_transactions(
     wallet: Ref,
     pool: PoolDep,
@@ -210,19 +200,19 @@ async def wallet_transactions(
     filters: FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
-) -> views.EntryPage:
+) -> docs.EntryPage:
     """The postings of every account of the wallet, newest first, each with its account's balance after it."""
     row = await resolve(pool, principal, wallet)
     return await wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 
-@router.get("/wallets/{wallet}/events", response_model=EventPage)
+@router.get("/wallets/{wallet}/events", response_model=docs.EventPage)
 async def wallet_events(
     wallet: Ref,
     pool: PoolDep,
     principal: Reader,
     after: pages.Cursor = None,
     limit: pages.Limit = 100,
-) -> EventPage:
+) -> docs.EventPage:
     """The wallet's event stream (its own events and its accounts'), oldest first, from ``after``."""
     return await event_page(pool, await resolve(pool, principal, wallet), after, limit)

@@ -13,6 +13,7 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from contracts import http as docs
 from contracts.base import Contract, WalletRef, WithParties
 from contracts.holds import CaptureHold, ExpiresIn, IncrementHold, PlaceHold, ReleaseHold
 from contracts.keys import Scope
@@ -67,13 +68,13 @@ async def place_hold(body: HoldBody, w: WriterDep, principal: Authenticated) -> 
     return await w.send_priced("hold.place", PlaceHold, body, principal, created=True)
 
 
-@router.get("/holds/{hold_id}", response_model=views.Hold)
+@router.get("/holds/{hold_id}", response_model=docs.Hold)
 async def get_hold(
     hold_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Annotated[Principal, require(Scope.READ)]
-) -> views.Hold:
+) -> docs.Hold:
     """A hold: pending, captured (how much), released or expired."""
     row = await find(pool, principal, hold_id, recipient=True)
-    hold: views.Hold = views.with_decimals(views.Hold, row, await currencies.exponent(pool, row["currency"]))
+    hold: docs.Hold = views.with_decimals(docs.Hold, row, await currencies.exponent(pool, row["currency"]))
     return hold
 
 

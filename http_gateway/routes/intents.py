@@ -14,6 +14,7 @@ import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from contracts import http as docs
 from contracts.base import Contract, Currency, Text, WalletRef, WithParties
 from contracts.holds import CancelIntent, CaptureIntent, CreateIntent, PayIntent, Refund
 from contracts.keys import Scope
@@ -75,13 +76,13 @@ async def create_intent(body: IntentBody, w: WriterDep, principal: Authenticated
     return await w.send_priced("intent.create", CreateIntent, body, principal, created=True)
 
 
-@router.get("/payment_intents/{intent_id}", response_model=views.Intent)
+@router.get("/payment_intents/{intent_id}", response_model=docs.Intent)
 async def get_intent(
     intent_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Annotated[Principal, require(Scope.READ)]
-) -> views.Intent:
+) -> docs.Intent:
     """A payment intent: status, paid and refunded amounts, payer and hold."""
     row = await find(pool, principal, intent_id, payer=True)
-    intent: views.Intent = views.with_decimals(views.Intent, row, await currencies.exponent(pool, row["currency"]))
+    intent: docs.Intent = views.with_decimals(docs.Intent, row, await currencies.exponent(pool, row["currency"]))
     return intent
 
 

@@ -11,8 +11,9 @@ from typing import Annotated
 import asyncpg
 from fastapi import APIRouter
 
+from contracts import http as docs
 from contracts.keys import Scope
-from http_gateway import lookup, pages, views
+from http_gateway import lookup, pages
 from http_gateway.auth import Principal, require, require_bound
 from http_gateway.deps import CurrenciesDep, PoolDep
 from http_gateway.problems import Problem
@@ -29,25 +30,25 @@ async def _mine(pool: asyncpg.Pool, principal: Principal) -> asyncpg.Record:
     return row
 
 
-@router.get("/wallets/me", response_model=views.Wallet)
-async def my_wallet(pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> views.Wallet:
+@router.get("/wallets/me", response_model=docs.Wallet)
+async def my_wallet(pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> docs.Wallet:
     """The key's own wallet with its accounts and balances."""
     return await wallets.wallet_view(pool, currencies, await _mine(pool, principal))
 
 
-@router.get("/wallets/me/balance", response_model=views.WalletBalances)
+@router.get("/wallets/me/balance", response_model=docs.WalletBalances)
 async def my_balance(
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
     at: pages.At = None,
-) -> views.WalletBalances:
+) -> docs.WalletBalances:
     """The key's wallet balance in every currency, now or as of a past moment."""
     row = await _mine(pool, principal)
     return await wallets.balances(pool, currencies, row["id"], at)
 
 
-@router.get("/wallets/me/transactions", response_model=views.EntryPage)
+@router.get("/wallets/me/transactions", response_model=docs.EntryPage)
 async def my_transactions(
     pool: PoolDep,
     currencies: CurrenciesDep,
@@ -55,15 +56,15 @@ async def my_transactions(
     filters: history.FiltersDep,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
-) -> views.EntryPage:
+) -> docs.EntryPage:
     """The postings of the key's wallet, newest first, each with its account's balance after it."""
     row = await _mine(pool, principal)
     return await history.wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 
-@router.get("/wallets/me/events", response_model=history.EventPage)
+@router.get("/wallets/me/events", response_model=docs.EventPage)
 async def my_events(
     pool: PoolDep, principal: Reader, after: pages.Cursor = None, limit: pages.Limit = 100
-) -> history.EventPage:
+) -> docs.EventPage:
     """The key's wallet event stream, oldest first, from ``after``."""
     return await history.event_page(pool, await _mine(pool, principal), after, limit)

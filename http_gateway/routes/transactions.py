@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, WithJsonSchema
 
+from contracts import http as docs
 from contracts.commands import COMMAND_TYPES
 from contracts.keys import Scope
 from http_gateway import pages, views
@@ -40,7 +41,7 @@ _SELECT = (
 
 async def with_postings(
     pool: asyncpg.Pool, currencies: Currencies, rows: list[asyncpg.Record], viewer: Principal
-) -> list[views.Transaction]:
+) -> list[docs.Transaction]:
     """The transactions of ``rows`` with their postings (one query for all of them), as ``viewer`` may see
     them: a wallet-bound key gets other wallets' postings without their balances, and no other principal."""
     postings = await pool.fetch(
@@ -57,11 +58,11 @@ async def with_postings(
         mine = legs_of.get(row["id"], [])
         currency = row["currency"] or (mine[0]["currency"] if mine else None)
         exponent = await currencies.exponent(pool, currency) if currency else 0
-        legs = [views.with_decimals(views.Posting, _seen(p, viewer), exponent) for p in mine]
+        legs = [views.with_decimals(docs.Posting, _seen(p, viewer), exponent) for p in mine]
         shown = dict(row)
         if viewer.wallet_id is not None and shown["principal"] != viewer.name:
             shown["principal"] = None
-        out.append(views.with_decimals(views.Transaction, {**shown, "postings": legs}, exponent))
+        out.append(views.with_decimals(docs.Transaction, {**shown, "postings": legs}, exponent))
     return out
 
 
@@ -72,10 +73,10 @@ def _seen(posting: asyncpg.Record, viewer: Principal) -> dict[str, object]:
     return row
 
 
-@router.get("/transactions/{transaction_id}", response_model=views.Transaction)
+@router.get("/transactions/{transaction_id}", response_model=docs.Transaction)
 async def get_transaction(
     transaction_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Reader
-) -> views.Transaction:
+) -> docs.Transaction:
     """A transaction with its postings, metadata and links (reverses / reversed by, hold, intent)."""
     row = await pool.fetchrow(f"{_SELECT} WHERE t.id = $1", transaction_id)
     found = await with_postings(pool, currencies, [row] if row else [], principal)
@@ -88,7 +89,7 @@ async def get_transaction(
 
 @router.get(
     "/transactions",
-    response_model=views.TransactionPage,
+    response_model=docs.TransactionPage,
     description="Find transactions, newest first (a wallet-bound key finds those that touched its wallet)."
     + pages.METADATA_HELP,
 )
@@ -102,7 +103,7 @@ async def search_transactions(
     until: pages.To = None,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
-) -> views.TransactionPage:
+) -> docs.TransactionPage:
     """Find transactions by metadata, command type and time."""
     where = pages.Where()
     if metadata:
@@ -124,7 +125,7 @@ async def search_transactions(
     sql = f"{_SELECT} WHERE {where.sql} ORDER BY t.created_at DESC, t.id DESC LIMIT {where.arg(limit + 1)}"
     rows = await pool.fetch(sql, *where.args)
     last = rows[limit - 1] if len(rows) > limit else None
-    return views.TransactionPage(
+    return docs.TransactionPage(
         transactions=await with_postings(pool, currencies, rows[:limit], principal),
         next_cursor=pages.encode("t", last["created_at"], last["id"]) if last else None,
     )

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 from pydantic import Field, TypeAdapter
 
+from contracts import http as docs
 from contracts.base import Contract, Currency, MetadataKey, MetadataValue, Text, WalletRef
 from contracts.keys import Scope
 from contracts.wallets import (
@@ -69,7 +70,7 @@ async def resolve(pool: asyncpg.Pool, principal: Principal, ref: str) -> asyncpg
     return row
 
 
-async def accounts_of(pool: asyncpg.Pool, currencies: Currencies, wallet_ids: list[UUID]) -> list[views.Account]:
+async def accounts_of(pool: asyncpg.Pool, currencies: Currencies, wallet_ids: list[UUID]) -> list[docs.Account]:
     rows = await pool.fetch(
         f"SELECT {lookup.ACCOUNT_COLUMNS} FROM accounts WHERE wallet_id = ANY($1::uuid[])"  # noqa: S608
         " ORDER BY currency",
@@ -78,13 +79,13 @@ async def accounts_of(pool: asyncpg.Pool, currencies: Currencies, wallet_ids: li
     return [views.account(r, await currencies.exponent(pool, r["currency"])) for r in rows]
 
 
-async def wallet_view(pool: asyncpg.Pool, currencies: Currencies, row: asyncpg.Record) -> views.Wallet:
+async def wallet_view(pool: asyncpg.Pool, currencies: Currencies, row: asyncpg.Record) -> docs.Wallet:
     return views.wallet(row, await accounts_of(pool, currencies, [row["id"]]))
 
 
 async def balances(
     pool: asyncpg.Pool, currencies: Currencies, wallet_id: UUID, at: datetime | None
-) -> views.WalletBalances:
+) -> docs.WalletBalances:
     """Each account's balances now, or its posted balance after its last posting at or before ``at``."""
     if at is None:
         rows = await pool.fetch(
@@ -100,7 +101,7 @@ async def balances(
             at,
         )
     out = [views.balance(r, await currencies.exponent(pool, r["currency"])) for r in rows]
-    return views.WalletBalances(wallet_id=wallet_id, at=at, balances=out)
+    return docs.WalletBalances(wallet_id=wallet_id, at=at, balances=out)
 
 
 @command_route(router, "wallet.create", created=True)
@@ -109,7 +110,7 @@ async def create_wallet(body: CreateWallet, w: WriterDep, principal: Authenticat
     return await w.send("wallet.create", body, principal, created=True)
 
 
-@router.get("/wallets", response_model=views.WalletPage, description="Find wallets." + pages.METADATA_HELP)
+@router.get("/wallets", response_model=docs.WalletPage, description="Find wallets." + pages.METADATA_HELP)
 async def search_wallets(
     metadata: pages.MetadataFilter,
     pool: PoolDep,
@@ -119,7 +120,7 @@ async def search_wallets(
     kind: Literal["user", "merchant", "group", "system"] | None = None,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
-) -> views.WalletPage:
+) -> docs.WalletPage:
     """Find wallets by owner, kind and metadata, in id order (a bound key finds only its own).
 
     Id order pages on the primary key, so even an unfiltered listing costs one index range per page.
@@ -143,23 +144,23 @@ async def search_wallets(
     accounts = await accounts_of(pool, currencies, [r["id"] for r in rows[:limit]])
     found = [views.wallet(r, [a for a in accounts if a.wallet_id == r["id"]]) for r in rows[:limit]]
     last = rows[limit - 1] if len(rows) > limit else None
-    return views.WalletPage(wallets=found, next_cursor=pages.encode("w", last["id"]) if last else None)
+    return docs.WalletPage(wallets=found, next_cursor=pages.encode("w", last["id"]) if last else None)
 
 
-@router.get("/wallets/{wallet}", response_model=views.Wallet)
-async def get_wallet(wallet: Ref, pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> views.Wallet:
+@router.get("/wallets/{wallet}", response_model=docs.Wallet)
+async def get_wallet(wallet: Ref, pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> docs.Wallet:
     """A wallet with its accounts and their posted, held and available balances."""
     return await wallet_view(pool, currencies, await resolve(pool, principal, wallet))
 
 
-@router.get("/wallets/{wallet}/balance", response_model=views.WalletBalances)
+@router.get("/wallets/{wallet}/balance", response_model=docs.WalletBalances)
 async def get_wallet_balance(
     wallet: Ref,
     pool: PoolDep,
     currencies: CurrenciesDep,
     principal: Reader,
     at: pages.At = None,
-) -> views.WalletBalances:
+) -> docs.WalletBalances:
     """The wallet's balance in every currency, now or as of a past moment."""
     row = await resolve(pool, principal, wallet)
     return await balances(pool, currencies, row["id"], at)

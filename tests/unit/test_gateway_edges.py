@@ -10,10 +10,10 @@ import pytest
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from contracts.base import MAX_AMOUNT
-from contracts.results import Refusal
+from contracts.results import Refusal, refusal_status
 from http_gateway import pages
 from http_gateway.amounts import AmountIn, SignedAmountIn, to_minor
-from http_gateway.dispatch import refusal_status, unstorable
+from http_gateway.dispatch import unstorable
 from http_gateway.problems import Problem, invalid_request
 
 
