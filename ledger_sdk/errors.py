@@ -13,7 +13,7 @@ Grouped by what the caller does about it::
     │   ├── InvalidRequest      400, 422: ``errors`` says which fields
     │   ├── AuthenticationError 401
     │   ├── PermissionDenied    403
-    │   ├── NotFound            404
+    │   ├── NotFound            404 (``NotFoundError`` from HTTP, and the ``*_not_found`` refusals)
     │   ├── Conflict            409
     │   └── Refused             a recorded business refusal: ``result`` is the ``CommandResult``
     │       ├── InsufficientFunds, AccountFrozen, ExceedsDailyAmount, … one class per refusal,
@@ -46,6 +46,7 @@ __all__ = [
     "InvalidRequest",
     "LedgerError",
     "NotFound",
+    "NotFoundError",
     "PermissionDenied",
     "RateLimited",
     "Refused",

@@ -351,6 +351,7 @@ REFUSED: dict[Refusal, type[Refused]] = {
 }
 
 __all__ = [
+    "REFUSED",
     "AccountClosed",
     "AccountExists",
     "AccountFrozen",
@@ -399,5 +400,4 @@ __all__ = [
     "WalletNotEmpty",
     "WalletNotFound",
     "WalletNotFrozen",
-    "REFUSED",
 ]

@@ -50,12 +50,18 @@ def refusals() -> str:
         names.append((refusal, name))
         group = GROUP.get(refusal_status(refusal))
         bases = f"Refused, {group}" if group else "Refused"
-        lines += ["", "", f"class {name}({bases}):", f'    """``{refusal.value}``"""', "",
-                  f"    refusal = Refusal.{refusal.name}"]
+        lines += [
+            "",
+            "",
+            f"class {name}({bases}):",
+            f'    """``{refusal.value}``"""',
+            "",
+            f"    refusal = Refusal.{refusal.name}",
+        ]
     lines += ["", "", "#: The class raised for each refusal.", "REFUSED: dict[Refusal, type[Refused]] = {"]
     lines += [f"    Refusal.{r.name}: {n}," for r, n in names]
-    lines += ["}", "", "__all__ = ["] + [f'    "{n}",' for _, n in sorted(names, key=lambda x: x[1])] + [
-        '    "REFUSED",', "]", ""]
+    exported = sorted(["REFUSED", *(n for _, n in names)])
+    lines += ["}", "", "__all__ = [", *(f'    "{n}",' for n in exported), "]", ""]
     return "\n".join(lines)
 
 
@@ -71,6 +77,7 @@ UNASYNC: tuple[tuple[str, str], ...] = (
     (r"\b__anext__\b", "__next__"),
     (r"\baclose\b", "close"),
     (r"\bStopAsyncIteration\b", "StopIteration"),
+    (r"\bAwaitable\[([^\[\]]*(?:\[[^\[\]]*\])?)\]", r"\1"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncIterable\b", "Iterable"),
     (r"\bAsyncGenerator\b", "Generator"),
@@ -103,11 +110,16 @@ def main(argv: list[str]) -> int:
 
     stale = []
     for path, text in outputs().items():
-        # Format as the repository does, so the generated files pass ``ruff format --check``.
-        text = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(path), "-"],
-            input=text, capture_output=True, text=True, check=True, cwd=ROOT,
-        ).stdout
+        # Lint-fix and format as the repository does, so the generated files pass ``make lint``.
+        for tool in (["check", "--fix", "--quiet", "--exit-zero"], ["format"]):
+            text = subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "ruff", *tool, "--stdin-filename", str(path), "-"],
+                input=text,
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
         if "--check" in argv:
             if not path.exists() or path.read_text() != text:
                 stale.append(str(path.relative_to(ROOT)))

@@ -1,0 +1,1 @@
+"""The async client: the hand-written source of ledger_sdk._sync (tools/sdk_generate.py)."""
