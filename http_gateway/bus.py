@@ -14,6 +14,7 @@ from contracts.errors import BrokerUnavailable
 from contracts.partitions import routing_key
 from contracts.results import CommandResult
 from ledger_common import amqp
+from ledger_common.faults import crash_point
 from ledger_common.amqp import connect, connection_lost
 from ledger_common.settings import Settings
 
@@ -93,6 +94,9 @@ class CommandBus:
                 user_id=self._settings.amqp_user,  # checked by RabbitMQ: the worker's proof of who sent it
             )
             await self._publish(message, routing_key=routing_key(cmd, self._topology.partitions))
+            # The command is durable in its queue and the caller has no answer: a client that retries with
+            # the same key gets the one outcome (tests/e2e/test_sdk_faults.py kills the gateway here).
+            crash_point("gateway.after_publish")
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             return None

@@ -184,7 +184,9 @@ class AsyncClient:
             pending = _parse(Pending, response.json())
             operation = AsyncOperation(self, PendingInfo(pending.command_id, pending.status_url))
             return await operation.wait(timeout=options.get("wait_timeout", self.wait_timeout))
-        return _parse(CommandResult, response.json())
+        result = _parse(CommandResult, response.json())
+        # The body is the first answer's, byte for byte; the header says whether this one replayed it.
+        return result.model_copy(update={"replayed": response.headers.get("Idempotent-Replayed") == "true"})
 
 
 class AsyncOperation:
