@@ -69,3 +69,14 @@ def test_each_refusal_has_its_class_and_the_exports_are_pinned() -> None:
     }  # fmt: skip
     for name in ledger_sdk.__all__:
         assert hasattr(ledger_sdk, name), name
+
+
+def test_the_amqp_helpers_exports_are_pinned() -> None:
+    import ledger_sdk.amqp
+
+    assert set(ledger_sdk.amqp.__all__) == {
+        "CommandPublisher", "EventStore", "EventSubscriber", "GapHandler", "Handler", "KeyHandler",
+        "MemoryEventStore", "Order", "PublishNotConfirmed", "ReplyTimeout", "Stalls", "order", "stream_of",
+    }  # fmt: skip
+    for name in ledger_sdk.amqp.__all__:
+        assert hasattr(ledger_sdk.amqp, name), name
