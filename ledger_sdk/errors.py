@@ -101,6 +101,11 @@ class RateLimited(APIError, Unavailable):
 class InvalidRequest(APIError, Rejected):
     """The request is malformed or fails validation; ``errors`` lists the offending fields."""
 
+    def __str__(self) -> str:
+        found = self.problem.errors if self.problem else None
+        where = "; ".join(f"{'.'.join(map(str, e.loc))}: {e.msg}" for e in (found or ())[:3])
+        return f"{super().__str__()} ({where})" if where else super().__str__()
+
     @property
     def errors(self) -> list[dict[str, Any]]:
         found = self.problem.errors if self.problem else None

@@ -227,8 +227,9 @@ class AsyncOperation:
 class AsyncPager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``async for``).
 
-    ``pages()`` gives whole pages instead; ``cursor`` is where the last page read ended: pass it back
-    (``cursor=`` or ``after=``) to continue later."""
+    ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
+    are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
+    continue later. An event stream's cursor always moves on, so it resumes a tail."""
 
     def __init__(self, fetch: Callable[[str | None], Awaitable[PageOf[T]]], cursor: str | None) -> None:
         self._fetch, self.cursor = fetch, cursor

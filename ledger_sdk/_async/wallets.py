@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 from uuid import UUID
 
 from pydantic import TypeAdapter
@@ -13,13 +13,13 @@ from pydantic import TypeAdapter
 from contracts import http as docs
 from contracts.events import EventEnvelope
 from contracts.results import CommandResult
+from contracts.wallets import WalletKind
 from ledger_sdk._async.client import AsyncPager, CallOptions, route
 from ledger_sdk._values import AccountRef, Amount, Party, amount, given, path_ref
 
 if TYPE_CHECKING:
     from ledger_sdk._async.client import AsyncClient
 
-WalletKind = Literal["user", "merchant", "agent", "system"]
 _CURRENCIES = TypeAdapter(list[docs.Currency])
 
 

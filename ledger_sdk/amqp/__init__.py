@@ -17,6 +17,11 @@
         await events.run(handle)
 """
 
+try:
+    import aio_pika  # noqa: F401 - only to say what is missing
+except ImportError as exc:  # pragma: no cover - depends on what is installed
+    raise ImportError("ledger_sdk.amqp needs aio-pika: pip install 'ledger-sdk[amqp]'") from exc
+
 from ledger_sdk.amqp.errors import PublishNotConfirmed, ReplyTimeout
 from ledger_sdk.amqp.publisher import CommandPublisher
 from ledger_sdk.amqp.store import EventStore, MemoryEventStore

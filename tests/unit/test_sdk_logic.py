@@ -114,3 +114,18 @@ def test_other_problems_by_status(status: int, kind: type[Exception]) -> None:
 def test_an_answer_that_is_not_a_problem_document_still_maps_by_status() -> None:
     error = errors.problem_error(502, "<html>bad gateway</html>")
     assert isinstance(error, ledger_sdk.ServiceUnavailable) and error.code == "http_502"
+
+
+def test_a_validation_error_says_which_fields() -> None:
+    problem = {
+        "type": "about:blank",
+        "title": "t",
+        "status": 422,
+        "detail": "the request is not valid",
+        "code": "validation_error",
+        "errors": [{"loc": ["body", "amount"], "msg": "Input should be greater than 0", "type": "greater_than"}],
+    }
+    error = errors.problem_error(422, problem)
+    assert isinstance(error, ledger_sdk.InvalidRequest)
+    assert "body.amount: Input should be greater than 0" in str(error)
+    assert error.errors[0]["loc"] == ["body", "amount"]

@@ -1,0 +1,1 @@
+"""Development tools of the repository (generators, audits); not installed."""
