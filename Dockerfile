@@ -1,6 +1,7 @@
 FROM python:3.11-slim
 WORKDIR /app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# LOG_FORMAT=json: containers log one JSON object per line (docs/observability.md#logs).
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LOG_FORMAT=json
 COPY pyproject.toml constraints.txt alembic.ini ./
 COPY contracts contracts
 COPY ledger_common ledger_common

@@ -50,12 +50,17 @@ def schemas() -> Json:
     found: Json = dict(sorted(defs["$defs"].items()))
     found["EventSignatureHeaders"] = _headers(
         "Set by the relay on every event: an HMAC-SHA-256 over the routing key, message_id, type, signing time "
-        "and body (contracts.signing, docs/security.md#signed-events).",
+        "and body (contracts.signing, docs/security.md#signed-events). With tracing on, also the W3C trace "
+        "context of the relay's publish span (not signed), continuing the command's trace.",
         {
             KEY_ID_HEADER: {"type": "string", "description": "Id of the signing key (EVENT_SIGNING_KEYS)."},
             SIGNED_AT_HEADER: {"type": "string", "pattern": "^(0|[1-9][0-9]*)$", "description": "Unix seconds."},
             SIGNATURE_HEADER: {"type": "string", "pattern": SIGNATURE_PATTERN, "description": "v2=<hex HMAC>."},
         },
+        optional=TRACE_HEADERS,
+    )
+    found["CommandHeaders"] = _headers(
+        "Optional: a publisher's W3C trace context; the worker's span for the command continues it.", {}, TRACE_HEADERS
     )
     found["DeadLetterHeaders"] = _headers(
         "The original headers, and two the worker adds when it dead-letters a message that is no command.",
@@ -71,8 +76,21 @@ def schemas() -> Json:
     return found
 
 
-def _headers(description: str, properties: Json) -> Json:
-    return {"type": "object", "description": description, "properties": properties, "required": list(properties)}
+def _headers(description: str, properties: Json, optional: Json | None = None) -> Json:
+    """Every one of ``properties`` required, ``optional`` may be there."""
+    every = {**properties, **(optional or {})}
+    return {"type": "object", "description": description, "properties": every, "required": list(properties)}
+
+
+#: W3C Trace Context (https://www.w3.org/TR/trace-context/), as HTTP carries it, in AMQP headers.
+TRACE_HEADERS: Json = {
+    "traceparent": {
+        "type": "string",
+        "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+        "description": "W3C traceparent: version-trace_id-span_id-flags.",
+    },
+    "tracestate": {"type": "string", "description": "W3C tracestate, passed on with traceparent."},
+}
 
 
 def _command(spec: CommandSpec) -> Json:
@@ -86,6 +104,7 @@ def _command(spec: CommandSpec) -> Json:
         "summary": spec.summary.replace("``", "`"),
         "description": f"Routing key `{spec.type}`. {sent}",
         "contentType": "application/json",
+        "headers": {"$ref": SCHEMAS + "CommandHeaders"},
         "payload": {"$ref": SCHEMAS + envelope_name(spec)},
         "correlationId": ref("components", "correlationIds", "command"),
         "x-ledger-properties": {"message_id": "$message.payload#/command_id"},

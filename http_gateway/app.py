@@ -31,6 +31,7 @@ from http_gateway.routes import (
     transactions,
     wallets,
 )
+from ledger_common import tracing
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 
@@ -57,8 +58,16 @@ def create_app(settings: Settings) -> FastAPI:
         version="1",
         lifespan=lifespan,
         description="Double-entry ledger: writes are idempotent commands, reads come from PostgreSQL.",
+        # FastAPI's own OpenTelemetry spans off: http_gateway/traced.py makes the one server span per request
+        # (FastAPI's was a second, unlinked one, its http.route without the /v1 prefix), and its exception logs
+        # would bypass the redaction of ledger_common/logs.py.
+        telemetry={"tracing": False, "operation_spans": False, "logs": False},
     )
     problems.install(app)
+    if tracing.ENABLED:  # off: not even installed (docs/observability.md#tracing)
+        from http_gateway.traced import TraceRequests
+
+        app.add_middleware(TraceRequests)
     # Authentication for all of /v1 (401 before anything else); each route adds its scope (403).
     # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(

@@ -29,6 +29,7 @@ from http_gateway.deps import KeysDep, PoolDep, SettingsDep
 from http_gateway.keycache import CachedKey, KeyCache
 from http_gateway.problems import Problem
 from ledger_common.apikeys import hash_secret, parse_token
+from ledger_common.logs import PRINCIPAL
 
 log = logging.getLogger("http_gateway.auth")
 
@@ -97,6 +98,7 @@ async def authenticate(
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     service_key = settings.service_api_key.get_secret_value()
     if hmac.compare_digest(token.encode(), service_key.encode()):
+        PRINCIPAL.set(SERVICE_PRINCIPAL.name)  # this request's log lines say who (JSON logs)
         return SERVICE_PRINCIPAL
     parsed = parse_token(token)
     if parsed is None:
@@ -121,7 +123,9 @@ async def authenticate(
         log.info("rate limited API key %s (%s) for %d s", parsed.prefix, key.id, wait)
         raise Problem(429, "rate_limited", "this key's request rate is exceeded", headers={"Retry-After": str(wait)})
     log.debug("authenticated API key %s (%s)", parsed.prefix, key.id)
-    return Principal(key_id=key.id, scopes=key.scopes, wallet_id=key.wallet_id)
+    principal = Principal(key_id=key.id, scopes=key.scopes, wallet_id=key.wallet_id)
+    PRINCIPAL.set(principal.name)
+    return principal
 
 
 async def _from_database(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -13,9 +14,9 @@ from contracts.commands import Command
 from contracts.errors import BrokerUnavailable
 from contracts.partitions import routing_key
 from contracts.results import CommandResult
-from ledger_common import amqp
-from ledger_common.faults import crash_point
+from ledger_common import amqp, tracing
 from ledger_common.amqp import connect, connection_lost
+from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
 
 log = logging.getLogger("http_gateway")
@@ -84,8 +85,13 @@ class CommandBus:
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._pending[correlation_id] = future
         try:
+            headers: dict[str, Any] | None = None
+            if tracing.ENABLED:  # the request's span: the worker's span for this command is its child
+                headers = {}
+                tracing.inject(headers)
             message = aio_pika.Message(
                 cmd.model_dump_json().encode(),
+                headers=headers,
                 content_type="application/json",
                 message_id=cmd.command_id,
                 correlation_id=correlation_id,

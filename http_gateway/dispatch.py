@@ -31,6 +31,7 @@ from http_gateway.auth import Authenticated, Principal, require, require_unbound
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, CurrenciesDep, PoolDep, SettingsDep
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
+from ledger_common.logs import COMMAND_ID
 from ledger_common.settings import Settings
 
 C = TypeVar("C", bound=Contract)
@@ -177,6 +178,7 @@ class Writer:
             reserved = ", ".join(RESERVED_COMMAND_PREFIXES)
             raise Problem(400, "reserved_idempotency_key", f"Idempotency-Key prefixes {reserved} are the ledger's own")
         cmd = build_command(kind, payload, command_id=self.key, issued_at=datetime.now(UTC), principal=principal.name)
+        COMMAND_ID.set(cmd.command_id)  # the rest of this request's log lines are about it
         result = await self.bus.send(cmd, timeout=self.settings.reply_timeout_seconds)
         if result is None:
             url = f"/v1/commands/{cmd.command_id}"

@@ -20,7 +20,7 @@ from starlette.routing import compile_path
 
 from contracts.errors import Bug, LedgerError, NotFound, Rejected, Unavailable
 from contracts.http import ProblemDocument
-from ledger_common import amqp, db
+from ledger_common import amqp, db, tracing
 
 log = logging.getLogger("http_gateway")
 
@@ -206,7 +206,9 @@ def error_response(request: Request, exc: BaseException) -> JSONResponse:
     if isinstance(error, Rejected):  # a Problem brings its status; other refusals are 404 or 422
         status = 404 if isinstance(error, NotFound) else 422
         return problem_response(status, error.code, str(error) or error.code.replace("_", " "))
-    trace_id = secrets.token_hex(16)  # the shape of a W3C/OpenTelemetry trace id, which may replace it
+    # The request's trace when tracing is on, so the id a client quotes also finds its spans.
+    ids = tracing.current_ids()
+    trace_id = ids[0] if ids is not None else secrets.token_hex(16)
     log.error(
         "internal error trace_id=%s on %s %s: %s",
         trace_id,

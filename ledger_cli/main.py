@@ -183,7 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     handlers["chaos"] = _chaos
     args = parser.parse_args(argv)
     settings = get_settings()
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format, process=args.command)
+    if args.command in ("gateway", "worker", "relay"):
+        from ledger_common import tracing
+
+        tracing.configure(args.command)  # only if OTEL_TRACES_EXPORTER asks (ledger_common/tracing.py)
     return handlers[args.command](settings, args)
 
 

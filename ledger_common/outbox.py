@@ -12,7 +12,9 @@ from datetime import datetime
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
 
+from ledger_common import tracing
 from ledger_common.script import Script
 
 #: Outbox partitions: one relay at a time publishes a partition, in id order (outbox_relay/relay.py).
@@ -41,24 +43,34 @@ class EventRow:
 
 
 async def write_events(conn: asyncpg.Connection, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
-    """Insert ``rows``, in order, in the caller's transaction (the relay is woken by the outbox's NOTIFY)."""
+    """Insert ``rows``, in order, in the caller's transaction (the relay is woken by the outbox's NOTIFY).
+
+    With tracing on, the rows carry the current span's ``traceparent`` (an admin request's).
+    """
     script = Script()
-    add_events(script, rows, occurred_at=occurred_at)
+    parents = [tracing.traceparent(trace.get_current_span())] * len(rows) if tracing.ENABLED else None
+    add_events(script, rows, occurred_at=occurred_at, traceparents=parents)
     await script.run(conn)
 
 
-def add_events(script: Script, rows: Sequence[EventRow], *, occurred_at: datetime) -> None:
+def add_events(
+    script: Script, rows: Sequence[EventRow], *, occurred_at: datetime, traceparents: Sequence[str | None] | None = None
+) -> None:
     """Add the statements that insert ``rows`` into ``events`` and ``outbox`` to ``script``.
 
     The rows (bodies included) cross the wire once, for both tables; ORDER BY n keeps the outbox ids
-    (the relay's publish order) in the order given.
+    (the relay's publish order) in the order given. ``traceparents`` (tracing on): each row's, for the
+    relay's span to continue the command's trace; without them the column is left out (NULL).
     """
     if not rows:
         return
+    traced = [list(traceparents)] if traceparents is not None else []
+    column, array, alias = (", traceparent", ", $10::text[]", ", tp") if traced else ("", "", "")
     script.add(
         "event_rows",
-        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[],"
-        " $7::bytea[], $8::text[], $9::smallint[]) WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, part, n)",
+        "SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::uuid[], $6::bigint[],"  # noqa: S608
+        f" $7::bytea[], $8::text[], $9::smallint[]{array})"
+        f" WITH ORDINALITY AS x(e, k, c, a, w, s, b, p, part{alias}, n)",
         [r.event_id for r in rows],
         [r.type for r in rows],
         [r.command_id for r in rows],
@@ -68,6 +80,7 @@ def add_events(script: Script, rows: Sequence[EventRow], *, occurred_at: datetim
         [r.body for r in rows],
         [r.principal for r in rows],
         [r.partition for r in rows],
+        *traced,
     )
     script.add(
         "event_history",
@@ -77,6 +90,6 @@ def add_events(script: Script, rows: Sequence[EventRow], *, occurred_at: datetim
     )
     script.add(
         "event_outbox",
-        "INSERT INTO outbox (event_id, command_id, routing_key, partition, body)"
-        " SELECT e, c, k, part, b FROM event_rows ORDER BY n",
+        f"INSERT INTO outbox (event_id, command_id, routing_key, partition, body{column})"  # noqa: S608
+        f" SELECT e, c, k, part, b{alias} FROM event_rows ORDER BY n",
     )

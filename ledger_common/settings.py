@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     relay_backoff_max_seconds: float = Field(default=300.0, gt=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     log_level: str = "INFO"
+    #: ``text``: one readable line per record; ``json``: one JSON object per line (ledger_common/logs.py),
+    #: what the container image sets. Tracing is configured by the standard ``OTEL_*`` variables instead.
+    log_format: Literal["text", "json"] = "text"
     #: Allocations between young-generation collections in the gateway, worker and relay (Python: 700;
     #: 0 keeps Python's), after a ``gc.freeze()`` of everything loaded at start (ledger_common/runtime.py).
     gc_threshold: int = Field(default=20_000, ge=0)

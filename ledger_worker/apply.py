@@ -40,33 +40,43 @@ class Applier:
         self._system_ready: set[tuple[SystemRole, str]] = set()
 
     async def apply(
-        self, conn: asyncpg.Connection, cmds: Sequence[Command], forged: Sequence[str | None] | None = None
+        self,
+        conn: asyncpg.Connection,
+        cmds: Sequence[Command],
+        forged: Sequence[str | None] | None = None,
+        traced: Sequence[str | None] | None = None,
     ) -> list[CommandResult]:
         """Apply ``cmds`` exactly once each (once per principal and command id); results in the same order.
 
         ``forged[i]`` is a principal the body of ``cmds[i]`` claimed and its publisher may not speak for
-        (``callers.identify``): the command is recorded as refused.
+        (``callers.identify``): the command is recorded as refused. ``traced[i]``, with tracing on, is the
+        ``traceparent`` of the span of ``cmds[i]``, stored with its events' outbox rows for the relay.
         """
         claims = list(forged) if forged is not None else [None] * len(cmds)
         try:
-            return await self._apply_batch(conn, cmds, claims)
+            return await self._apply_batch(conn, cmds, claims, traced)
         except (LostRace, asyncpg.IntegrityConstraintViolationError) as exc:
             if len(cmds) > 1:
                 log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
             elif not isinstance(exc, (LostRace, asyncpg.UniqueViolationError)):
                 raise
         results: list[CommandResult] = []
-        for cmd, claim in zip(cmds, claims, strict=True):
+        for i, (cmd, claim) in enumerate(zip(cmds, claims, strict=True)):
+            one = None if traced is None else [traced[i]]
             try:
-                results += await self._apply_batch(conn, [cmd], [claim])
+                results += await self._apply_batch(conn, [cmd], [claim], one)
             except (LostRace, asyncpg.UniqueViolationError):
                 # A concurrent commit took the id or name first: the committed state now decides
                 # (the stored result is replayed, or the rule refuses, e.g. handle_taken).
-                results += await self._apply_batch(conn, [cmd], [claim])
+                results += await self._apply_batch(conn, [cmd], [claim], one)
         return results
 
     async def _apply_batch(
-        self, conn: asyncpg.Connection, cmds: Sequence[Command], claims: Sequence[str | None]
+        self,
+        conn: asyncpg.Connection,
+        cmds: Sequence[Command],
+        claims: Sequence[str | None],
+        traced: Sequence[str | None] | None = None,
     ) -> list[CommandResult]:
         needs = collect(cmds)
         await self._prepare(conn, needs.currencies, needs.system)
@@ -87,7 +97,7 @@ class Applier:
                 book = await load(conn, todo_needs, now=now, currencies=self._currencies)
                 callers = await load_callers(conn, {c.principal for c in todo})
                 outcomes = [run(book, cmds[i], _caller(callers, cmds[i], claims[i])) for i in fresh.values()]
-                await store(conn, book, outcomes)
+                await store(conn, book, outcomes, None if traced is None else [traced[i] for i in fresh.values()])
                 known = list(book.currencies.values())
                 for (cmd, result, _), i in zip(outcomes, fresh.values(), strict=True):
                     results[i] = result

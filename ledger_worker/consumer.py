@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage, AbstractQueue
+from opentelemetry.trace import Span, StatusCode
 from pamqp import commands as spec
 
 from contracts.commands import Command
@@ -31,14 +32,17 @@ from contracts.errors import Unavailable
 from contracts.partitions import lane_of, partition_key
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
+from ledger_common import tracing
 from ledger_common.amqp import settle
 from ledger_common.db import classify, retrying
 from ledger_common.faults import crash_point
+from ledger_common.logs import about
 from ledger_common.settings import Settings
 from ledger_worker.acks import Acks
 from ledger_worker.apply import Applier
 from ledger_worker.callers import identify
 from ledger_worker.intake import Undecodable, decode
+from ledger_worker.traces import batch_span, command_span, traceparents
 
 log = logging.getLogger("ledger_worker")
 
@@ -53,6 +57,8 @@ class Decoded:
     message: AbstractIncomingMessage
     cmd: Command
     claim: str | None
+    #: This command's span, with tracing on (ledger_worker/traces.py); ended when the command is settled.
+    span: Span | None = None
 
 
 class Worker:
@@ -112,7 +118,8 @@ class Worker:
             await self._dead_letter(message, exc.reason)
             return
         lane = lane_of(partition_key(cmd), partitions=self._settings.command_partitions, lanes=len(self._inboxes))
-        await self._inboxes[lane].put(Decoded(message, cmd, claim))
+        span = command_span(message, cmd) if tracing.ENABLED else None
+        await self._inboxes[lane].put(Decoded(message, cmd, claim, span))
 
     async def stop(self, deadline: float = 20.0) -> None:
         """Stop taking work, let the commands already received commit and ack, then return."""
@@ -142,12 +149,20 @@ class Worker:
                 log.exception("batch of %d not settled; requeueing it", len(batch))
                 await self._requeue([d.message for d in batch])
             finally:
-                for _ in batch:
+                for d in batch:
+                    if d.span is not None:
+                        d.span.end()
                     inbox.task_done()
 
     async def _process(self, decoded: list[Decoded]) -> None:
+        if not tracing.ENABLED:
+            return await self._process_batch(decoded, None)
+        with batch_span([d.span for d in decoded]):
+            return await self._process_batch(decoded, traceparents([d.span for d in decoded]))
+
+    async def _process_batch(self, decoded: list[Decoded], traced: list[str | None] | None) -> None:
         try:
-            results = await self._apply([d.cmd for d in decoded], [d.claim for d in decoded])
+            results = await self._apply([d.cmd for d in decoded], [d.claim for d in decoded], traced)
         except Exception as exc:
             await self._failed(decoded, exc)
             return
@@ -168,7 +183,10 @@ class Worker:
                 await self._process([one])
         else:
             one = decoded[0]
-            log.error("command %s failed", one.cmd.command_id, exc_info=exc)
+            if one.span is not None:
+                one.span.set_status(StatusCode.ERROR, type(exc).__name__)
+            with about(one.cmd.command_id, one.cmd.principal):
+                log.error("command %s failed", one.cmd.command_id, exc_info=exc)
             await self._dead_letter(one.message, f"internal error: {type(exc).__name__}")
 
     async def _requeue(self, messages: list[AbstractIncomingMessage]) -> None:
@@ -178,11 +196,13 @@ class Worker:
         await asyncio.shield(asyncio.gather(*(settle(m, ack=False, requeue=True) for m in messages)))
         await asyncio.shield(self._acks.nacked(messages))
 
-    async def _apply(self, cmds: Sequence[Command], forged: Sequence[str | None]) -> list[CommandResult]:
+    async def _apply(
+        self, cmds: Sequence[Command], forged: Sequence[str | None], traced: Sequence[str | None] | None
+    ) -> list[CommandResult]:
         async for attempt in retrying(first_wait=0.05, max_wait=2.0, give_up_after=30):
             with attempt:
                 async with self._pool.acquire() as conn:
-                    return await self.applier.apply(conn, cmds, forged)
+                    return await self.applier.apply(conn, cmds, forged, traced)
         raise AssertionError("unreachable")
 
     async def _reply(self, cmd: Command, message: AbstractIncomingMessage, result: CommandResult) -> None:
@@ -198,7 +218,8 @@ class Worker:
             channel = await self._replies.get_underlay_channel()  # lighter than aio-pika's Message
             await channel.basic_publish(result.model_dump_json().encode(), routing_key=reply_to, properties=properties)
         except Exception:
-            log.warning("reply to %s for %s failed", reply_to, cmd.command_id, exc_info=True)
+            with about(cmd.command_id, cmd.principal):
+                log.warning("reply to %s for %s failed", reply_to, cmd.command_id, exc_info=True)
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         assert self._channel is not None

@@ -30,8 +30,13 @@ class LostRace(Unavailable):
     """Another delivery of one of the batch's commands committed first: run the batch again."""
 
 
-async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[Ran]) -> None:
-    """Insert and update everything the batch did; raises :class:`LostRace` on a duplicate command id."""
+async def store(
+    conn: asyncpg.Connection, book: Book, outcomes: Sequence[Ran], traced: Sequence[str | None] | None = None
+) -> None:
+    """Insert and update everything the batch did; raises :class:`LostRace` on a duplicate command id.
+
+    ``traced``: with tracing on, each outcome's ``traceparent``, stored on its events' outbox rows.
+    """
     changed = book.changed
     done = [o for _, _, o in outcomes]
     if book.new_currencies:
@@ -58,7 +63,10 @@ async def store(conn: asyncpg.Connection, book: Book, outcomes: Sequence[Ran]) -
             *_cols(key_spend, "key_id", "currency", "amount", "command_id"),
             book.now,
         )
-    add_events(script, [row for o in done for row in event_rows(o, book.now)], occurred_at=book.now)
+    rows = [row for o in done for row in event_rows(o, book.now)]
+    # Off: None, and the outbox part leaves the column out (NULL) at no cost per row.
+    parents = None if traced is None else [t for o, t in zip(done, traced, strict=True) for _ in o.events]
+    add_events(script, rows, occurred_at=book.now, traceparents=parents)
     _insert_commands(script, outcomes)
     if await script.run(conn, "SELECT count(*) FROM new_commands") != len(outcomes):
         raise LostRace

@@ -24,9 +24,12 @@ from uuid import UUID
 import asyncpg
 from aio_pika.abc import AbstractChannel
 from aiormq.exceptions import DeliveryError
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from pamqp import commands as spec
+from pamqp.common import FieldTable
 
 from contracts.signing import sign
+from ledger_common import tracing
 from ledger_common.faults import crash_point
 
 log = logging.getLogger("outbox_relay")
@@ -34,7 +37,7 @@ log = logging.getLogger("outbox_relay")
 _LOCK_NAMESPACE = 7361  # first key of pg_try_advisory_xact_lock(int, int) for outbox partitions
 
 CLAIM = """
-SELECT id, event_id, routing_key, partition, body, attempts,
+SELECT id, event_id, routing_key, partition, body, attempts, traceparent,
        (attempts = 0 OR next_attempt_at <= clock_timestamp()) AS due
   FROM outbox
  WHERE dead_at IS NULL
@@ -53,6 +56,8 @@ class _Row:
     partition: int
     body: bytes
     attempts: int
+    #: Of the span of the command that wrote the row (NULL when it was written with tracing off).
+    traceparent: str | None
     due: bool
 
 
@@ -106,16 +111,40 @@ class Relay:
         for row in rows:
             if not row.due:  # head of this partition is backing off: keep order, wait
                 return sent, None
+            span = self._publish_span(row) if tracing.ENABLED else None
             try:
                 await channel.basic_publish(
-                    row.body, exchange=self._exchange, routing_key=row.routing_key, properties=self._properties(row)
+                    row.body,
+                    exchange=self._exchange,
+                    routing_key=row.routing_key,
+                    properties=self._properties(row, span),
                 )
             except DeliveryError as exc:  # the broker refused this message (nack)
+                if span is not None:
+                    span.set_status(StatusCode.ERROR, "broker refused")
                 return sent, (row, f"broker refused: {exc}")
+            finally:
+                if span is not None:
+                    span.end()  # at the confirm (or refusal): the publish is what the span measures
             sent.append(row.id)
         return sent, None
 
-    def _properties(self, row: _Row) -> spec.Basic.Properties:
+    def _publish_span(self, row: _Row) -> Span:
+        """A child of the command's span (the row's ``traceparent``), or a root for a row written untraced."""
+        return tracing.tracer().start_span(
+            f"publish {row.routing_key}",
+            context=tracing.from_traceparent(row.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": self._exchange,
+                "messaging.rabbitmq.destination.routing_key": row.routing_key,
+                "messaging.message.id": str(row.event_id),
+            },
+        )
+
+    def _properties(self, row: _Row, span: Span | None = None) -> spec.Basic.Properties:
         message_id, message_type = str(row.event_id), row.routing_key
         # Signed now, over the routing key, these properties and these exact bytes (contracts/signing.py).
         signed = sign(
@@ -130,8 +159,17 @@ class Relay:
             delivery_mode=2,  # persistent
             message_id=message_id,
             message_type=message_type,
-            headers=dict(signed),
+            headers=self._headers(signed, span),
         )
+
+    @staticmethod
+    def _headers(signed: dict[str, str], span: Span | None) -> FieldTable:
+        """The signature headers and, traced, the publish span's ``traceparent``: not signed (the signature
+        covers routing key, message id, type, signing time and body), so a subscriber may ignore it."""
+        headers: FieldTable = dict(signed)
+        if span is not None:
+            tracing.inject(headers, span)
+        return headers
 
     async def _record_failure(self, conn: asyncpg.Connection, row: _Row, error: str) -> None:
         attempts = row.attempts + 1

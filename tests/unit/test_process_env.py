@@ -49,6 +49,7 @@ def _unusual() -> Settings:
         relay_backoff_max_seconds=2.5,
         relay_poll_seconds=0.75,
         log_level="DEBUG",
+        log_format="json",
         gc_threshold=1234,
         gateway_key_cache=False,
     )
