@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 NODE_TOOLS := tools/asyncapi
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 
-.PHONY: venv tools run test test-fast lint audit bench schemas clean
+.PHONY: venv tools prometheus-tools run test test-fast lint audit bench schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,18 +19,25 @@ $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
 
 venv: $(STAMP) $(NODE_STAMP)
 
-## tools: the node packages the tests use (make venv and make test install them)
-tools: $(NODE_STAMP)
+## tools: the node packages and the Prometheus binaries the tests use (make venv and make test install them)
+tools: $(NODE_STAMP) prometheus-tools
+
+## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
+## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
+prometheus-tools:
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus && \
+	  { systemctl disable --now prometheus 2>/dev/null || true; }; }
 
 ## run: migrate, then run gateway + worker + relay until Ctrl-C (honours DATABASE_URL, AMQP_URL, ...)
 run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
-test-fast: $(STAMP) $(NODE_STAMP)
+test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
 ## lint: ruff (incl. the S security rules), format, mypy --strict, then the dependency audit
@@ -47,9 +54,10 @@ audit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m ledger_cli.main bench $(BENCH_ARGS)
 
-## schemas: the generated contract files: contracts/schemas, contracts/asyncapi.json, the catalogue table of docs/topology.md
+## schemas: the generated contract files: contracts/schemas, contracts/asyncapi.json, the catalogue table of docs/topology.md, the metrics table of docs/observability.md
 schemas: $(STAMP)
 	$(PY) -m contracts.export
+	$(PY) -m ledger_common.metrics_table
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from contracts import asyncapi
 from contracts.http import Readiness
 from http_gateway import admin, pages, problems
+from http_gateway import metrics as gateway_metrics
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
@@ -31,7 +32,7 @@ from http_gateway.routes import (
     transactions,
     wallets,
 )
-from ledger_common import tracing
+from ledger_common import metrics, probes, tracing
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
 
@@ -46,9 +47,13 @@ def create_app(settings: Settings) -> FastAPI:
         await app.state.keys.start()
         app.state.bus = CommandBus(settings)
         await app.state.bus.start()
+        metrics.watch_pool(app.state.pool)
+        probe_port = await _probes(settings, app)
         try:
             yield
         finally:
+            if probe_port is not None:
+                await probe_port.close()
             await app.state.keys.close()
             await app.state.bus.close()
             await app.state.pool.close()
@@ -64,6 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
         telemetry={"tracing": False, "operation_spans": False, "logs": False},
     )
     problems.install(app)
+    gateway_metrics.install(app, enabled=settings.metrics_enabled)  # GET /metrics, outside /v1 and the schema
     if tracing.ENABLED:  # off: not even installed (docs/observability.md#tracing)
         from http_gateway.traced import TraceRequests
 
@@ -114,6 +120,19 @@ def create_app(settings: Settings) -> FastAPI:
         )
 
     return app
+
+
+async def _probes(settings: Settings, app: FastAPI) -> probes.ProbeServer | None:
+    """``METRICS_PORT``: the same /metrics, /livez and /readyz as the worker's, on a port of their own."""
+
+    async def live() -> tuple[bool, dict[str, object]]:
+        return True, {}  # the loop answered
+
+    async def ready() -> tuple[bool, dict[str, object]]:
+        database, broker = await _database_ok(app.state.pool), app.state.bus.connected
+        return database and broker, {"database": database, "broker": broker}
+
+    return await probes.serve(settings.metrics_host, settings.metrics_port, live=live, ready=ready)
 
 
 async def _database_ok(pool: PoolDep) -> bool:

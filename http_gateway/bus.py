@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -14,7 +15,7 @@ from contracts.commands import Command
 from contracts.errors import BrokerUnavailable
 from contracts.partitions import routing_key
 from contracts.results import CommandResult
-from ledger_common import amqp, tracing
+from ledger_common import amqp, metrics, tracing
 from ledger_common.amqp import connect, connection_lost
 from ledger_common.faults import crash_point
 from ledger_common.settings import Settings
@@ -63,6 +64,7 @@ class CommandBus:
             finally:
                 self._ready.clear()
             log.warning("broker connection lost; reconnecting")
+            metrics.RECONNECTS.inc()
             await asyncio.sleep(0.2)
 
     async def _open(self, connection: AbstractConnection) -> None:
@@ -105,6 +107,7 @@ class CommandBus:
             crash_point("gateway.after_publish")
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
+            metrics.GATEWAY_REPLY_TIMEOUTS.inc()
             return None
         finally:
             self._pending.pop(correlation_id, None)
@@ -116,8 +119,11 @@ class CommandBus:
         idempotency makes safe.
         """
         assert self._exchange is not None
+        started = time.perf_counter()
         try:
             await self._exchange.publish(message, routing_key=routing_key)
+            if metrics.enabled():
+                metrics.GATEWAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
         except Exception as exc:  # nacked, returned, or e.g. ChannelInvalidStateError: the channel closed under us
             raise amqp.classify(exc) from exc  # BrokerUnavailable; anything else is a Bug
 

@@ -18,6 +18,7 @@ from tenacity import (
 )
 
 from contracts.errors import Bug, DatabaseUnavailable, LedgerError
+from ledger_common import metrics
 
 log = logging.getLogger("ledger")
 
@@ -79,6 +80,7 @@ def retrying(*, first_wait: float, max_wait: float, give_up_after: float | None 
     def _log(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         log.warning("database unavailable (%s), retry %d", type(exc).__name__, state.attempt_number)
+        metrics.DB_RETRIES.inc()
 
     return AsyncRetrying(
         before_sleep=_log,

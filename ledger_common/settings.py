@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     #: Verify API keys from memory, kept current by PostgreSQL notifications (http_gateway/keycache.py);
     #: false: one database round trip per request.
     gateway_key_cache: bool = True
+    #: Count and export Prometheus metrics (docs/observability.md); false: nothing is counted or served.
+    metrics_enabled: bool = True
+    #: Address of the process's own /metrics, /livez, /readyz port (keep it off public networks).
+    metrics_host: str = "127.0.0.1"
+    #: That port; unset: not served (no fixed default: one machine may run many workers); 0: any free one.
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: How often the gauges that need a query (outbox backlog, dead letters) are recomputed, per process.
+    metrics_refresh_seconds: float = Field(default=5.0, gt=0)
+    #: ``/livez`` answers 503 once one unit of work (a worker batch, a relay claim) has run this long.
+    liveness_stall_seconds: float = Field(default=120.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_secrets(self) -> Self:

@@ -23,6 +23,7 @@ import asyncpg
 from contracts.commands import Command, payload_digest
 from contracts.ids import SystemRole, command_scope
 from contracts.results import CommandResult, Refusal
+from ledger_common import metrics
 from ledger_worker.callers import load_callers
 from ledger_worker.load import collect, ensure_system_accounts, load, load_currencies
 from ledger_worker.model import Caller, Currency
@@ -54,13 +55,17 @@ class Applier:
         """
         claims = list(forged) if forged is not None else [None] * len(cmds)
         try:
-            return await self._apply_batch(conn, cmds, claims, traced)
+            results = await self._apply_batch(conn, cmds, claims, traced)
         except (LostRace, asyncpg.IntegrityConstraintViolationError) as exc:
             if len(cmds) > 1:
+                metrics.BATCH_FALLBACKS.labels("conflict").inc()
                 log.info("batch of %d hit %s; applying one by one", len(cmds), type(exc).__name__)
             elif not isinstance(exc, (LostRace, asyncpg.UniqueViolationError)):
                 raise
-        results: list[CommandResult] = []
+        else:
+            metrics.count_results(results)
+            return results
+        results = []
         for i, (cmd, claim) in enumerate(zip(cmds, claims, strict=True)):
             one = None if traced is None else [traced[i]]
             try:
@@ -69,6 +74,7 @@ class Applier:
                 # A concurrent commit took the id or name first: the committed state now decides
                 # (the stored result is replayed, or the rule refuses, e.g. handle_taken).
                 results += await self._apply_batch(conn, [cmd], [claim], one)
+        metrics.count_results(results)
         return results
 
     async def _apply_batch(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,11 +33,12 @@ from contracts.errors import Unavailable
 from contracts.partitions import lane_of, partition_key
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
-from ledger_common import tracing
+from ledger_common import metrics, tracing
 from ledger_common.amqp import settle
 from ledger_common.db import classify, retrying
 from ledger_common.faults import crash_point
 from ledger_common.logs import about
+from ledger_common.probes import Progress
 from ledger_common.settings import Settings
 from ledger_worker.acks import Acks
 from ledger_worker.apply import Applier
@@ -71,11 +73,14 @@ class Worker:
         # One inbox per lane; a subject's commands always go to the same lane, so they are applied
         # in the order they arrived (contracts/partitions.py), while other subjects' batches overlap.
         self._inboxes: list[asyncio.Queue[Decoded]] = [asyncio.Queue() for _ in range(settings.worker_lanes)]
+        self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
         self._replies: AbstractChannel | None = None
         self._consuming: list[tuple[AbstractQueue, str]] = []
         self._standby: asyncio.Task[None] | None = None
         self._acks = Acks()
+        #: The batches being applied (``/livez``: one running too long is a wedged worker).
+        self.progress = Progress()
         self._lanes = [asyncio.create_task(self._lane(inbox)) for inbox in self._inboxes]
 
     async def start(self, connection: AbstractConnection) -> None:
@@ -87,6 +92,9 @@ class Worker:
                 inbox.task_done()
         if self._standby is not None:
             self._standby.cancel()
+        self._consuming = []
+        metrics.CONSUMING.set(0)
+        self._connection = connection
         self._channel = await connection.channel(publisher_confirms=True)
         self._replies = await connection.channel(publisher_confirms=False)
         await self._channel.set_qos(prefetch_count=self._settings.worker_prefetch)
@@ -104,6 +112,7 @@ class Worker:
             await asyncio.sleep(after)
         for queue in queues:
             self._consuming.append((queue, await queue.consume(self._receive)))
+            metrics.CONSUMING.set(len(self._consuming))
         log.info("worker %s %s", "standby on" if after else "consuming", ", ".join(q.name for q in queues))
 
     async def _receive(self, message: AbstractIncomingMessage) -> None:
@@ -130,6 +139,8 @@ class Worker:
                 await queue.cancel(tag)
             except Exception:  # the channel may already be gone; nothing left to cancel
                 log.warning("consumer cancel failed", exc_info=True)
+        self._consuming = []
+        metrics.CONSUMING.set(0)
         try:
             await asyncio.wait_for(asyncio.gather(*(i.join() for i in self._inboxes)), timeout=deadline)
         except TimeoutError:
@@ -144,7 +155,8 @@ class Worker:
             while len(batch) < size and not inbox.empty():
                 batch.append(inbox.get_nowait())
             try:
-                await self._process(batch)
+                with self.progress.working():
+                    await self._process(batch)
             except Exception:  # never let one batch kill the lane: give its commands back to the queue
                 log.exception("batch of %d not settled; requeueing it", len(batch))
                 await self._requeue([d.message for d in batch])
@@ -161,11 +173,15 @@ class Worker:
             return await self._process_batch(decoded, traceparents([d.span for d in decoded]))
 
     async def _process_batch(self, decoded: list[Decoded], traced: list[str | None] | None) -> None:
+        started = time.perf_counter()
         try:
             results = await self._apply([d.cmd for d in decoded], [d.claim for d in decoded], traced)
         except Exception as exc:
             await self._failed(decoded, exc)
             return
+        if metrics.enabled():
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+            metrics.BATCH_SIZE.observe(len(decoded))
         crash_point("worker.after_commit")
         for d, result in zip(decoded, results, strict=True):
             await self._reply(d.cmd, d.message, result)
@@ -179,6 +195,7 @@ class Worker:
             log.warning("database unavailable; requeueing %d command(s)", len(decoded))
             await self._requeue([d.message for d in decoded])
         elif len(decoded) > 1:  # find the one that fails; the others go through
+            metrics.BATCH_FALLBACKS.labels("error").inc()
             for one in decoded:
                 await self._process([one])
         else:
@@ -188,6 +205,24 @@ class Worker:
             with about(one.cmd.command_id, one.cmd.principal):
                 log.error("command %s failed", one.cmd.command_id, exc_info=exc)
             await self._dead_letter(one.message, f"internal error: {type(exc).__name__}")
+
+    @property
+    def consuming(self) -> bool:
+        """Consuming at least one command queue on an open connection (``/readyz``)."""
+        return bool(self._consuming) and self._connection is not None and not self._connection.is_closed
+
+    @property
+    def lanes_alive(self) -> bool:
+        return not any(lane.done() for lane in self._lanes)
+
+    async def dead_letters_waiting(self) -> int:
+        """Messages in the command dead-letter queue, by a passive declare on a channel of its own (a
+        missing queue closes the channel it was asked on)."""
+        if self._connection is None or self._connection.is_closed:
+            raise ConnectionError("no broker connection")
+        async with self._connection.channel() as channel:
+            queue = await channel.declare_queue(self._settings.topology.commands_dead_queue, passive=True)
+            return int(queue.declaration_result.message_count or 0)
 
     async def _requeue(self, messages: list[AbstractIncomingMessage]) -> None:
         """Nack ``messages`` back to the queue and tell the acker: an unsettled delivery would hold
@@ -224,6 +259,7 @@ class Worker:
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         assert self._channel is not None
         log.warning("dead-lettering message %s: %s", message.message_id or "-", reason)
+        metrics.DEAD_LETTERED.labels("commands").inc()
         headers = dict(message.headers or {})
         headers[DEAD_LETTER_REASON_HEADER] = reason
         headers["x-ledger-original-user-id"] = message.user_id or ""  # the replay is sent as the operator

@@ -6,6 +6,9 @@ import asyncio
 import logging
 import signal
 
+import asyncpg
+
+from ledger_common import metrics, probes
 from ledger_common.amqp import connect, connection_lost, wait_first
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
@@ -23,9 +26,14 @@ async def run_worker(settings: Settings) -> None:
     pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
     worker = Worker(settings, pool)
     sweeper = asyncio.create_task(run_sweeper(pool, worker.applier, every=settings.sweep_seconds, stop=stop))
+    server, gauges = await _observe(settings, pool, worker, stop)
+    connections = 0
     try:
         while not stop.is_set():
             connection = await connect(settings, "worker")
+            connections += 1
+            if connections > 1:
+                metrics.RECONNECTS.inc()
             try:
                 await worker.start(connection)
                 await wait_first(stop.wait(), connection_lost(connection))
@@ -39,8 +47,37 @@ async def run_worker(settings: Settings) -> None:
     finally:
         stop.set()
         await sweeper
+        if gauges is not None:
+            await gauges
+        if server is not None:
+            await server.close()
         await pool.close()
         log.info("worker stopped")
+
+
+async def _observe(
+    settings: Settings, pool: asyncpg.Pool, worker: Worker, stop: asyncio.Event
+) -> tuple[probes.ProbeServer | None, asyncio.Task[None] | None]:
+    """Metrics and their refresh task (``METRICS_ENABLED``), the probe port (``METRICS_PORT``)."""
+    metrics.configure(settings.metrics_enabled)
+    metrics.watch_pool(pool)
+    waiting = metrics.DEAD_LETTERS.labels("commands")
+
+    async def refresh() -> None:
+        waiting.set(await worker.dead_letters_waiting())
+
+    async def live() -> tuple[bool, dict[str, object]]:
+        busiest = worker.progress.longest()
+        return worker.lanes_alive and busiest < settings.liveness_stall_seconds, {"longest_batch_seconds": busiest}
+
+    async def ready() -> tuple[bool, dict[str, object]]:
+        database, consuming = await probes.database_ok(pool), worker.consuming
+        return database and consuming, {"database": database, "consuming": consuming}
+
+    every = settings.metrics_refresh_seconds
+    gauges = asyncio.create_task(probes.every(every, refresh, stop)) if settings.metrics_enabled else None
+    server = await probes.serve(settings.metrics_host, settings.metrics_port, live=live, ready=ready)
+    return server, gauges
 
 
 async def _close(connection: object) -> None:

@@ -9,13 +9,23 @@ import signal
 import asyncpg
 
 from contracts.errors import BrokerUnavailable
-from ledger_common import amqp
+from ledger_common import amqp, metrics, probes
 from ledger_common.amqp import connect
 from ledger_common.db import create_pool, retrying
+from ledger_common.probes import Progress
 from ledger_common.settings import Settings
 from outbox_relay.relay import Relay
 
 log = logging.getLogger("outbox_relay")
+
+#: The gauges of the outbox, in one scan of a table the size of the backlog (refreshed, never per scrape).
+OUTBOX_GAUGES = """
+SELECT count(*) FILTER (WHERE dead_at IS NULL) AS backlog,
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
+       coalesce(extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8
+           AS oldest
+  FROM outbox
+"""
 
 
 async def run_relay(settings: Settings) -> None:
@@ -26,11 +36,17 @@ async def run_relay(settings: Settings) -> None:
     dsn = settings.database_url.get_secret_value()
     pool = await create_pool(dsn, size=2)
     listener = _Listener(dsn)
+    state = _State()
+    server, gauges = await _observe(settings, pool, state, stop)
     try:
         while not stop.is_set():
             connection = await connect(settings, "relay")
+            state.connections += 1
+            if state.connections > 1:
+                metrics.RECONNECTS.inc()
+            state.connection = connection
             try:
-                await _serve(settings, pool, connection, listener, stop)
+                await _serve(settings, pool, connection, listener, stop, state.progress)
             except Exception as exc:
                 if not isinstance(amqp.classify(exc), BrokerUnavailable):
                     raise  # a Bug (database faults are retried inside): crash loudly, the supervisor restarts us
@@ -38,13 +54,64 @@ async def run_relay(settings: Settings) -> None:
             finally:
                 await _quietly(connection.close())
     finally:
+        stop.set()
+        if gauges is not None:
+            await gauges
+        if server is not None:
+            await server.close()
         await listener.close()
         await pool.close()
         log.info("relay stopped")
 
 
+class _State:
+    """What the probes look at: the broker connection and the claims in flight."""
+
+    def __init__(self) -> None:
+        self.connection: object = None
+        self.connections = 0
+        self.progress = Progress()
+
+    @property
+    def connected(self) -> bool:
+        return self.connection is not None and not self.connection.is_closed  # type: ignore[attr-defined]
+
+
+async def _observe(
+    settings: Settings, pool: asyncpg.Pool, state: _State, stop: asyncio.Event
+) -> tuple[probes.ProbeServer | None, asyncio.Task[None] | None]:
+    """Metrics and their refresh task (``METRICS_ENABLED``), the probe port (``METRICS_PORT``)."""
+    metrics.configure(settings.metrics_enabled)
+    metrics.watch_pool(pool)
+    dead = metrics.DEAD_LETTERS.labels("events")
+
+    async def refresh() -> None:
+        row = await pool.fetchrow(OUTBOX_GAUGES, timeout=10)
+        metrics.OUTBOX_BACKLOG.set(row["backlog"])
+        metrics.OUTBOX_OLDEST.set(row["oldest"])
+        dead.set(row["dead"])
+
+    async def live() -> tuple[bool, dict[str, object]]:
+        busiest = state.progress.longest()
+        return busiest < settings.liveness_stall_seconds, {"longest_claim_seconds": busiest}
+
+    async def ready() -> tuple[bool, dict[str, object]]:
+        database, broker = await probes.database_ok(pool), state.connected
+        return database and broker, {"database": database, "broker": broker}
+
+    every = settings.metrics_refresh_seconds
+    gauges = asyncio.create_task(probes.every(every, refresh, stop)) if settings.metrics_enabled else None
+    server = await probes.serve(settings.metrics_host, settings.metrics_port, live=live, ready=ready)
+    return server, gauges
+
+
 async def _serve(
-    settings: Settings, pool: asyncpg.Pool, connection: object, listener: _Listener, stop: asyncio.Event
+    settings: Settings,
+    pool: asyncpg.Pool,
+    connection: object,
+    listener: _Listener,
+    stop: asyncio.Event,
+    progress: Progress,
 ) -> None:
     channel = await connection.channel(publisher_confirms=True)  # type: ignore[attr-defined]
     await settings.topology.declare_events(channel)
@@ -61,15 +128,18 @@ async def _serve(
     log.info("relay publishing to %s", settings.topology.events_exchange)
     while not stop.is_set():
         # A batch runs to its commit even when SIGTERM arrives, so nothing is left half-marked.
-        claimed = await _pump(relay)
+        claimed = await _pump(relay, progress)
         if claimed < settings.relay_batch_size:
             await listener.wait(stop, timeout=settings.relay_poll_seconds)
 
 
-async def _pump(relay: Relay) -> int:
-    """One batch, retrying database faults; broker faults propagate so the caller reconnects."""
+async def _pump(relay: Relay, progress: Progress) -> int:
+    """One batch, retrying database faults; broker faults propagate so the caller reconnects.
+
+    Each attempt is one unit of work for ``/livez``; the waits between attempts are not.
+    """
     async for attempt in retrying(first_wait=0.1, max_wait=5.0):
-        with attempt:
+        with attempt, progress.working():
             return await relay.pump_once()
     return 0
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from pamqp import commands as spec
 from pamqp.common import FieldTable
 
 from contracts.signing import sign
-from ledger_common import tracing
+from ledger_common import metrics, tracing
 from ledger_common.faults import crash_point
 
 log = logging.getLogger("outbox_relay")
@@ -92,9 +93,14 @@ class Relay:
             by_partition: dict[int, list[_Row]] = defaultdict(list)
             for row in rows:
                 by_partition[row.partition].append(row)
+            started = time.perf_counter()
             outcomes = await asyncio.gather(*(self._publish_in_order(p) for p in by_partition.values()))
             sent = [i for ok, _ in outcomes for i in ok]
             failed = [f for _, fail in outcomes if fail is not None for f in [fail]]
+            if metrics.enabled():
+                metrics.RELAY_PUBLISH_SECONDS.observe(time.perf_counter() - started)
+                metrics.EVENTS_PUBLISHED.inc(len(sent))
+                metrics.RELAY_NACKS.inc(len(failed))
             crash_point("relay.after_publish")
             if sent:
                 # The outbox is only the queue: a confirmed event leaves it (it stays in ``events``).
@@ -175,6 +181,8 @@ class Relay:
         attempts = row.attempts + 1
         delay = retry_delay(attempts, self._backoff, self._backoff_max, jitter=random.uniform(0.5, 1.5))
         dead = attempts >= self._max_attempts
+        if dead:
+            metrics.DEAD_LETTERED.labels("events").inc()
         log.warning(
             "event %s publish failed (attempt %d%s): %s",
             row.event_id,

@@ -52,6 +52,11 @@ def _unusual() -> Settings:
         log_format="json",
         gc_threshold=1234,
         gateway_key_cache=False,
+        metrics_enabled=False,
+        metrics_host="0.0.0.0",
+        metrics_port=9100,
+        metrics_refresh_seconds=2.5,
+        liveness_stall_seconds=30.0,
     )
 
 
