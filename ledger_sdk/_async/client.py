@@ -105,12 +105,12 @@ class AsyncClient:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._async import money, payments, wallets
+        from ledger_sdk._async import history, money, payments, wallets
 
         self.currencies = wallets.AsyncCurrencies(self)
         self.wallets = wallets.AsyncWallets(self)
         self.accounts = wallets.AsyncAccounts(self)
-        self.me = wallets.AsyncMe(self)
+        self.me = history.AsyncMe(self)
         self.deposits = money.AsyncDeposits(self)
         self.bonuses = money.AsyncBonuses(self)
         self.spends = money.AsyncSpends(self)
@@ -187,6 +187,13 @@ class AsyncClient:
         result = _parse(CommandResult, response.json())
         # The body is the first answer's, byte for byte; the header says whether this one replayed it.
         return result.model_copy(update={"replayed": response.headers.get("Idempotent-Replayed") == "true"})
+
+
+class AsyncResource:
+    """A group of methods (``client.wallets``…) over the client's one connection pool."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
 
 
 class AsyncOperation:

@@ -11,8 +11,7 @@ from uuid import UUID
 
 from contracts import http as docs
 from contracts.results import CommandResult
-from ledger_sdk._async.client import AsyncPager, CallOptions, route
-from ledger_sdk._async.wallets import AsyncResource
+from ledger_sdk._async.client import AsyncPager, AsyncResource, CallOptions, route
 from ledger_sdk._values import Amount, Party, amount, given, party
 
 

@@ -106,12 +106,12 @@ class Client:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._sync import money, payments, wallets
+        from ledger_sdk._sync import history, money, payments, wallets
 
         self.currencies = wallets.Currencies(self)
         self.wallets = wallets.Wallets(self)
         self.accounts = wallets.Accounts(self)
-        self.me = wallets.Me(self)
+        self.me = history.Me(self)
         self.deposits = money.Deposits(self)
         self.bonuses = money.Bonuses(self)
         self.spends = money.Spends(self)
@@ -188,6 +188,13 @@ class Client:
         result = _parse(CommandResult, response.json())
         # The body is the first answer's, byte for byte; the header says whether this one replayed it.
         return result.model_copy(update={"replayed": response.headers.get("Idempotent-Replayed") == "true"})
+
+
+class Resource:
+    """A group of methods (``client.wallets``…) over the client's one connection pool."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
 
 
 class Operation:

@@ -12,8 +12,7 @@ from uuid import UUID
 
 from contracts import http as docs
 from contracts.results import CommandResult
-from ledger_sdk._sync.client import CallOptions, Pager, route
-from ledger_sdk._sync.wallets import Resource
+from ledger_sdk._sync.client import CallOptions, Pager, Resource, route
 from ledger_sdk._values import Amount, Party, amount, given, party
 
 

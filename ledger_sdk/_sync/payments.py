@@ -13,8 +13,7 @@ from pydantic import TypeAdapter
 from contracts import http as docs
 from contracts.keys import CreatedKey, KeyLimits, KeySpec, KeyView, RateLimit, Scope, SpendingLimit
 from contracts.results import CommandResult
-from ledger_sdk._sync.client import CallOptions, route
-from ledger_sdk._sync.wallets import Resource
+from ledger_sdk._sync.client import CallOptions, Resource, route
 from ledger_sdk._values import Amount, Party, amount, given, party
 
 _KEYS = TypeAdapter(list[KeyView])

@@ -1,5 +1,5 @@
 # Generated from ledger_sdk/_async/wallets.py by tools/sdk_generate.py; edit that file, not this one.
-"""Currencies, wallets, accounts, and the calling key's own wallet (``me``)."""
+"""Currencies, wallets and accounts."""
 
 from __future__ import annotations
 
@@ -15,28 +15,14 @@ from contracts import http as docs
 from contracts.events import EventEnvelope
 from contracts.results import CommandResult
 from contracts.wallets import WalletKind
-from ledger_sdk._sync.client import CallOptions, Pager, route
-from ledger_sdk._values import AccountRef, Amount, Party, amount, given, path_ref
+from ledger_sdk._sync.client import CallOptions, Pager, Resource, route
+from ledger_sdk._sync.history import entries, events
+from ledger_sdk._values import Amount, Party, amount, given, path_ref
 
 if TYPE_CHECKING:
-    from ledger_sdk._sync.client import Client
+    pass
 
 _CURRENCIES = TypeAdapter(list[docs.Currency])
-
-
-class Resource:
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-
-def history(
-    types: Sequence[str] | None, since: datetime | None, until: datetime | None, counterparty: Party | None
-) -> dict[str, Any]:
-    """The query of the history endpoints (``type`` may repeat; ``counterparty`` is an account id or a wallet)."""
-    other = counterparty.id if isinstance(counterparty, AccountRef) else counterparty
-    return given(type=list(types) if types else None, counterparty=None if other is None else str(other)) | given(
-        **{"from": since, "to": until}
-    )
 
 
 class Currencies(Resource):
@@ -264,74 +250,6 @@ class Accounts(Resource):
         )
 
 
-class Me(Resource):
-    """The wallet the calling key is bound to."""
-
-    @route("GET", "/v1/wallets/me")
-    def wallet(self, **options: Unpack[CallOptions]) -> docs.Wallet:
-        """The key's own wallet with its accounts and balances."""
-        return self._client.get("/v1/wallets/me", docs.Wallet, None, options)
-
-    @route("GET", "/v1/wallets/me/balance")
-    def balance(self, *, at: datetime | None = None, **options: Unpack[CallOptions]) -> docs.WalletBalances:
-        """The key's wallet balance in every currency, now or as of a past moment ``at``."""
-        return self._client.get("/v1/wallets/me/balance", docs.WalletBalances, given(at=at), options)
-
-    @route("GET", "/v1/wallets/me/transactions")
-    def transactions(
-        self,
-        *,
-        types: Sequence[str] | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        counterparty: Party | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-        **options: Unpack[CallOptions],
-    ) -> Pager[docs.Entry]:
-        """The postings of the key's wallet, newest first."""
-        return entries(
-            self._client, "/v1/wallets/me/transactions", types, since, until, counterparty, limit, cursor, options
-        )
-
-    @route("GET", "/v1/wallets/me/events")
-    def events(
-        self, *, after: str | None = None, limit: int | None = None, **options: Unpack[CallOptions]
-    ) -> Pager[EventEnvelope]:
-        """The key's wallet's events, oldest first; ``pager.cursor`` resumes later."""
-        return events(self._client, "/v1/wallets/me/events", after, limit, options)
-
-
 def _account_body(currency: str, min_balance: Amount | None, account_id: UUID | None) -> dict[str, Any]:
     minimum = None if min_balance is None else amount(min_balance, name="min_balance")
     return given(currency=currency, min_balance=minimum, account_id=str(account_id) if account_id else None)
-
-
-def entries(
-    client: Client,
-    path: str,
-    types: Sequence[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-    counterparty: Party | None,
-    limit: int | None,
-    cursor: str | None,
-    options: CallOptions,
-) -> Pager[docs.Entry]:
-    query = {**history(types, since, until, counterparty), **given(limit=limit)}
-
-    def fetch(at: str | None) -> tuple[list[docs.Entry], str | None, bool]:
-        page = client.get(path, docs.EntryPage, {**query, "cursor": at}, options)
-        return page.entries, page.next_cursor, page.next_cursor is not None
-
-    return Pager(fetch, cursor)
-
-
-def events(
-    client: Client, path: str, after: str | None, limit: int | None, options: CallOptions
-) -> Pager[EventEnvelope]:
-    def fetch(at: str | None) -> tuple[list[EventEnvelope], str | None, bool]:
-        page = client.get(path, docs.EventPage, given(after=at, limit=limit), options)
-        return page.events, page.next_cursor, page.has_more
-
-    return Pager(fetch, after)
