@@ -22,8 +22,10 @@ from collections.abc import Callable
 import aio_pika
 import asyncpg
 
-from ledger_cli import dead_commands, dead_events
-from ledger_cli.dead_letters import DeadLetter, printable, to_block, to_json, to_line
+from ledger_cli.dead_letters import to_block, to_json, to_line
+from ledger_common.dead_letters import commands as dead_commands
+from ledger_common.dead_letters import events as dead_events
+from ledger_common.dead_letters.model import DeadLetter, printable
 from ledger_common.settings import Settings
 
 SOURCES = ("commands", "events")

@@ -37,13 +37,13 @@ from ledger_common import metrics, tracing
 from ledger_common.amqp import settle
 from ledger_common.db import classify, retrying
 from ledger_common.faults import crash_point
+from ledger_common.intake import Undecodable, decode
 from ledger_common.logs import about
 from ledger_common.probes import Progress
 from ledger_common.settings import Settings
 from ledger_worker.acks import Acks
 from ledger_worker.apply import Applier
 from ledger_worker.callers import identify
-from ledger_worker.intake import Undecodable, decode
 from ledger_worker.traces import batch_span, command_span, traceparents
 
 log = logging.getLogger("ledger_worker")

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER, DELIVERY_LIMIT
-from ledger_cli.dead_commands import attempts, original_routing_key, reason
-from ledger_cli.dead_letters import DeadLetter, plain, preview, printable, to_line
+from ledger_cli.dead_letters import to_line
+from ledger_common.dead_letters.commands import attempts, original_routing_key, reason
+from ledger_common.dead_letters.model import DeadLetter, plain, preview, printable
 
 WORKER_DEATH: dict[str, Any] = {
     DEAD_LETTER_REASON_HEADER: b"invalid JSON: duplicate key 'amount'",

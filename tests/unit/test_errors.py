@@ -53,7 +53,7 @@ def test_every_exception_of_ours_is_in_the_tree_under_one_group() -> None:
         "contracts.errors.NotFound",
         "ledger_common.keystore.KeyNotFound",
         "http_gateway.problems.Problem",
-        "ledger_worker.intake.Undecodable",
+        "ledger_common.intake.Undecodable",
         "ledger_cli.bench.http1.TransportError",
     } <= set(classes)
     roots = {LedgerError, *GROUPS}
@@ -69,8 +69,8 @@ def test_each_class_is_in_the_group_of_what_its_caller_does() -> None:
     from ledger_cli.bench.http1 import TransportError
     from ledger_cli.broker import BrokerSetupError
     from ledger_cli.seed import SeedFailed
+    from ledger_common.intake import Undecodable
     from ledger_common.keystore import KeyNotFound, WalletNotFound
-    from ledger_worker.intake import Undecodable
 
     assert GatewayBrokerUnavailable is BrokerUnavailable  # one class, wherever it is imported from
     assert issubclass(DatabaseUnavailable, Unavailable) and issubclass(BrokerUnavailable, Unavailable)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from contracts.commands import DepositCommand
 from contracts.money import Deposit
-from ledger_worker.intake import MAX_BODY_BYTES, MAX_REASON, Undecodable, decode
+from ledger_common.intake import MAX_BODY_BYTES, MAX_REASON, Undecodable, decode
 
 VALID: dict[str, Any] = {
     "command_id": "c-1",

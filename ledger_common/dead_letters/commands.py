@@ -23,9 +23,9 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER, DELIVERY_LIMIT, ORIGINAL_ROUTING_KEY_HEADER
-from ledger_cli.dead_letters import DeadLetter, plain, preview
+from ledger_common.dead_letters.model import DeadLetter, plain, preview
+from ledger_common.intake import Undecodable, decode
 from ledger_common.settings import Settings
-from ledger_worker.intake import Undecodable, decode
 
 #: Set on a replayed command, so a copy that dies again shows it was already replayed once.
 REPLAYED_HEADER = "x-ledger-replayed"
@@ -80,7 +80,15 @@ def describe(message: AbstractIncomingMessage, *, detail: bool = False) -> DeadL
         size=len(message.body),
         body=preview(message.body, 1024 if detail else 48),
         extra=extra,
+        dead_at=_died_at(headers),
+        published_by=message.user_id,
     )
+
+
+def _died_at(headers: dict[str, Any]) -> str | None:
+    deaths = _deaths(headers)
+    when = plain(deaths[0].get("time")) if deaths else None  # the newest death first
+    return when if isinstance(when, str) else None
 
 
 def _deaths(headers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -139,6 +147,20 @@ async def _take_all(channel: AbstractChannel, queue_name: str) -> list[AbstractI
     return held
 
 
+async def waiting(settings: Settings) -> int:
+    """How many dead commands wait, from a passive declare (needs no permission on the queue)."""
+    connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=15)
+    try:
+        channel = await connection.channel(publisher_confirms=False)
+        try:
+            queue = await channel.declare_queue(settings.topology.commands_dead_queue, passive=True)
+        except aio_pika.exceptions.ChannelNotFoundEntity:
+            return 0  # never declared: nothing was ever dead-lettered
+        return queue.declaration_result.message_count or 0
+    finally:
+        await connection.close()
+
+
 async def scan(settings: Settings, *, detail: bool = False) -> list[DeadLetter]:
     """Every dead command, in queue order; nothing is consumed."""
     async with _session(settings) as (_, held):
@@ -166,10 +188,19 @@ def _replay_copy(message: AbstractIncomingMessage, user: str) -> aio_pika.Messag
     )
 
 
-async def replay(settings: Settings, select: Callable[[str], bool], *, force: bool = False) -> Outcome:
+async def replay(
+    settings: Settings,
+    select: Callable[[str], bool],
+    *,
+    force: bool = False,
+    only_from: frozenset[str] | None = None,
+) -> Outcome:
     """Republish the selected dead commands to ``ledger.commands`` (confirmed), then ack each dead copy.
 
-    A body that still does not decode would only die again: it is skipped unless ``force``.
+    A body that still does not decode would only die again: it is skipped unless ``force``. With
+    ``only_from``, a command first published by another broker user (or without ``user_id``) is skipped:
+    the copy goes out as this process's user, and a gateway user's copy is trusted to name its principal
+    in the body, which the original publisher was not (the gateway passes its trusted users here).
     """
     done: list[DeadLetter] = []
     skipped: list[tuple[DeadLetter, str]] = []
@@ -178,6 +209,9 @@ async def replay(settings: Settings, select: Callable[[str], bool], *, force: bo
         exchange = await publish_channel.get_exchange(settings.topology.commands_exchange, ensure=True)
         for message in held:
             if not select(message_key(message)):
+                continue
+            if only_from is not None and message.user_id not in only_from:
+                skipped.append((describe(message), f"published by broker user {message.user_id!r}, not a gateway"))
                 continue
             if not force:
                 try:

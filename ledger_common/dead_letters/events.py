@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from ledger_cli.dead_letters import DeadLetter, plain, preview
+from ledger_common.dead_letters.model import DeadLetter, plain, preview
 
 #: $1: ids (text[]) or NULL for all; $2: body bytes to return; $3: row limit.
 _SELECT = """
@@ -48,6 +48,7 @@ async def find(
             size=r["size"],
             body=preview(bytes(r["head"]), head) + ("…" if r["size"] > head else ""),
             extra={"event_id": str(r["event_id"]), "command_id": r["command_id"], "dead_at": plain(r["dead_at"])},
+            dead_at=plain(r["dead_at"]),
         )
         for r in rows
     ]
