@@ -19,7 +19,10 @@ _NOTES = {
     Scope.TREASURY: "a system account as a side where the table says so (treasury operations)",
 }
 #: What a scope allows besides commands.
-_ALSO = {Scope.ADMIN: "; API keys (`/v1/admin/keys`): never wider than the key itself"}
+_ALSO = {
+    Scope.ADMIN: "; API keys (`/v1/admin/keys`): never wider than the key itself; with a key bound to no wallet,"
+    " `/v1/admin/operations` and the dead letters (`/v1/admin/dead_letters`: list, replay, purge)"
+}
 
 
 def _party(rule: PartyRule) -> str:

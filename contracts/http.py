@@ -248,3 +248,94 @@ class Readiness(BaseModel):
     status: str
     database: bool
     broker: bool
+
+
+class Flow(BaseModel):
+    """Money from one wallet to another in one currency over the period (``transactions``: how many moved it)."""
+
+    source_wallet_id: UUID
+    #: The wallet's @handle, else its external ref, else its system role (``treasury``…), else its id.
+    source_label: str
+    target_wallet_id: UUID
+    target_label: str
+    currency: str
+    amount: int
+    amount_decimal: str
+    transactions: int
+
+
+class FlowGraph(BaseModel):
+    """The edges of a Sankey diagram over ``[since, until)``, largest first; ``currency`` null: every currency."""
+
+    since: datetime
+    until: datetime
+    currency: str | None
+    flows: list[Flow]
+    #: More edges than the answer's bound existed; the smallest were left out.
+    truncated: bool = False
+
+
+class OutboxState(BaseModel):
+    #: Rows waiting to be published (not dead); ``oldest_age_seconds`` null when none waits.
+    backlog: int
+    oldest_age_seconds: float | None
+    dead: int
+
+
+class DeadLetterCounts(BaseModel):
+    #: Null when the broker could not be asked.
+    commands: int | None
+    events: int
+
+
+class AuditRun(BaseModel):
+    """The latest ``ledger audit``: its verdict and the number of findings per check (no subjects)."""
+
+    ran_at: datetime
+    ok: bool
+    checks: int
+    findings: int
+    postings: int
+    seconds: float
+    summary: dict[str, int]
+
+
+class Operations(BaseModel):
+    """The state an operator watches: the outbox, the dead letters, the last audit (null: never ran)."""
+
+    outbox: OutboxState
+    dead_letters: DeadLetterCounts
+    audit: AuditRun | None
+
+
+class DeadLetter(BaseModel):
+    """A dead-lettered command (broker queue) or event (outbox row); ``id`` is what replay and purge take."""
+
+    id: str
+    source: Literal["commands", "events"]
+    reason: str
+    #: A command's original routing key (its type), an event's type.
+    routing_key_or_type: str
+    attempts: int
+    size: int
+    #: The body's first bytes, undecodable and control characters escaped.
+    body_preview: str
+    dead_at: datetime | None
+    event_id: UUID | None = None
+    command_id: str | None = None
+    #: The broker user that published a dead command.
+    published_by: str | None = None
+
+
+class DeadLetterPage(BaseModel):
+    source: Literal["commands", "events"]
+    dead_letters: list[DeadLetter]
+    #: More dead letters than ``limit`` exist.
+    has_more: bool = False
+
+
+class DeadLetterAction(BaseModel):
+    """What a replay or purge did: the dead letter as it was, and what became of it."""
+
+    action: Literal["replayed", "purged"]
+    dead_letter: DeadLetter

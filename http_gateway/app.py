@@ -24,11 +24,13 @@ from http_gateway.routes import (
     accounts,
     commands,
     currencies,
+    flows,
     history,
     holds,
     intents,
     me,
     money,
+    operations,
     transactions,
     wallets,
 )
@@ -83,7 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
     )
     # Every route may answer 400 (a bad Idempotency-Key or cursor), 404 and 409 (refusals, missing objects).
     # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference.
-    for module in (me, currencies, wallets, accounts, money, transactions, holds, intents, history, commands, admin):
+    routers = (me, currencies, wallets, accounts, money, transactions, holds, intents, history, flows, commands, admin)
+    for module in (*routers, operations):
         v1.include_router(module.router, responses=problems.problem_responses(400, 404, 409))
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)

@@ -1,6 +1,7 @@
 """``ledger audit``: check the live ledger's invariants; exit 1 with a report when any is broken.
 
 Everything is read in one repeatable-read snapshot, so concurrent writes cannot cause false alarms.
+Each run is recorded in ``audit_runs`` (when, the verdict, findings counted per check).
 Every check is set-based SQL, the hash chain included (``ledger_entry_hash``, the SQL twin of
 ``contracts/chain.py``), so PostgreSQL does the work in one pass per check.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 import asyncpg
@@ -118,15 +120,30 @@ async def run_audit(conn: asyncpg.Connection, *, outbox_max_age: float) -> list[
     return findings
 
 
+async def record_run(conn: asyncpg.Connection, findings: list[Finding], *, postings: int, seconds: float) -> None:
+    """One ``audit_runs`` row (``GET /v1/admin/operations`` shows the latest): counts per check only."""
+    summary = dict(Counter(f.check for f in findings))
+    await conn.execute(
+        "INSERT INTO audit_runs (ok, checks, findings, postings, seconds, summary) VALUES ($1, $2, $3, $4, $5, $6)",
+        not findings,
+        len(CHECKS),
+        len(findings),
+        postings,
+        seconds,
+        summary,
+    )
+
+
 async def audit(settings: Settings, args: argparse.Namespace) -> int:
     conn = await connect(settings.database_url.get_secret_value())
     started = time.perf_counter()
     try:
         findings = await run_audit(conn, outbox_max_age=args.outbox_max_age)
         postings = await conn.fetchval("SELECT count(*) FROM postings")
+        seconds = time.perf_counter() - started
+        await record_run(conn, findings, postings=postings, seconds=seconds)
     finally:
         await conn.close()
-    seconds = time.perf_counter() - started
     checks = len(CHECKS)
     if args.json:
         report = {"ok": not findings, "postings": postings, "seconds": round(seconds, 3), "checks": checks}

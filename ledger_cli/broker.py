@@ -46,9 +46,12 @@ def service_grants(namespace: str, user_prefix: str = "ledger-") -> list[Grant]:
     """gateway, worker and relay, each allowed exactly what its code does (see docs/topology.md)."""
     n = re.escape(namespace)
     replies = rf"^{n}ledger\.gateway\.replies\.[0-9a-f]{{32}}$"
+    # Reading the command dead-letter queue is how GET /v1/admin/dead_letters sees it (basic.get, handed
+    # back unacked) and how replay and purge settle a dead copy; no other queue of commands.
+    replies_or_dead = rf"^({n}ledger\.gateway\.replies\.[0-9a-f]{{32}}|{n}ledger\.commands\.dead)$"
     return [
-        # Publishes commands; declares, and consumes, its own exclusive reply queue.
-        Grant(f"{user_prefix}gateway", replies, rf"^{n}ledger\.commands$", replies),
+        # Publishes commands; declares, and consumes, its own exclusive reply queue; reads the dead letters.
+        Grant(f"{user_prefix}gateway", replies, rf"^{n}ledger\.commands$", replies_or_dead),
         # Consumes the command queue; replies through the default exchange; dead-letters to the DLX.
         Grant(
             f"{user_prefix}worker",

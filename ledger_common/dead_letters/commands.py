@@ -27,6 +27,8 @@ from ledger_common.dead_letters.model import DeadLetter, plain, preview
 from ledger_common.intake import Undecodable, decode
 from ledger_common.settings import Settings
 
+#: Where the worker's dead copy keeps the publisher's ``user_id`` (ledger_worker/consumer.py).
+ORIGINAL_USER_HEADER = "x-ledger-original-user-id"
 #: Set on a replayed command, so a copy that dies again shows it was already replayed once.
 REPLAYED_HEADER = "x-ledger-replayed"
 #: Bookkeeping of the previous death, not part of the command: dropped when replaying.
@@ -81,8 +83,15 @@ def describe(message: AbstractIncomingMessage, *, detail: bool = False) -> DeadL
         body=preview(message.body, 1024 if detail else 48),
         extra=extra,
         dead_at=_died_at(headers),
-        published_by=message.user_id,
+        published_by=publisher(message),
     )
+
+
+def publisher(message: AbstractIncomingMessage) -> str | None:
+    """The broker user that first published it: the worker's copy names it in a header (the copy is the
+    worker's own publish), a copy the broker dead-lettered keeps the ``user_id``."""
+    original = plain((message.headers or {}).get(ORIGINAL_USER_HEADER))
+    return str(original) if original else message.user_id
 
 
 def _died_at(headers: dict[str, Any]) -> str | None:
@@ -210,8 +219,8 @@ async def replay(
         for message in held:
             if not select(message_key(message)):
                 continue
-            if only_from is not None and message.user_id not in only_from:
-                skipped.append((describe(message), f"published by broker user {message.user_id!r}, not a gateway"))
+            if only_from is not None and publisher(message) not in only_from:
+                skipped.append((describe(message), f"first published by broker user {publisher(message)!r}"))
                 continue
             if not force:
                 try:

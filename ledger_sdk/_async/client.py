@@ -105,7 +105,7 @@ class AsyncClient:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._async import history, money, payments, wallets
+        from ledger_sdk._async import history, money, operations, payments, wallets
 
         self.currencies = wallets.AsyncCurrencies(self)
         self.wallets = wallets.AsyncWallets(self)
@@ -123,6 +123,9 @@ class AsyncClient:
         self.refunds = payments.AsyncRefunds(self)
         self.keys = payments.AsyncKeys(self)
         self.system = payments.AsyncSystem(self)
+        self.flows = operations.AsyncFlows(self)
+        self.operations = operations.AsyncOperations(self)
+        self.dead_letters = operations.AsyncDeadLetters(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self

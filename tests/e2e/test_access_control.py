@@ -158,6 +158,16 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ("PUT", "/v1/admin/keys/{key_id}/limits"): lambda w: Example(
         path={"key_id": w.key_id}, json={"rate_limit": None, "spending_limits": []}
     ),
+    ("GET", "/v1/flows"): lambda w: Example(wallet=False),  # a bound key gets the edges of its own wallet
+    # Operations and dead letters span every wallet: a key bound to any wallet gets 403 wrong_wallet.
+    ("GET", "/v1/admin/operations"): lambda w: Example(),
+    ("GET", "/v1/admin/dead_letters"): lambda w: Example(),
+    ("POST", "/v1/admin/dead_letters/{source}/{letter_id}/replay"): lambda w: Example(
+        path={"source": "events", "letter_id": "no-such-dead-letter"}, accepted=404
+    ),
+    ("DELETE", "/v1/admin/dead_letters/{source}/{letter_id}"): lambda w: Example(
+        path={"source": "commands", "letter_id": "no-such-dead-letter"}, accepted=404
+    ),
 }
 
 #: Endpoints anyone may call.

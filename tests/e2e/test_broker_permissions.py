@@ -177,6 +177,8 @@ async def test_broker_setup_grants_least_privilege(
     await _refused(connections[relay], lambda ch: _consume(ch, b.n("ledger.commands.worker")))
     await _refused(connections[worker], lambda ch: _publish(ch, b.n("ledger.events"), b"{}"))
     await _refused(connections[gateway], lambda ch: _consume(ch, b.n("ledger.commands.worker")))
+    # The gateway reads the command dead letters (GET /v1/admin/dead_letters), and no other command queue.
+    await _allowed(connections[gateway], lambda ch: _get(ch, b.n("ledger.commands.dead")))
     await _refused(connections[gateway], lambda ch: _publish(ch, b.n("ledger.events"), b"{}"))
     await _refused(connections[gateway], lambda ch: ch.declare_queue(b.n("ledger.gateway.replies.x")))
 
@@ -189,6 +191,9 @@ async def test_broker_setup_grants_least_privilege(
         r = await c.post("/v1/deposits", json={"account_id": account, "amount": 9, "currency": "USD"},
                          headers={"Idempotency-Key": uuid.uuid4().hex})  # fmt: skip
         assert r.status_code == 200, r.text
+        dead = await c.get("/v1/admin/dead_letters", params={"source": "commands"})
+        assert dead.status_code == 200 and dead.json()["dead_letters"] == [], dead.text
+        assert (await c.get("/v1/admin/operations")).json()["dead_letters"]["commands"] == 0
     await wait_until(lambda: _true([m for m in received if m.routing_key == "account.credited"]))
     assert {m.routing_key for m in received} >= {"account.opened", "account.credited"}
 
@@ -205,6 +210,11 @@ async def _bind(channel: AbstractChannel, queue: str, exchange: str) -> None:
 async def _consume(channel: AbstractChannel, queue: str) -> None:
     q = await channel.declare_queue(queue, passive=True)
     await q.consume(_ignore)
+
+
+async def _get(channel: AbstractChannel, queue: str) -> None:
+    q = await channel.declare_queue(queue, passive=True)
+    await q.get(no_ack=False, fail=False)  # nothing there; a message would go back when the channel closes
 
 
 async def _ignore(message: AbstractIncomingMessage) -> None:

@@ -155,7 +155,19 @@ async def scenario(c: Any, admin: Any, make_client: Any) -> None:
         await run(agent.transfers.create(debit=a, credit=m, amount="15.00", currency="USD"))
     with pytest.raises(ledger_sdk.PermissionDenied):
         await run(agent.transfers.create(debit=b, credit=a, amount=1, currency="USD"))
+    mine = (await run(agent.flows.graph())).flows  # only the edges with its own wallet on one side
+    assert mine and all(alice.wallet_id in (f.source_wallet_id, f.target_wallet_id) for f in mine)
     assert (await run(admin.keys.revoke(key.id))).revoked_at is not None
+
+    # The console's reads: flows (the agent sees only its wallet's), operations, dead letters.
+    edges = (await run(c.flows.graph(since=tx.created_at, currency="USD"))).flows
+    assert any(f.source_label == a and f.target_label == m for f in edges)
+    assert (await run(admin.operations.get())).outbox.backlog >= 0
+    assert (await run(admin.dead_letters.list(source="events", limit=5))).source == "events"
+    with pytest.raises(ledger_sdk.NotFoundError):
+        await run(admin.dead_letters.replay(source="events", id=f"no-such-{s}"))
+    with pytest.raises(ledger_sdk.Conflict):
+        await run(admin.dead_letters.purge(source="events", id=f"no-such-{s}"))
 
 
 def _expected() -> set[str]:
