@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 NODE_TOOLS := tools/asyncapi
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 
-.PHONY: venv tools prometheus-tools run test test-fast lint audit bench schemas clean
+.PHONY: venv tools prometheus-tools browser-tools run test test-fast lint audit bench schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,8 +19,8 @@ $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
 
 venv: $(STAMP) $(NODE_STAMP)
 
-## tools: the node packages and the Prometheus binaries the tests use (make venv and make test install them)
-tools: $(NODE_STAMP) prometheus-tools
+## tools: the node packages, the Prometheus binaries and the browser the tests use (make venv and make test install them)
+tools: $(NODE_STAMP) prometheus-tools browser-tools
 
 ## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
 ## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
@@ -29,12 +29,18 @@ prometheus-tools:
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus && \
 	  { systemctl disable --now prometheus 2>/dev/null || true; }; }
 
+## browser-tools: Debian's chromium when not on PATH, for the console's browser tests (Playwright drives it by
+## its path and never downloads a browser of its own).
+browser-tools:
+	@command -v chromium >/dev/null || { \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
 ## run: migrate, then run gateway + worker + relay until Ctrl-C (honours DATABASE_URL, AMQP_URL, ...)
 run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP) prometheus-tools
+test: $(STAMP) $(NODE_STAMP) prometheus-tools browser-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts import asyncapi
 from contracts.http import Readiness
-from http_gateway import admin, pages, problems
+from http_gateway import admin, console, pages, problems
 from http_gateway import metrics as gateway_metrics
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
@@ -72,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     problems.install(app)
     gateway_metrics.install(app, enabled=settings.metrics_enabled)  # GET /metrics, outside /v1 and the schema
+    console.install(app)  # GET /console: static files that call /v1 with the key pasted; outside the schema
     if tracing.ENABLED:  # off: not even installed (docs/observability.md#tracing)
         from http_gateway.traced import TraceRequests
 

@@ -175,6 +175,9 @@ PUBLIC = {"/healthz", "/readyz"}
 #: Outside /v1 but not public: an unbound ``read`` key (tests/e2e/test_metrics.py checks its 401 and 403s).
 METRICS = {"/metrics"}
 DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+#: The operator console's static files (http_gateway/console.py): public, they hold no data; every datum comes
+#: from /v1 with the key the user pastes (tests/e2e/test_console.py).
+CONSOLE = {"/console", "/console/{asset}"}
 
 
 def v1_routes(settings: Settings) -> list[tuple[str, str, Scope]]:
@@ -192,7 +195,7 @@ def test_every_route_has_an_example(settings: Settings) -> None:
     missing = [(m, p) for m, p, _ in routes if (m, p) not in EXAMPLES]
     assert not missing, f"add these to EXAMPLES: {missing}"
     others = {p for _, p, _ in endpoints(create_app(settings).routes) if not p.startswith("/v1")}
-    assert others - DOCS - METRICS == PUBLIC
+    assert others - DOCS - METRICS - CONSOLE == PUBLIC
 
 
 async def _call(c: httpx.AsyncClient, method: str, template: str, ex: Example, token: str | None) -> httpx.Response:

@@ -1,0 +1,340 @@
+"""The operator console (``/console``) in headless Chromium against real processes.
+
+Debian's ``chromium`` (``make browser-tools``), driven by Playwright with its executable path: Playwright
+never downloads a browser. Each test logs in by pasting a key, as a person would, and checks what the
+page shows; the screenshots in docs/console/ are taken here, at 1366x768.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from aio_pika.abc import AbstractRobustConnection
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from contracts.topology import DEAD_LETTER_REASON_HEADER
+from http_gateway.console import CONTENT_SECURITY_POLICY
+from ledger_cli.processes import Processes
+from ledger_common.settings import Settings
+from tests.e2e.access import make_key
+from tests.e2e.api import Wallet, new_wallet, write
+from tests.e2e.conftest import wait_until
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+VIEWPORT = {"width": 1366, "height": 768}
+TIMEOUT_MS = 15_000
+
+
+def service(system: Processes) -> httpx.AsyncClient:
+    token = system.settings.service_api_key.get_secret_value()
+    return httpx.AsyncClient(base_url=system.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+
+
+@dataclass
+class World:
+    alice: Wallet
+    bob: Wallet
+    carol: Wallet
+    transfer_id: str
+    hold_id: str
+    intent_id: str
+    read_key: str  # unbound, read only
+    bob_key: str  # read, bound to bob
+    admin_key: str  # unbound, admin and read
+
+
+@pytest.fixture(scope="module")
+async def world(system: Processes) -> World:
+    async with service(system) as c:
+        alice = await new_wallet(c, funded=10_000, metadata={"segment": "console-demo"})
+        bob = await new_wallet(c, funded=4_000)
+        carol = await new_wallet(c)
+        transfer = {"debit_wallet": alice.handle, "credit_wallet": bob.handle, "amount": "25.50", "currency": "USD"}
+        transfer_id = (await write(c, "POST", "/v1/transfers", transfer))["transaction_id"]
+        for debit, credit, amount in ((alice, carol, 1200), (bob, carol, 300), (alice, bob, 700)):
+            body = {"debit_wallet": debit.handle, "credit_wallet": credit.handle, "amount": amount, "currency": "USD"}
+            await write(c, "POST", "/v1/transfers", body)
+        hold = {"account_id": alice.usd, "amount": 500, "currency": "USD", "recipient_wallet": carol.handle}
+        hold_id = (await write(c, "POST", "/v1/holds", hold))["hold_id"]
+        intent = {"merchant_wallet": bob.handle, "amount": 1999, "currency": "USD", "description": "order 42"}
+        intent_id = (await write(c, "POST", "/v1/payment_intents", intent))["intent_id"]
+        read_key = (await make_key(c, ["read"], name="console reader"))["secret"]
+        bob_key = (await make_key(c, ["read"], wallet_id=bob.id, name="console bob"))["secret"]
+        admin_key = (await make_key(c, ["admin", "read"], name="console admin"))["secret"]
+    return World(alice, bob, carol, transfer_id, hold_id, intent_id, read_key, bob_key, admin_key)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    assert shutil.which(CHROMIUM), "no chromium: `make browser-tools` installs Debian's"
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, system: Processes) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport=VIEWPORT, base_url=system.base_url)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = await context.new_page()
+    try:
+        yield opened
+    finally:
+        await context.close()
+
+
+async def log_in(page: Page, secret: str, *, screenshot: bool = False) -> None:
+    await page.goto("/console")
+    await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    await page.get_by_label("API key").fill(secret)
+    if screenshot:
+        await shoot(page, "login")
+    await page.get_by_role("button", name="Log in").click()
+    await expect(page.get_by_role("heading", name="Search")).to_be_visible()
+
+
+async def shoot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_the_policy_allows_nothing_inline_nor_from_elsewhere() -> None:
+    directives = dict(d.strip().split(" ", 1) for d in CONTENT_SECURITY_POLICY.split(";"))
+    assert directives["default-src"] == directives["script-src"] == directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == directives["base-uri"] == directives["form-action"] == "'none'"
+    assert "unsafe" not in CONTENT_SECURITY_POLICY
+
+
+async def test_console_is_served_with_a_strict_policy_and_loads_nothing_from_elsewhere(
+    system: Processes, world: World, browser: Browser
+) -> None:
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as anonymous:
+        for path in ("/console", "/console/app.js", "/console/charts.js", "/console/style.css"):
+            r = await anonymous.get(path)
+            assert r.status_code == 200, path
+            assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["referrer-policy"] == "no-referrer"
+            assert "set-cookie" not in r.headers
+        assert (await anonymous.get("/console/../app.py")).status_code == 404
+        assert (await anonymous.get("/console/nothing.js")).status_code == 404
+        assert "/console" not in json.dumps((await anonymous.get("/openapi.json")).json()["paths"])
+
+    context = await browser.new_context(viewport=VIEWPORT, base_url=system.base_url)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    requests: list[str] = []
+    violations: list[str] = []
+    page = await context.new_page()
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("console", lambda message: violations.append(message.text) if "Content Security" in message.text else None)
+    await log_in(page, world.read_key)
+    for hash_route, heading in (
+        (f"#/wallet/{world.alice.handle}", f"Wallet {world.alice.handle}"),
+        (f"#/tx/{world.transfer_id}", "Transaction"),
+        (f"#/hold/{world.hold_id}", "Hold"),
+        (f"#/intent/{world.intent_id}", "Payment intent"),
+        ("#/flows", "Flows between wallets"),
+        ("#/ops", "Operations"),
+    ):
+        await page.goto(f"/console{hash_route}")
+        await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
+        await page.wait_for_load_state("networkidle")
+    assert await context.cookies() == [], "the console sets no cookie"
+    await context.close()
+    assert requests and all(url.startswith(system.base_url + "/") for url in requests), [
+        u for u in requests if not u.startswith(system.base_url)
+    ]
+    assert not violations, violations
+
+
+async def test_find_a_wallet_see_its_chart_open_a_transaction_and_watch_events_live(
+    page: Page, world: World, system: Processes
+) -> None:
+    await log_in(page, world.read_key, screenshot=True)
+    await page.get_by_label("Wallet, account or object").fill("segment=console-demo")
+    await page.get_by_role("button", name="Search").click()
+    results = page.get_by_role("table", name="Wallets found")
+    await expect(results.get_by_role("link", name=world.alice.handle)).to_be_visible()
+    await shoot(page, "search")
+
+    await page.get_by_label("Wallet, account or object").fill(world.alice.handle)
+    await page.get_by_role("button", name="Search").click()
+    await results.get_by_role("link", name=world.alice.handle).click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Wallet {world.alice.handle}")
+    balances = page.get_by_role("table", name="Balances")
+    await expect(balances).to_contain_text("55.50")  # 100.00 - 25.50 - 12.00 - 7.00 posted; 5.00 held
+    await expect(balances).to_contain_text("50.50")
+
+    chart = page.locator("svg.balance-chart")
+    await expect(chart).to_be_visible()
+    line = await chart.locator("path.line").get_attribute("d")
+    assert line is not None and line.startswith("M") and line.count("V") >= 4, line
+    assert await chart.locator("circle.point").count() == 5  # the opening 0, then four postings
+    assert "postings" in (await chart.get_attribute("aria-label") or "")
+    await expect(page.locator("#events-body tr").first).to_be_visible()
+    await shoot(page, "wallet")
+
+    # A transfer made meanwhile appears among the events without a reload.
+    async with service(system) as c:
+        body = {
+            "debit_wallet": world.alice.handle,
+            "credit_wallet": world.carol.handle,
+            "amount": 111,
+            "currency": "USD",
+        }
+        live_id = (await write(c, "POST", "/v1/transfers", body))["transaction_id"]
+    await expect(page.locator(f'#events-body a[href="#/tx/{live_id}"]')).to_be_visible()
+    await expect(page.locator("#announce")).to_contain_text("new event")
+
+    await (
+        page.get_by_role("table", name="Postings of this wallet, newest first")
+        .locator(f'a[href="#/tx/{world.transfer_id}"]')
+        .click()
+    )
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Transaction")
+    debits = page.get_by_role("table", name="Debits (money out)")
+    credits = page.get_by_role("table", name="Credits (money in)")
+    await expect(debits).to_contain_text("25.50")
+    await expect(credits).to_contain_text("25.50")
+    await expect(page.get_by_text("Balanced: debits equal credits")).to_be_visible()
+    await expect(page.locator("#chain-summary")).to_contain_text("2 posting hash(es) recomputed")
+    assert await page.locator('[data-hash-check="ok"]').count() == 2
+    assert await page.locator('[data-hash-check="broken"]').count() == 0
+    await expect(page.locator(".facts")).to_contain_text("service")  # the principal, to an unbound reader
+    await shoot(page, "transaction")
+
+    await page.goto(f"/console#/hold/{world.hold_id}")
+    await expect(page.locator(".facts")).to_contain_text("pending")
+    await expect(page.locator(".facts")).to_contain_text("5.00 USD")
+    await shoot(page, "hold")
+    await page.goto(f"/console#/intent/{world.intent_id}")
+    await expect(page.locator(".facts")).to_contain_text("open")
+    await expect(page.locator(".facts")).to_contain_text("19.99 USD")
+    await shoot(page, "intent")
+
+
+async def flows_available(system: Processes) -> bool:
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as anonymous:
+        return "/v1/flows" in (await anonymous.get("/openapi.json")).json()["paths"]
+
+
+async def test_flows_between_wallets_are_drawn(page: Page, world: World, system: Processes) -> None:
+    await log_in(page, world.read_key)
+    await page.goto("/console#/flows?currency=USD")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Flows between wallets")
+    if not await flows_available(system):
+        await expect(page.get_by_role("alert")).to_contain_text("Not available on this gateway")
+        pytest.xfail("GET /v1/flows has not landed: the page says it is not available")
+    diagram = page.locator("svg.sankey")
+    await expect(diagram).to_be_visible()
+    assert await diagram.locator("path.band").count() >= 3
+    await page.get_by_text("Show the USD flows as a table").click()
+    flows = page.get_by_role("table", name="Flows in USD")
+    await expect(flows).to_contain_text(world.alice.handle)
+    await expect(flows).to_contain_text(world.carol.handle)
+    await shoot(page, "flows")
+
+
+async def _dead_command(amqp: AbstractRobustConnection, settings: Settings, account: str) -> str:
+    """A valid deposit straight into the commands' dead-letter exchange, as if it had died (test_dlq.py)."""
+    key = f"console-dead-{uuid.uuid4().hex}"
+    command = {
+        "command_id": key,
+        "type": "deposit",
+        "principal": "service",
+        "issued_at": datetime.now(UTC).isoformat(),
+        "payload": {"account_id": account, "amount": 4321, "currency": "USD"},
+    }
+    channel = await amqp.channel(publisher_confirms=True)
+    await settings.topology.declare_commands(channel)
+    dlx = await channel.get_exchange(settings.topology.commands_dlx)
+    headers: dict[str, Any] = {
+        DEAD_LETTER_REASON_HEADER: "internal error: simulated for the console",
+        "x-ledger-original-routing-key": "deposit",
+    }
+    message = aio_pika.Message(
+        json.dumps(command).encode(),
+        headers=headers,
+        content_type="application/json",
+        message_id=key,
+        user_id=settings.amqp_user,  # published by the gateway's broker user: its claim of "service" holds
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+    await dlx.publish(message, routing_key="deposit")
+    await channel.close()
+    return key
+
+
+async def dead_letters_available(system: Processes) -> bool:
+    async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as anonymous:
+        paths = (await anonymous.get("/openapi.json")).json()["paths"]
+    return "/v1/admin/operations" in paths and "/v1/admin/dead_letters" in paths
+
+
+async def test_admin_replays_a_dead_letter_and_a_read_key_is_refused(
+    page: Page, world: World, system: Processes, amqp: AbstractRobustConnection, settings: Settings
+) -> None:
+    if not await dead_letters_available(system):
+        await log_in(page, world.admin_key)
+        await page.goto("/console#/ops")
+        await expect(page.get_by_role("alert").first).to_contain_text("Not available on this gateway")
+        pytest.xfail("the operations and dead-letter endpoints have not landed: the page says so")
+    dead = await _dead_command(amqp, settings, world.carol.usd)
+
+    # A read key sees the page but not the dead letters, and its replay is refused.
+    await log_in(page, world.read_key)
+    await page.goto("/console#/ops")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Operations")
+    await expect(page.get_by_role("alert").first).to_contain_text("needs the admin scope")
+    await page.get_by_label("Dead letter id").fill(dead)
+    await page.get_by_role("button", name="Replay", exact=True).click()
+    await expect(page.locator("#ops-status")).to_contain_text("This key may not replay dead letters")
+    await expect(page.locator("#ops-status")).to_contain_text("403")
+    await shoot(page, "ops-refused")
+    await page.get_by_role("button", name="Log out").click()
+
+    await log_in(page, world.admin_key)
+    await page.goto("/console#/ops")
+    await expect(page.get_by_role("heading", name="Outbox backlog")).to_be_visible()
+    dead_commands = page.get_by_role("table", name="Dead commands")
+    await expect(dead_commands).to_contain_text(dead)
+    await shoot(page, "ops")
+    await page.get_by_role("button", name=f"Replay {dead}").click()
+    await expect(page.locator("#ops-status")).to_contain_text(f"Replayed {dead}")
+    await expect(page.get_by_role("button", name=f"Replay {dead}")).to_have_count(0)
+
+    async with service(system) as c:
+
+        async def applied() -> bool:
+            r = await c.get(f"/v1/commands/{dead}")
+            return r.status_code == 200 and r.json().get("status") == "applied"
+
+        await wait_until(applied)
+
+
+async def test_a_key_bound_to_another_wallet_is_refused_that_wallet(page: Page, world: World) -> None:
+    await log_in(page, world.bob_key)
+    await expect(page.locator("#who-text")).to_contain_text(f"bound to {world.bob.handle}")
+    await page.goto(f"/console#/wallet/{world.alice.handle}")
+    await expect(page.get_by_role("alert")).to_contain_text("bound to another wallet (403 wrong_wallet)")
+    await shoot(page, "wallet-refused")
+    await page.goto(f"/console#/wallet/{world.bob.handle}")
+    await expect(page.get_by_role("table", name="Balances")).to_contain_text("USD")
+    await page.goto(f"/console#/tx/{world.transfer_id}")  # bob is paid by it: his side, not alice's balance
+    await expect(page.get_by_role("table", name="Debits (money out)")).to_contain_text("not shown to this key")
