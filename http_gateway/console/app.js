@@ -117,10 +117,15 @@ function failure(error, doing) {
 
 // ---- page frame ----
 
+// Each page draws into a view of its own: what a slow answer for a page already left brings lands in a
+// detached view and shows nowhere, and its polling stops (view.isConnected).
 function page(title, ...content) {
-  main.replaceChildren(h("h1", { tabindex: "-1" }, title), ...content);
+  const heading = h("h1", { tabindex: "-1" }, title);
+  const view = h("div", { class: "view" }, heading, ...content);
+  main.replaceChildren(view);
   document.title = `${title} · Ledger console`;
-  main.querySelector("h1").focus({ preventScroll: false });
+  heading.focus({ preventScroll: false });
+  return view;
 }
 
 async function section(container, loader) {
@@ -277,19 +282,20 @@ function limitsText(l) {
 }
 
 async function walletPage(ref) {
-  page(`Wallet ${ref}`);
+  const view = page(`Wallet ${ref}`);
   let wallet;
   try {
     wallet = await api(`/v1/wallets/${encodeURIComponent(ref)}`);
   } catch (error) {
-    main.append(failure(error, "read this wallet"));
+    view.append(failure(error, "read this wallet"));
     return;
   }
+  if (!view.isConnected) return;
   const status = wallet.status === "frozen"
     ? [badge("frozen"), wallet.allow_credits ? " (credits still allowed)" : " (credits refused too)"]
     : badge(wallet.status);
   const frozenWhy = wallet.status === "frozen" ? h("p", { class: "hint" }, "Why it is frozen: the reason is in its wallet.frozen event below.") : null;
-  main.append(
+  view.append(
     h(
       "div",
       { class: "wallet-head" },
@@ -327,7 +333,7 @@ async function walletPage(ref) {
   const [txBox, txBody] = box("read this wallet's transactions", "Transactions");
   const [holdBox, holdBody] = box("read this wallet's holds and intents", "Holds and payment intents");
   const [eventBox, eventBody] = box("read this wallet's events", "Events (live)");
-  main.append(chartBox, txBox, holdBox, eventBox);
+  view.append(chartBox, txBox, holdBox, eventBox);
   const accounts = wallet.accounts;
   if (accounts.length) {
     const select = h("select", { id: "chart-account" }, accounts.map((a) => h("option", { value: a.id }, `${a.currency} (${a.id.slice(0, 8)}…)`)));
@@ -474,7 +480,7 @@ function startEvents(wallet, body, holdBody) {
     if (fresh && !first) announce(`${fresh} new event${fresh > 1 ? "s" : ""} for this wallet`);
   };
   const loop = async (first) => {
-    if (!running) return;
+    if (!running || !body.isConnected) return;
     if (!paused || first) {
       try {
         await fetchNew(first);
@@ -487,7 +493,8 @@ function startEvents(wallet, body, holdBody) {
     if (running) timer = setTimeout(() => loop(false), POLL_MS);
   };
   loop(true);
-  stopPage = () => { running = false; clearTimeout(timer); };
+  const previous = stopPage;
+  stopPage = () => { running = false; clearTimeout(timer); previous(); };
 }
 
 function renderHolds(events, body) {
@@ -556,12 +563,12 @@ async function transactionEvents(tx) {
 }
 
 async function transactionPage(id) {
-  page(`Transaction ${id.slice(0, 8)}…`);
+  const view = page(`Transaction ${id.slice(0, 8)}…`);
   let tx;
   try {
     tx = await api(`/v1/transactions/${encodeURIComponent(id)}`);
   } catch (error) {
-    main.append(failure(error, "read this transaction"));
+    view.append(failure(error, "read this transaction"));
     return;
   }
   const debits = tx.postings.filter((p) => p.amount < 0), credits = tx.postings.filter((p) => p.amount > 0);
@@ -579,7 +586,7 @@ async function transactionPage(id) {
     tx.hold_id && ["Hold", link(`#/hold/${tx.hold_id}`, tx.hold_id)],
     tx.intent_id && ["Payment intent", link(`#/intent/${tx.intent_id}`, tx.intent_id)],
   ];
-  main.append(
+  view.append(
     dl([
       ["Id", code(tx.id)],
       ["Type", tx.type],
@@ -596,7 +603,7 @@ async function transactionPage(id) {
     h("p", { class: sum === 0n ? "ok" : "bad" }, sum === 0n ? "✓ Balanced: debits equal credits." : `✗ Not balanced: the postings sum to ${sum}.`),
   );
   const [eventsBox, eventsBody] = box("read this transaction's events", "Events and hash chain");
-  main.append(eventsBox);
+  view.append(eventsBox);
   section(eventsBody, async () => {
     const { found, refused } = await transactionEvents(tx);
     const rows = [];
@@ -624,10 +631,10 @@ async function transactionPage(id) {
 // ---- holds and intents ----
 
 async function holdPage(id) {
-  page(`Hold ${id.slice(0, 8)}…`);
+  const view = page(`Hold ${id.slice(0, 8)}…`);
   try {
     const hold = await api(`/v1/holds/${encodeURIComponent(id)}`);
-    main.append(dl([
+    view.append(dl([
       ["Id", code(hold.id)],
       ["State", badge(hold.status)],
       ["Wallet", link(`#/wallet/${hold.wallet_id}`, hold.wallet_id)],
@@ -643,15 +650,15 @@ async function holdPage(id) {
       ["Finished", when(hold.finished_at)],
     ]));
   } catch (error) {
-    main.append(failure(error, "read this hold"));
+    view.append(failure(error, "read this hold"));
   }
 }
 
 async function intentPage(id) {
-  page(`Payment intent ${id.slice(0, 8)}…`);
+  const view = page(`Payment intent ${id.slice(0, 8)}…`);
   try {
     const it = await api(`/v1/payment_intents/${encodeURIComponent(id)}`);
-    main.append(dl([
+    view.append(dl([
       ["Id", code(it.id)],
       ["State", badge(it.status)],
       ["Merchant account", code(it.merchant_account_id)],
@@ -666,7 +673,7 @@ async function intentPage(id) {
       ["Updated", when(it.updated_at)],
     ]));
   } catch (error) {
-    main.append(failure(error, "read this payment intent"));
+    view.append(failure(error, "read this payment intent"));
   }
 }
 
@@ -723,9 +730,9 @@ async function flowsPage(params) {
 // ---- operations ----
 
 async function opsPage() {
-  const [summaryBox, summaryBody] = box("see the operations summary (admin)", "Outbox and audit");
-  const [cmdBox, cmdBody] = box("list dead letters (admin)", "Dead commands");
-  const [evBox, evBody] = box("list dead letters (admin)", "Dead events");
+  const [summaryBox, summaryBody] = box("see the operations summary", "Outbox and audit");
+  const [cmdBox, cmdBody] = box("list dead letters", "Dead commands");
+  const [evBox, evBody] = box("list dead letters", "Dead events");
   const status = h("div", { id: "ops-status", role: "status", "aria-live": "polite" });
   const source = h("select", { id: "by-id-source" }, h("option", { value: "commands" }, "command"), h("option", { value: "events" }, "event"));
   const letterId = h("input", { id: "by-id", required: true, autocomplete: "off" });
@@ -765,7 +772,7 @@ async function opsPage() {
   }
   opsActions = act;
   refresh();
-  const timer = setInterval(() => section(summaryBody, operationsSummary), 10000);
+  const timer = setInterval(() => (summaryBody.isConnected ? section(summaryBody, operationsSummary) : clearInterval(timer)), 10000);
   stopPage = () => clearInterval(timer);
 }
 

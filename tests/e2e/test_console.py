@@ -7,8 +7,11 @@ page shows; the screenshots in docs/console/ are taken here, at 1366x768.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,12 +31,18 @@ from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.access import make_key
 from tests.e2e.api import Wallet, new_wallet, write
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import publish_command, wait_until
 
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+#: ``UPDATE_CONSOLE_SCREENSHOTS=1`` writes them to docs/console/ (committed); otherwise to a scratch directory,
+#: so that a test run leaves the work tree as it was.
+SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "console"
+    if os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
+    else Path(tempfile.gettempdir()) / "ledger-console-screenshots"
+)
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 15_000
 
@@ -109,6 +118,23 @@ async def log_in(page: Page, secret: str, *, screenshot: bool = False) -> None:
     await expect(page.get_by_role("heading", name="Search")).to_be_visible()
 
 
+#: What a page must not have: a form field without a label, a table without a caption, a nameless button or
+#: link, a chart without a text alternative, other than one h1.
+ACCESSIBILITY = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll("main input, main select, main textarea"))
+    if (!(el.labels && el.labels.length) && !el.getAttribute("aria-label")) bad.push(`unlabelled ${el.id}`);
+  for (const t of document.querySelectorAll("main table"))
+    if (!t.querySelector("caption")) bad.push("uncaptioned table");
+  for (const b of document.querySelectorAll("button, a"))
+    if (!b.textContent.trim() && !b.getAttribute("aria-label")) bad.push(`nameless ${b.tagName}`);
+  for (const c of document.querySelectorAll("svg.chart"))
+    if (!c.getAttribute("aria-label")) bad.push("chart without text");
+  if (document.querySelectorAll("h1").length !== 1) bad.push("not one h1");
+  return bad;
+}"""
+
+
 async def shoot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
@@ -155,6 +181,7 @@ async def test_console_is_served_with_a_strict_policy_and_loads_nothing_from_els
         await page.goto(f"/console{hash_route}")
         await expect(page.get_by_role("heading", level=1)).to_contain_text(heading)
         await page.wait_for_load_state("networkidle")
+        assert await page.evaluate(ACCESSIBILITY) == [], hash_route
     assert await context.cookies() == [], "the console sets no cookie"
     await context.close()
     assert requests and all(url.startswith(system.base_url + "/") for url in requests), [
@@ -309,12 +336,22 @@ async def test_admin_replays_a_dead_letter_and_a_read_key_is_refused(
     await shoot(page, "ops-refused")
     await page.get_by_role("button", name="Log out").click()
 
+    await asyncio.to_thread(system.run_cli, "audit", "--json", check=False)  # the summary shows its result
+    junk = f"console-junk-{uuid.uuid4().hex}"
+    await publish_command(amqp, settings, b'{"command_id": "x", "type": "dep', message_id=junk, routing_key="deposit")
     await log_in(page, world.admin_key)
     await page.goto("/console#/ops")
     await expect(page.get_by_role("heading", name="Outbox backlog")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Last ledger audit").locator("..")).to_contain_text("ran")
     dead_commands = page.get_by_role("table", name="Dead commands")
     await expect(dead_commands).to_contain_text(dead)
+    await expect(dead_commands).to_contain_text(junk)
     await shoot(page, "ops")
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await page.get_by_role("button", name=f"Purge {junk}").click()
+    await expect(page.locator("#ops-status")).to_contain_text(f"Purged {junk}")
+    await expect(page.get_by_role("button", name=f"Purge {junk}")).to_have_count(0)
     await page.get_by_role("button", name=f"Replay {dead}").click()
     await expect(page.locator("#ops-status")).to_contain_text(f"Replayed {dead}")
     await expect(page.get_by_role("button", name=f"Replay {dead}")).to_have_count(0)
@@ -328,13 +365,38 @@ async def test_admin_replays_a_dead_letter_and_a_read_key_is_refused(
         await wait_until(applied)
 
 
-async def test_a_key_bound_to_another_wallet_is_refused_that_wallet(page: Page, world: World) -> None:
-    await log_in(page, world.bob_key)
+async def focused(page: Page) -> str:
+    text: str = await page.evaluate("() => document.activeElement.id || document.activeElement.textContent")
+    return text
+
+
+async def test_a_key_bound_to_another_wallet_is_refused_that_wallet_all_by_keyboard(page: Page, world: World) -> None:
+    await page.goto("/console")
+    assert await focused(page) == "api-key"
+    await page.keyboard.type(world.bob_key)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Search")
     await expect(page.locator("#who-text")).to_contain_text(f"bound to {world.bob.handle}")
+    await page.keyboard.press("Tab")
+    assert await focused(page) == "q"
+    await page.keyboard.type(world.bob.handle)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("table", name="Wallets found")).to_be_visible()
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        if await focused(page) == world.bob.handle and await page.evaluate(
+            "() => !!document.activeElement.closest('table')"
+        ):
+            break
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Wallet {world.bob.handle}")
+
     await page.goto(f"/console#/wallet/{world.alice.handle}")
     await expect(page.get_by_role("alert")).to_contain_text("bound to another wallet (403 wrong_wallet)")
+    await expect(page.get_by_role("table", name="Balances")).to_have_count(0)  # nothing of it, nor of bob's
     await shoot(page, "wallet-refused")
     await page.goto(f"/console#/wallet/{world.bob.handle}")
     await expect(page.get_by_role("table", name="Balances")).to_contain_text("USD")
+    await expect(page.locator("svg.balance-chart")).to_be_visible()
     await page.goto(f"/console#/tx/{world.transfer_id}")  # bob is paid by it: his side, not alice's balance
     await expect(page.get_by_role("table", name="Debits (money out)")).to_contain_text("not shown to this key")
