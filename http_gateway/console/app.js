@@ -291,10 +291,10 @@ async function walletPage(ref) {
     return;
   }
   if (!view.isConnected) return;
+  const reason = h("span", { id: "frozen-reason" });
   const status = wallet.status === "frozen"
-    ? [badge("frozen"), wallet.allow_credits ? " (credits still allowed)" : " (credits refused too)"]
+    ? [badge("frozen"), wallet.allow_credits ? " credits still allowed. " : " credits refused too. ", reason]
     : badge(wallet.status);
-  const frozenWhy = wallet.status === "frozen" ? h("p", { class: "hint" }, "Why it is frozen: the reason is in its wallet.frozen event below.") : null;
   view.append(
     h(
       "div",
@@ -312,7 +312,6 @@ async function walletPage(ref) {
           ["Metadata", Object.entries(wallet.metadata).map(([k, v]) => `${k}=${v}`).join(", ") || "none"],
           ["Created", when(wallet.created_at)],
         ]),
-        frozenWhy,
       ),
       table(
         "Balances",
@@ -363,7 +362,7 @@ async function walletPage(ref) {
     draw();
   } else chartBody.replaceChildren(h("p", { class: "empty" }, "This wallet has no account."));
   section(txBody, () => transactionList(wallet.id, null, txBody));
-  startEvents(wallet, eventBody, holdBody);
+  startEvents(wallet, eventBody, holdBody, reason);
 }
 
 async function balanceAt(event, accountId, value, output) {
@@ -439,7 +438,7 @@ function eventRow(e) {
 
 const EVENTS_SHOWN = 30;
 
-function startEvents(wallet, body, holdBody) {
+function startEvents(wallet, body, holdBody, reason) {
   const events = [];
   let cursor = null, running = true, paused = false, timer = null, shown = EVENTS_SHOWN;
   const tbody = h("tbody", { id: "events-body" });
@@ -464,6 +463,10 @@ function startEvents(wallet, body, holdBody) {
     tbody.replaceChildren(...events.slice(-shown).reverse().map(eventRow));
     more.hidden = events.length <= shown;
     renderHolds(events, holdBody);
+    const frozen = events.findLast((e) => e.type === "wallet.frozen");
+    if (frozen && wallet.status === "frozen") {
+      reason.textContent = `Reason: ${frozen.payload.reason || "none given"} (${frozen.principal || "?"}, ${frozen.occurred_at.slice(0, 19)}Z)`;
+    }
   };
   const fetchNew = async (first) => {
     let fresh = 0;
@@ -543,11 +546,12 @@ async function checkEntryHash(event) {
 
 async function transactionEvents(tx) {
   // The account.credited/debited events of this transaction, from each posting's wallet stream.
-  const found = [], refused = [];
+  const found = [], refused = [], partial = [];
   for (const walletId of new Set(tx.postings.map((p) => p.wallet_id))) {
     let cursor = null;
     try {
-      for (let pages = 0; pages < 40; pages++) {
+      for (let pages = 0; ; pages++) {
+        if (pages === 40) { partial.push(walletId); break; }  // 20,000 events read: a busy (system) wallet
         const query = new URLSearchParams({ limit: "500" });
         if (cursor) query.set("after", cursor);
         const pageOf = await api(`/v1/wallets/${walletId}/events?${query}`);
@@ -559,7 +563,7 @@ async function transactionEvents(tx) {
       refused.push([walletId, error]);
     }
   }
-  return { found, refused };
+  return { found, refused, partial };
 }
 
 async function transactionPage(id) {
@@ -605,7 +609,7 @@ async function transactionPage(id) {
   const [eventsBox, eventsBody] = box("read this transaction's events", "Events and hash chain");
   view.append(eventsBox);
   section(eventsBody, async () => {
-    const { found, refused } = await transactionEvents(tx);
+    const { found, refused, partial } = await transactionEvents(tx);
     const rows = [];
     let verified = 0, broken = 0;
     for (const e of found) {
@@ -624,6 +628,7 @@ async function transactionPage(id) {
       summary,
       table("Events of this transaction", ["When", "Type", "Account", "Seq", "Principal", "Hash chain"], rows, { empty: "none found yet (the relay may still be publishing)." }),
       refused.map(([w, error]) => notice("info", `Wallet ${w.slice(0, 8)}…: ${explain(error, "read this wallet's events")}`)),
+      partial.map((w) => notice("info", `Wallet ${w.slice(0, 8)}…: only its first 20,000 events were searched for this transaction's.`)),
     ];
   });
 }

@@ -57,6 +57,7 @@ class World:
     alice: Wallet
     bob: Wallet
     carol: Wallet
+    frozen: Wallet  # frozen with a reason
     transfer_id: str
     hold_id: str
     intent_id: str
@@ -80,10 +81,12 @@ async def world(system: Processes) -> World:
         hold_id = (await write(c, "POST", "/v1/holds", hold))["hold_id"]
         intent = {"merchant_wallet": bob.handle, "amount": 1999, "currency": "USD", "description": "order 42"}
         intent_id = (await write(c, "POST", "/v1/payment_intents", intent))["intent_id"]
+        frozen = await new_wallet(c, funded=100)
+        await write(c, "POST", f"/v1/wallets/{frozen.handle}/freeze", {"reason": "chargeback review 7"})
         read_key = (await make_key(c, ["read"], name="console reader"))["secret"]
         bob_key = (await make_key(c, ["read"], wallet_id=bob.id, name="console bob"))["secret"]
         admin_key = (await make_key(c, ["admin", "read"], name="console admin"))["secret"]
-    return World(alice, bob, carol, transfer_id, hold_id, intent_id, read_key, bob_key, admin_key)
+    return World(alice, bob, carol, frozen, transfer_id, hold_id, intent_id, read_key, bob_key, admin_key)
 
 
 @pytest.fixture(scope="module")
@@ -254,6 +257,15 @@ async def test_find_a_wallet_see_its_chart_open_a_transaction_and_watch_events_l
     await expect(page.locator(".facts")).to_contain_text("open")
     await expect(page.locator(".facts")).to_contain_text("19.99 USD")
     await shoot(page, "intent")
+
+
+async def test_why_a_wallet_is_frozen(page: Page, world: World) -> None:
+    await log_in(page, world.read_key)
+    await page.goto(f"/console#/wallet/{world.frozen.handle}")
+    status = page.locator(".facts dd").filter(has=page.locator(".badge"))
+    await expect(status).to_contain_text("frozen")
+    await expect(status).to_contain_text("credits still allowed")  # the default of a freeze
+    await expect(status).to_contain_text("Reason: chargeback review 7 (service,")
 
 
 async def flows_available(system: Processes) -> bool:
