@@ -55,6 +55,7 @@ def service(system: Processes) -> httpx.AsyncClient:
 @dataclass
 class World:
     alice: Wallet
+    alice_ref: str  # its external ref
     bob: Wallet
     carol: Wallet
     frozen: Wallet  # frozen with a reason
@@ -69,7 +70,8 @@ class World:
 @pytest.fixture(scope="module")
 async def world(system: Processes) -> World:
     async with service(system) as c:
-        alice = await new_wallet(c, funded=10_000, metadata={"segment": "console-demo"})
+        alice_ref = f"crm-{uuid.uuid4().hex[:12]}"
+        alice = await new_wallet(c, funded=10_000, metadata={"segment": "console-demo"}, external_ref=alice_ref)
         bob = await new_wallet(c, funded=4_000)
         carol = await new_wallet(c)
         transfer = {"debit_wallet": alice.handle, "credit_wallet": bob.handle, "amount": "25.50", "currency": "USD"}
@@ -86,7 +88,7 @@ async def world(system: Processes) -> World:
         read_key = (await make_key(c, ["read"], name="console reader"))["secret"]
         bob_key = (await make_key(c, ["read"], wallet_id=bob.id, name="console bob"))["secret"]
         admin_key = (await make_key(c, ["admin", "read"], name="console admin"))["secret"]
-    return World(alice, bob, carol, frozen, transfer_id, hold_id, intent_id, read_key, bob_key, admin_key)
+    return World(alice, alice_ref, bob, carol, frozen, transfer_id, hold_id, intent_id, read_key, bob_key, admin_key)
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +205,13 @@ async def test_find_a_wallet_see_its_chart_open_a_transaction_and_watch_events_l
     await expect(results.get_by_role("link", name=world.alice.handle)).to_be_visible()
     await shoot(page, "search")
 
+    for query in (f"ext:{world.alice_ref}", world.alice.id):
+        await page.get_by_label("Wallet, account or object").fill(query)
+        await page.get_by_role("button", name="Search").click()
+        await expect(page.get_by_role("table", name="Wallets found")).to_contain_text(world.alice_ref)
+    await page.get_by_label("Wallet, account or object").fill(world.alice.usd)
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_role("link", name=world.alice.id)).to_be_visible()  # an account: its wallet
     await page.get_by_label("Wallet, account or object").fill(world.alice.handle)
     await page.get_by_role("button", name="Search").click()
     await results.get_by_role("link", name=world.alice.handle).click()
