@@ -576,9 +576,20 @@ async function transactionPage(id) {
     return;
   }
   const debits = tx.postings.filter((p) => p.amount < 0), credits = tx.postings.filter((p) => p.amount > 0);
+  // Each wallet by its handle where this key may read it (a bound key sees the others by id only).
+  const names = new Map();
+  await Promise.all([...new Set(tx.postings.map((p) => p.wallet_id))].map(async (w) => {
+    try {
+      const found = await api(`/v1/wallets/${w}`);
+      names.set(w, found.handle || found.external_ref || found.owner_id);
+    } catch {
+      names.set(w, `${w.slice(0, 8)}…`);
+    }
+  }));
+  if (!view.isConnected) return;
   const side = (caption, postings) =>
     table(caption, ["Wallet", "Account", "Amount", "Balance after"], postings.map((p) => [
-      link(`#/wallet/${p.wallet_id}`, p.wallet_id.slice(0, 8) + "…"),
+      link(`#/wallet/${p.wallet_id}`, names.get(p.wallet_id)),
       code(p.account_id),
       h("span", { class: "num" }, p.amount_decimal.replace(/^-/, "")),
       p.balance_after_decimal === null ? h("span", { class: "hint" }, "not shown to this key") : h("span", { class: "num" }, p.balance_after_decimal),

@@ -228,6 +228,9 @@ async def test_find_a_wallet_see_its_chart_open_a_transaction_and_watch_events_l
     assert "postings" in (await chart.get_attribute("aria-label") or "")
     await expect(page.locator("#events-body tr").first).to_be_visible()
     await shoot(page, "wallet")
+    await page.get_by_label("Balance at (UTC)").fill(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    await page.get_by_role("button", name="Show", exact=True).click()
+    await expect(page.locator("#balance-at-result")).to_contain_text("55.50 USD posted")
 
     # A transfer made meanwhile appears among the events without a reload.
     async with service(system) as c:
@@ -250,7 +253,9 @@ async def test_find_a_wallet_see_its_chart_open_a_transaction_and_watch_events_l
     debits = page.get_by_role("table", name="Debits (money out)")
     credits = page.get_by_role("table", name="Credits (money in)")
     await expect(debits).to_contain_text("25.50")
+    await expect(debits.get_by_role("link", name=world.alice.handle)).to_be_visible()
     await expect(credits).to_contain_text("25.50")
+    await expect(credits.get_by_role("link", name=world.bob.handle)).to_be_visible()
     await expect(page.get_by_text("Balanced: debits equal credits")).to_be_visible()
     await expect(page.locator("#chain-summary")).to_contain_text("2 posting hash(es) recomputed")
     assert await page.locator('[data-hash-check="ok"]').count() == 2
