@@ -16,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
+from schemathesis.core.parameters import ParameterLocation
 
 from http_gateway.app import create_app
 from ledger_cli.processes import Processes
@@ -72,7 +73,18 @@ def test_served_document_is_the_one_fuzzed(system: Processes) -> None:
 @settings(deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_openapi_document(case: Case[Any], system: Processes) -> None:
     token = system.settings.service_api_key.get_secret_value()
-    case.call_and_validate(base_url=system.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    # A case whose headers were made invalid on purpose may be the one without the (required) bearer
+    # token: adding it back would make the request valid, and if the case's other mutation was lost in
+    # encoding (an extra query parameter with an empty value is not sent) the API would rightly accept
+    # it and the check fail (seen once on GET /v1/flows). Such cases go without the token: a 401 is a rejection.
+    headers = {} if _negative_headers(case) else {"Authorization": f"Bearer {token}"}
+    case.call_and_validate(base_url=system.base_url, headers=headers, timeout=30)
+
+
+def _negative_headers(case: Case[Any]) -> bool:
+    meta = case._meta  # schemathesis keeps the generation mode of each component here
+    header = meta.components.get(ParameterLocation.HEADER) if meta is not None else None
+    return header is not None and header.mode.is_negative
 
 
 @pytest.mark.parametrize(("method", "path"), WRITES)
