@@ -11,7 +11,6 @@ import asyncio
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,13 +35,10 @@ from tests.e2e.conftest import publish_command, wait_until
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-#: ``UPDATE_CONSOLE_SCREENSHOTS=1`` writes them to docs/console/ (committed); otherwise to a scratch directory,
-#: so that a test run leaves the work tree as it was.
-SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "console"
-    if os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
-    else Path(tempfile.gettempdir()) / "ledger-console-screenshots"
-)
+#: ``UPDATE_CONSOLE_SCREENSHOTS=1`` writes the screenshots to docs/console/ (committed); otherwise they are
+#: taken and kept in memory only, so that a test run leaves the work tree (and /tmp) as it was.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
+UPDATE_SCREENSHOTS = os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
 VIEWPORT = {"width": 1366, "height": 768}
 TIMEOUT_MS = 15_000
 
@@ -145,8 +141,8 @@ ACCESSIBILITY = """() => {
 
 
 async def shoot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    path = str(SCREENSHOTS / f"{name}.png") if UPDATE_SCREENSHOTS else None
+    assert await page.screenshot(path=path)  # rendered, whether or not it is written
 
 
 def test_the_policy_allows_nothing_inline_nor_from_elsewhere() -> None:
