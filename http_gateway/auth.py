@@ -219,6 +219,14 @@ def require_unbound(principal: Principal) -> None:
         raise Problem(403, "wrong_wallet", "only a key not bound to a wallet may do this")
 
 
+async def _unbound(principal: Authenticated) -> None:
+    require_unbound(principal)
+
+
+#: A route dependency: the caller's key is bound to no wallet (else 403 ``wrong_wallet``).
+UNBOUND = Depends(_unbound)
+
+
 def require_bound(principal: Principal) -> UUID:
     """The wallet of a wallet-bound key; 403 ``wallet_key_required`` for a service key."""
     if principal.wallet_id is None:

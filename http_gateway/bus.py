@@ -78,6 +78,11 @@ class CommandBus:
     def connected(self) -> bool:
         return self._ready.is_set() and self._connection is not None and not self._connection.is_closed
 
+    @property
+    def connection(self) -> AbstractConnection | None:
+        """The open broker connection, for a question that needs no channel of the bus (a queue's depth)."""
+        return self._connection if self.connected else None
+
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
         """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout."""
         if not self.connected or self._exchange is None:

@@ -27,7 +27,7 @@ from contracts.ids import RESERVED_COMMAND_PREFIXES
 from contracts.keys import Scope
 from contracts.results import CommandResult, refusal_status
 from http_gateway.amounts import Currencies
-from http_gateway.auth import Authenticated, Principal, require, require_unbound, required_scope
+from http_gateway.auth import UNBOUND, Principal, require, required_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, CurrenciesDep, PoolDep, SettingsDep
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
@@ -86,12 +86,8 @@ def command_route(router: APIRouter, kind: str, *, path: str | None = None, crea
         response_model=CommandResult,
         responses=CREATED if created else RESPONSES,
         openapi_extra={COMMAND_EXTENSION: kind},
-        dependencies=[require(spec.scope)] + ([] if spec.bound else [Depends(_unbound)]),
+        dependencies=[require(spec.scope)] + ([] if spec.bound else [UNBOUND]),
     )
-
-
-async def _unbound(principal: Authenticated) -> None:
-    require_unbound(principal)
 
 
 def command_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[str, Scope | None]]:

@@ -21,6 +21,16 @@ from ledger_common.script import Script
 PARTITIONS = 16
 
 
+#: The outbox at a glance, for the relay's gauges and the gateway's operations page: rows waiting to be
+#: published, rows dead, and seconds since the oldest waiting row was written (NULL when none waits).
+STATE = """
+SELECT count(*) FILTER (WHERE dead_at IS NULL) AS backlog,
+       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
+       extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE dead_at IS NULL))::float8 AS oldest
+  FROM outbox
+"""
+
+
 def partition_of(subject_id: UUID) -> int:
     """The partition of everything about one subject (an account, an API key): keeps its events in order."""
     return subject_id.int % PARTITIONS

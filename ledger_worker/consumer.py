@@ -36,6 +36,7 @@ from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common import metrics, tracing
 from ledger_common.amqp import settle
 from ledger_common.db import classify, retrying
+from ledger_common.dead_letters import commands as dead_commands
 from ledger_common.faults import crash_point
 from ledger_common.intake import Undecodable, decode
 from ledger_common.logs import about
@@ -216,13 +217,10 @@ class Worker:
         return not any(lane.done() for lane in self._lanes)
 
     async def dead_letters_waiting(self) -> int:
-        """Messages in the command dead-letter queue, by a passive declare on a channel of its own (a
-        missing queue closes the channel it was asked on)."""
+        """Messages in the command dead-letter queue, asked on the worker's own connection."""
         if self._connection is None or self._connection.is_closed:
             raise ConnectionError("no broker connection")
-        async with self._connection.channel() as channel:
-            queue = await channel.declare_queue(self._settings.topology.commands_dead_queue, passive=True)
-            return int(queue.declaration_result.message_count or 0)
+        return await dead_commands.count(self._connection, self._settings.topology.commands_dead_queue)
 
     async def _requeue(self, messages: list[AbstractIncomingMessage]) -> None:
         """Nack ``messages`` back to the queue and tell the acker: an unsettled delivery would hold

@@ -9,7 +9,7 @@ import signal
 import asyncpg
 
 from contracts.errors import BrokerUnavailable
-from ledger_common import amqp, metrics, probes
+from ledger_common import amqp, metrics, outbox, probes
 from ledger_common.amqp import connect
 from ledger_common.db import create_pool, retrying
 from ledger_common.probes import Progress
@@ -17,15 +17,6 @@ from ledger_common.settings import Settings
 from outbox_relay.relay import Relay
 
 log = logging.getLogger("outbox_relay")
-
-#: The gauges of the outbox, in one scan of a table the size of the backlog (refreshed, never per scrape).
-OUTBOX_GAUGES = """
-SELECT count(*) FILTER (WHERE dead_at IS NULL) AS backlog,
-       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
-       coalesce(extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE dead_at IS NULL)), 0)::float8
-           AS oldest
-  FROM outbox
-"""
 
 
 async def run_relay(settings: Settings) -> None:
@@ -86,9 +77,10 @@ async def _observe(
     dead = metrics.DEAD_LETTERS.labels("events")
 
     async def refresh() -> None:
-        row = await pool.fetchrow(OUTBOX_GAUGES, timeout=10)
+        # One scan of a table the size of the backlog, every METRICS_REFRESH_SECONDS, never per scrape.
+        row = await pool.fetchrow(outbox.STATE, timeout=10)
         metrics.OUTBOX_BACKLOG.set(row["backlog"])
-        metrics.OUTBOX_OLDEST.set(row["oldest"])
+        metrics.OUTBOX_OLDEST.set(row["oldest"] or 0)  # nothing waits: no age
         dead.set(row["dead"])
 
     async def live() -> tuple[bool, dict[str, object]]:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Annotated, Any, Literal
 
 import aio_pika
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
 from contracts import http as docs
 from contracts.keys import Scope
-from http_gateway.auth import Authenticated, Principal, require, require_unbound
-from http_gateway.deps import PoolDep, SettingsDep
+from http_gateway.auth import UNBOUND, Principal, require
+from http_gateway.deps import BusDep, PoolDep, SettingsDep
 from http_gateway.problems import RETRY_AFTER, Problem
+from ledger_common import outbox as outbox_state
 from ledger_common.dead_letters import commands as dead_commands
 from ledger_common.dead_letters import events as dead_events
 from ledger_common.dead_letters.model import DeadLetter
@@ -31,21 +32,8 @@ Admin = Annotated[Principal, require(Scope.ADMIN)]
 Source = Literal["commands", "events"]
 LetterId = Annotated[str, Path(min_length=1, max_length=200, description="A message id, an outbox id or event id")]
 
-_OUTBOX = """
-SELECT count(*) FILTER (WHERE dead_at IS NULL) AS backlog,
-       count(*) FILTER (WHERE dead_at IS NOT NULL) AS dead,
-       extract(epoch FROM clock_timestamp() - min(created_at) FILTER (WHERE dead_at IS NULL))::float8 AS oldest
-  FROM outbox
-"""
 _LATEST_AUDIT = "SELECT * FROM audit_runs ORDER BY ran_at DESC, id DESC LIMIT 1"
 _AUDIT = "INSERT INTO admin_audit (principal, action, key_id, details) VALUES ($1, $2, NULL, $3)"
-
-
-async def _unbound(principal: Authenticated) -> None:
-    require_unbound(principal)
-
-
-Unbound = Depends(_unbound)
 
 
 @contextmanager
@@ -78,15 +66,16 @@ def view(letter: DeadLetter) -> docs.DeadLetter:
     )
 
 
-@router.get("/operations", response_model=docs.Operations, dependencies=[Unbound])
-async def operations(pool: PoolDep, settings: SettingsDep, principal: Admin) -> docs.Operations:
+@router.get("/operations", response_model=docs.Operations, dependencies=[UNBOUND])
+async def operations(pool: PoolDep, bus: BusDep, settings: SettingsDep, principal: Admin) -> docs.Operations:
     """The outbox backlog and its oldest row's age, dead letters per source, the latest ``ledger audit``."""
-    outbox = await pool.fetchrow(_OUTBOX)
+    outbox = await pool.fetchrow(outbox_state.STATE)
     audit = await pool.fetchrow(_LATEST_AUDIT)
-    try:
-        commands: int | None = await dead_commands.waiting(settings)
-    except (OSError, aio_pika.exceptions.AMQPError):
-        commands = None  # the answer is still useful without the broker's count
+    commands: int | None = None  # the answer is still useful without the broker's count
+    connection = bus.connection  # the bus's: no broker connection per request
+    if connection is not None:
+        with suppress(OSError, aio_pika.exceptions.AMQPError):
+            commands = await dead_commands.count(connection, settings.topology.commands_dead_queue)
     return docs.Operations(
         outbox=docs.OutboxState(backlog=outbox["backlog"], oldest_age_seconds=outbox["oldest"], dead=outbox["dead"]),
         dead_letters=docs.DeadLetterCounts(commands=commands, events=outbox["dead"]),
@@ -94,7 +83,7 @@ async def operations(pool: PoolDep, settings: SettingsDep, principal: Admin) -> 
     )
 
 
-@router.get("/dead_letters", response_model=docs.DeadLetterPage, dependencies=[Unbound])
+@router.get("/dead_letters", response_model=docs.DeadLetterPage, dependencies=[UNBOUND])
 async def list_dead_letters(
     pool: PoolDep,
     settings: SettingsDep,
@@ -124,7 +113,7 @@ async def _record(
     await db.execute(_AUDIT, principal.name, action, details)
 
 
-@router.post("/dead_letters/{source}/{letter_id}/replay", response_model=docs.DeadLetterAction, dependencies=[Unbound])
+@router.post("/dead_letters/{source}/{letter_id}/replay", response_model=docs.DeadLetterAction, dependencies=[UNBOUND])
 async def replay_dead_letter(
     source: Source, letter_id: LetterId, pool: PoolDep, settings: SettingsDep, principal: Admin
 ) -> docs.DeadLetterAction:
@@ -154,7 +143,7 @@ async def replay_dead_letter(
     return docs.DeadLetterAction(action="replayed", dead_letter=shown)
 
 
-@router.delete("/dead_letters/{source}/{letter_id}", response_model=docs.DeadLetterAction, dependencies=[Unbound])
+@router.delete("/dead_letters/{source}/{letter_id}", response_model=docs.DeadLetterAction, dependencies=[UNBOUND])
 async def purge_dead_letter(
     source: Source, letter_id: LetterId, pool: PoolDep, settings: SettingsDep, principal: Admin
 ) -> docs.DeadLetterAction:

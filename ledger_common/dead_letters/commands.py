@@ -156,18 +156,15 @@ async def _take_all(channel: AbstractChannel, queue_name: str) -> list[AbstractI
     return held
 
 
-async def waiting(settings: Settings) -> int:
-    """How many dead commands wait, from a passive declare (needs no permission on the queue)."""
-    connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=15)
-    try:
-        channel = await connection.channel(publisher_confirms=False)
+async def count(connection: AbstractConnection, queue_name: str) -> int:
+    """How many dead commands wait, from a passive declare (needs no permission on the queue), on a
+    channel of its own: asking for a queue that does not exist closes the channel it is asked on."""
+    async with connection.channel(publisher_confirms=False) as channel:
         try:
-            queue = await channel.declare_queue(settings.topology.commands_dead_queue, passive=True)
+            queue = await channel.declare_queue(queue_name, passive=True)
         except aio_pika.exceptions.ChannelNotFoundEntity:
             return 0  # never declared: nothing was ever dead-lettered
         return queue.declaration_result.message_count or 0
-    finally:
-        await connection.close()
 
 
 async def scan(settings: Settings, *, detail: bool = False) -> list[DeadLetter]:
