@@ -18,8 +18,8 @@ MAX_AMOUNT = 10**38 - 1
 #: of 64 legs with 32 metadata values of 512 characters each written as ``\uXXXX`` escapes, is about
 #: 120 KiB; the bound keeps a hostile caller from making a process read and parse megabytes.
 MAX_BODY_BYTES = 256 * 1024
-#: Largest request line plus headers over HTTP (a bearer token, a traceparent and 16 metadata filters of
-#: 512 characters fit many times over).
+#: Largest request head over HTTP: the request target plus every header line (``name: value`` and its line
+#: end). A bearer token, a traceparent and 16 metadata filters of 512 characters fit many times over.
 MAX_HEAD_BYTES = 32 * 1024
 #: Deepest JSON nesting of a body (a multi-leg transaction command nests four levels).
 MAX_JSON_DEPTH = 32
@@ -60,14 +60,14 @@ BOUNDS: tuple[Entry, ...] = (
         "body",
         f"{MAX_BODY_BYTES} bytes",
         "an HTTP request body; an AMQP command body",
-        "413 `payload_too_large`, answered from `Content-Length` before a byte of the body is read, and the"
-        " connection closed (a chunked body: once the bound is passed); over AMQP dead-lettered `body too"
-        " large`, and the broker itself refuses messages over its `max_message_size` (`ledger broker-setup`)",
+        "413 `payload_too_large`, answered from `Content-Length` before a byte of the body is read (a chunked"
+        " body: once the bound is passed), and the connection closed past 16 MiB; over AMQP dead-lettered"
+        " `body too large`, and the broker refuses messages over its `max_message_size` (`ledger broker-setup`)",
     ),
     Entry(
         "head",
         f"{MAX_HEAD_BYTES} bytes",
-        "an HTTP request line and its headers together",
+        "an HTTP request's target and header lines together",
         "431 `headers_too_large`, counted as the bytes arrive, and the connection closed",
     ),
     Entry(

@@ -8,9 +8,10 @@ Two layers, each bounding what a caller can make the gateway hold in memory befo
   megabytes is never buffered whole. Requests the parser itself refuses (a control character in a header,
   a NUL in the path) get a 400 problem document instead of uvicorn's plain text.
 - :class:`BodyLimit`, ASGI middleware in front of everything: a body announced (``Content-Length``) or
-  found (chunked) to be over ``MAX_BODY_BYTES`` is answered 413 without reading the rest, and the
-  connection is closed. FastAPI reads and parses a route's body before any dependency runs, the key
-  check included, so this has to come first.
+  found (chunked) to be over ``MAX_BODY_BYTES`` is answered 413 without the app reading any of it (or the
+  rest); past ``DRAIN_BYTES`` the connection is closed instead of reading the body on to drop it.
+  FastAPI reads and parses a route's body before any dependency runs, the key check included, so this
+  has to come first.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from contracts.bounds import MAX_BODY_BYTES, MAX_HEAD_BYTES
 from contracts.errors import Rejected
 from http_gateway.problems import PROBLEM_JSON, problem_document, problem_response
 
+#: A body announced over the bound but at most this large is read on and dropped after the 413; the
+#: connection is closed on a larger one.
+DRAIN_BYTES = 16 * 1024 * 1024
+#: Bytes of a request head the exact count leaves out, at most: a method, `` HTTP/1.1``, line ends.
+_FRAMING = 64
 _TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes"
 
 
@@ -41,7 +47,9 @@ class BodyLimit:
         length = _content_length(scope)
         if length is not None:
             if length > self.max_bytes:
-                await _too_large(scope, receive, send)
+                # Up to 16 MiB, uvicorn reads the body on after the answer and drops it, so a client that
+                # sends it all before reading gets the 413; more, and the connection is closed.
+                await _too_large(scope, receive, send, close=length > DRAIN_BYTES)
                 return
             await self.app(scope, receive, send)  # the parser never delivers more than announced
             return
@@ -56,7 +64,7 @@ class BodyLimit:
             messages.append(message)
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _too_large(scope, receive, send)
+                await _too_large(scope, receive, send, close=True)  # a chunked body says no size to drain
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
@@ -85,9 +93,11 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    # ``Connection: close``: the unread rest of the body is never parsed as a next request, nor read.
-    response = problem_response(413, "payload_too_large", _TOO_LARGE, {"Connection": "close"}, limit=MAX_BODY_BYTES)
+async def _too_large(scope: Scope, receive: Receive, send: Send, *, close: bool) -> None:
+    # ``Connection: close``: the unread rest of the body is never read (a client still sending it may see
+    # the connection reset rather than this answer; ``Expect: 100-continue`` avoids sending it at all).
+    headers = {"Connection": "close"} if close else None
+    response = problem_response(413, "payload_too_large", _TOO_LARGE, headers, limit=MAX_BODY_BYTES)
     await response(scope, receive, send)
 
 
@@ -108,13 +118,21 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._head_bytes = 0  # bytes received since this head began
         self._head_exact = 0  # bytes of its request line and headers, as parsed
         self._refusal: tuple[int, str, str] | None = None
+        self._linger: int | None = None  # after a refusal: bytes still read (and dropped) before closing
 
     def data_received(self, data: bytes) -> None:
+        if self._linger is not None:  # refused: what the client still sends is read and dropped
+            self._linger -= len(data)
+            if self._linger < 0:
+                self.transport.close()
+            return
         if self._in_head:
             self._head_bytes += len(data)
         super().data_received(data)
-        # Headers still incomplete after this much: refuse now, whatever the parser has buffered.
-        if self._in_head and self._head_bytes > self.max_head_bytes and not self.transport.is_closing():
+        # Headers still incomplete after this much: refuse now, whatever the parser has buffered (the
+        # slack covers what the exact count below leaves out: the method, the version, line ends).
+        over = self._head_bytes > self.max_head_bytes + _FRAMING
+        if self._in_head and over and self._linger is None and not self.transport.is_closing():
             self._refusal = _HEAD_TOO_LARGE
             self.send_400_response("")
 
@@ -139,7 +157,7 @@ class BoundedHttpTools(HttpToolsProtocol):
         self._in_head, self._head_bytes = True, 0
 
     def _count(self, n: int) -> None:
-        # Exact, for a head that arrived within one read together with the start of its body.
+        # Exact: the request target and the header lines (``name: value`` and its line end), as parsed.
         self._head_exact += n
         if self._head_exact > self.max_head_bytes:
             self._refusal = _HEAD_TOO_LARGE
@@ -147,7 +165,7 @@ class BoundedHttpTools(HttpToolsProtocol):
 
     def send_400_response(self, msg: str) -> None:
         """What uvicorn calls when the parser refuses a request: a problem document, then close."""
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._linger is not None:
             return
         status, code, detail = self._refusal or (400, "malformed_request", "the request is not valid HTTP/1.1")
         body = json.dumps(problem_document(status, code, detail)).encode()
@@ -159,8 +177,18 @@ class BoundedHttpTools(HttpToolsProtocol):
             b"connection: close",
         ]
         self.transport.write(b"\r\n".join(head) + b"\r\n\r\n" + body)
-        self.transport.close()
+        # Lingering close, as web servers do: closing with the rest of the request unread would reset the
+        # connection, and a client still sending would lose this answer. Half-close instead, drop what
+        # still comes (a bounded amount, for a bounded time), and close when the client does.
+        if not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self._linger = _LINGER_BYTES
+        self.loop.call_later(_LINGER_SECONDS, self.transport.close)
 
 
+_LINGER_BYTES = 1024 * 1024
+_LINGER_SECONDS = 2.0
 _HEAD_TOO_LARGE = (431, "headers_too_large", f"the request line and headers are larger than {MAX_HEAD_BYTES} bytes")
 _REASONS = {400: "Bad Request", 431: "Request Header Fields Too Large"}
