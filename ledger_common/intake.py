@@ -14,6 +14,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from contracts.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH
+
+__all__ = ["MAX_BODY_BYTES", "MAX_REASON", "Undecodable", "decode"]
 from contracts.commands import Command, parse_command
 from contracts.errors import Rejected
 from ledger_common.strict_json import NotStrictJson, check_json
