@@ -1,7 +1,7 @@
-"""Write every generated contract file (``make schemas``): the JSON Schemas of every public message in
-``contracts/schemas``, the AsyncAPI document ``contracts/asyncapi.json``, the command catalogue table
-of docs/topology.md and the capability and bounds tables of docs/security.md. Tests check each committed file equals
-its rendering."""
+"""Write every generated contract file (``make generate``): the JSON Schemas of every public message in
+``contracts/schemas``, the AsyncAPI document ``contracts/asyncapi.json``, the command catalogue and events
+tables of docs/topology.md and the capability and bounds tables of docs/security.md. Tests check each
+committed file equals its rendering."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import asyncapi, bounds, capabilities, catalogue_table
+from contracts import asyncapi, bounds, capabilities, catalogue_table, events_table
 from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES
 from contracts.events import EventEnvelope
 from contracts.keys import KeyEvent
@@ -51,8 +51,8 @@ def main() -> None:
     ASYNCAPI_FILE.write_text(asyncapi.render())
     print(f"wrote {ASYNCAPI_FILE}")
     doc = catalogue_table.TOPOLOGY_DOC
-    doc.write_text(catalogue_table.splice(doc.read_text()))
-    print(f"wrote the command catalogue table of {doc}")
+    doc.write_text(events_table.splice(catalogue_table.splice(doc.read_text())))
+    print(f"wrote the command catalogue and events tables of {doc}")
     SECURITY_DOC.write_text(bounds.replace_in(capabilities.replace_in(SECURITY_DOC.read_text())))
     print(f"wrote the capability and bounds tables of {SECURITY_DOC}")
 

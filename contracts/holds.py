@@ -9,7 +9,9 @@ from pydantic import Field
 
 from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
 from contracts.bounds import MAX_EXPIRY_SECONDS
+from contracts.keys import Scope
 from contracts.refs import Ref
+from contracts.spec import CommandSpec, PartyRule, own, post
 
 #: Expiry given as a duration, so the worker's clock (not the caller's) decides; at most 90 days.
 ExpiresIn = Annotated[int, Field(ge=1, le=MAX_EXPIRY_SECONDS, strict=True)]
@@ -108,3 +110,80 @@ class Refund(Contract):
     amount: Amount
     currency: Annotated[Currency, Ref("currency")]
     reason: Text | None = None
+
+
+#: Event types about a hold (payload ``contracts.events.HoldChanged``, on the holder's account's stream).
+HOLD_EVENTS = ("hold.placed", "hold.incremented", "hold.captured", "hold.released", "hold.expired")
+#: Event types about a payment intent (payload ``contracts.events.IntentChanged``, on the merchant's account's stream).
+INTENT_EVENTS = (
+    "intent.created",
+    "intent.authorized",
+    "intent.paid",
+    "intent.canceled",
+    "intent.expired",
+    "intent.refunded",
+)
+
+#: The catalogue entries of these payloads (``contracts.catalogue`` gathers every module's).
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "hold.place",
+        PlaceHold,
+        Scope.HOLDS,
+        post("/v1/holds", "holds.place"),
+        parties=(PartyRule("holder"), PartyRule("recipient", reach="any")),
+    ),
+    CommandSpec(
+        "hold.increment",
+        IncrementHold,
+        Scope.HOLDS,
+        post("/v1/holds/{hold_id}/increment", "holds.increment"),
+        parties=own("hold"),
+    ),
+    CommandSpec(
+        "hold.capture",
+        CaptureHold,
+        Scope.HOLDS,
+        post("/v1/holds/{hold_id}/capture", "holds.capture"),
+        parties=(PartyRule("hold"), PartyRule("recipient", reach="any", scope=Scope.TRANSFER)),
+    ),
+    CommandSpec(
+        "hold.release",
+        ReleaseHold,
+        Scope.HOLDS,
+        post("/v1/holds/{hold_id}/release", "holds.release"),
+        parties=(PartyRule("hold", recipient_too=True),),
+    ),
+    CommandSpec("hold.expire", ExpireHold, None),
+    CommandSpec(
+        "intent.create",
+        CreateIntent,
+        Scope.PAYMENTS,
+        post("/v1/payment_intents", "payment_intents.create"),
+        parties=own("merchant"),
+    ),
+    CommandSpec(
+        "intent.pay",
+        PayIntent,
+        Scope.TRANSFER,
+        post("/v1/payment_intents/{intent_id}/pay", "payment_intents.pay"),
+        derives=("hold",),
+        parties=(PartyRule("payer"), PartyRule("intent", reach="any")),  # anyone's intent, from one's own wallet
+    ),
+    CommandSpec(
+        "intent.capture",
+        CaptureIntent,
+        Scope.PAYMENTS,
+        post("/v1/payment_intents/{intent_id}/capture", "payment_intents.capture"),
+        parties=own("intent"),
+    ),
+    CommandSpec(
+        "intent.cancel",
+        CancelIntent,
+        Scope.PAYMENTS,
+        post("/v1/payment_intents/{intent_id}/cancel", "payment_intents.cancel"),
+        parties=own("intent"),
+    ),
+    CommandSpec("intent.expire", ExpireIntent, None),
+    CommandSpec("refund", Refund, Scope.REFUNDS, post("/v1/refunds", "refunds.create"), parties=own("intent")),
+)

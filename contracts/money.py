@@ -14,7 +14,9 @@ from pydantic import Field, model_validator
 
 from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
 from contracts.bounds import MAX_LEGS
+from contracts.keys import Scope
 from contracts.refs import Ref
+from contracts.spec import CommandSpec, PartyRule, own, post
 
 
 class _Flow(WithParties):
@@ -93,3 +95,42 @@ class ReverseTransaction(Contract):
 
     transaction_id: Annotated[UUID, Ref("transaction")]
     reason: Text | None = None
+
+
+_MOVES = (PartyRule("debit", system=True), PartyRule("credit", reach="any", system=True))
+
+#: The catalogue entries of these payloads (``contracts.catalogue`` gathers every module's).
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "deposit", Deposit, Scope.DEPOSIT, post("/v1/deposits", "deposits.create"), "treasury", parties=own("customer")
+    ),
+    CommandSpec(
+        "bonus", Bonus, Scope.DEPOSIT, post("/v1/bonuses", "bonuses.create"), "promotions", parties=own("customer")
+    ),
+    CommandSpec(
+        "spend", Spend, Scope.TRANSFER, post("/v1/spends", "spends.create"), "revenue", parties=own("customer")
+    ),
+    CommandSpec(
+        "withdraw",
+        Withdraw,
+        Scope.TRANSFER,
+        post("/v1/withdrawals", "withdrawals.create"),
+        "treasury",
+        parties=own("customer"),
+    ),
+    CommandSpec("transfer", Transfer, Scope.TRANSFER, post("/v1/transfers", "transfers.create"), parties=_MOVES),
+    CommandSpec(
+        "transaction.post",
+        PostTransaction,
+        Scope.TRANSFER,
+        post("/v1/transactions", "transactions.post"),
+        parties=(PartyRule("leg", reach="debit", system=True),),
+    ),
+    CommandSpec(
+        "transaction.reverse",
+        ReverseTransaction,
+        Scope.REVERSE,
+        post("/v1/transactions/{transaction_id}/reverse", "transactions.reverse"),
+        bound=False,
+    ),
+)

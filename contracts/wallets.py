@@ -28,7 +28,9 @@ from contracts.bounds import (
     MAX_OWNER_ID_CHARS,
     MAX_WALLET_CURRENCIES,
 )
+from contracts.keys import Scope
 from contracts.refs import Ref
+from contracts.spec import CommandSpec, PartyRule, Route, post
 
 WalletKind = Literal["user", "merchant", "group"]
 
@@ -111,3 +113,51 @@ class SetAccountLimits(WithParties):
     max_per_transaction: Amount | None = None
     daily_debit_amount: Amount | None = None
     daily_debit_count: Annotated[int, Field(ge=1, le=MAX_DAILY_DEBIT_COUNT, strict=True)] | None = None
+
+
+#: The catalogue entries of these payloads (``contracts.catalogue`` gathers every module's).
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "currency.register", RegisterCurrency, Scope.ADMIN, post("/v1/currencies", "currencies.register"), bound=False
+    ),
+    CommandSpec("wallet.create", CreateWallet, Scope.WALLETS, post("/v1/wallets", "wallets.create"), bound=False),
+    CommandSpec(
+        "wallet.freeze", FreezeWallet, Scope.WALLETS, post("/v1/wallets/{wallet}/freeze", "wallets.freeze"), bound=False
+    ),
+    CommandSpec(
+        "wallet.unfreeze",
+        UnfreezeWallet,
+        Scope.WALLETS,
+        post("/v1/wallets/{wallet}/unfreeze", "wallets.unfreeze"),
+        bound=False,
+    ),
+    CommandSpec(
+        "wallet.close", CloseWallet, Scope.WALLETS, post("/v1/wallets/{wallet}/close", "wallets.close"), bound=False
+    ),
+    CommandSpec(
+        "wallet.set_metadata",
+        SetWalletMetadata,
+        Scope.WALLETS,
+        (Route("PATCH", "/v1/wallets/{wallet}/metadata", "wallets.set_metadata"),),
+        bound=False,
+    ),
+    CommandSpec(
+        "account.open",
+        OpenAccount,
+        Scope.WALLETS,
+        (
+            Route("POST", "/v1/accounts", "accounts.open", omit=("wallet",)),  # in a wallet of its own
+            Route("POST", "/v1/wallets/{wallet}/accounts", "wallets.open_account"),
+        ),
+        bound=False,
+    ),
+    CommandSpec(
+        "account.set_limits",
+        SetAccountLimits,
+        Scope.WALLETS,
+        # In the account's own currency: the body names none.
+        (Route("PUT", "/v1/accounts/{account_id}/limits", "accounts.set_limits", omit=("currency",)),),
+        parties=(PartyRule("account", reach="any"),),
+        bound=False,  # a key must never widen its own wallet's limits
+    ),
+)

@@ -186,3 +186,12 @@ def test_a_type_missing_from_one_source_is_named(sources: Sources, source: str, 
     else:
         expected = [f"{source} lacks {VICTIM}"]
     assert disagreements(damaged) == expected
+
+
+def test_the_events_table_is_rendered_from_the_event_types() -> None:
+    from contracts import events_table
+    from contracts.events import PAYLOADS
+
+    text = events_table.TOPOLOGY_DOC.read_text()
+    assert text == events_table.splice(text), "run `make generate` and commit docs/topology.md"
+    assert set(PAYLOADS.values()) <= set(events_table.ROWS), "a payload model without its row in events_table.ROWS"
