@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
+from contracts.amounts import request_amount
 from contracts.bounds import (
     MAX_AMOUNT,
     MAX_COMMAND_ID_CHARS,
@@ -20,10 +23,43 @@ from contracts.refs import parties
 
 __all__ = ["MAX_AMOUNT"]  # re-exported: where amounts were always imported from
 
+#: The key of the validation context a payload is validated with when an HTTP request wrote it
+#: (``http_gateway.writes``): its amounts are checked as a request writes them (integer minor units or an
+#: exact decimal string, which the gateway converted first) and checks that need every amount converted
+#: wait for :meth:`Contract.amounts_checked`. Without it (AMQP, the worker) an amount is a strict integer.
+REQUEST = "request"
+
+
+def from_request(info: ValidationInfo) -> bool:
+    """Whether this validation is of a payload an HTTP request wrote."""
+    return isinstance(info.context, dict) and REQUEST in info.context
+
+
+@dataclass(frozen=True, slots=True)
+class MinorUnits:
+    """Field metadata: an amount in the currency's minor units; ``signed``: it may be below zero (a bound)."""
+
+    signed: bool = False
+
+
+def _as_requested(signed: bool) -> Callable[[Any, ValidationInfo], Any]:
+    def check(value: Any, info: ValidationInfo) -> Any:
+        return request_amount(value, signed=signed) if from_request(info) else value
+
+    return check
+
+
 #: Integer amount in the currency's minor units (cents for USD). Never a float.
-Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, strict=True)]
+Amount = Annotated[
+    int, Field(gt=0, le=MAX_AMOUNT, strict=True), BeforeValidator(_as_requested(False)), MinorUnits(signed=False)
+]
 #: A signed balance bound, e.g. a minimum balance (negative = a credit line).
-Bound = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, strict=True)]
+Bound = Annotated[
+    int,
+    Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, strict=True),
+    BeforeValidator(_as_requested(True)),
+    MinorUnits(signed=True),
+]
 #: ISO-4217-style code; custom asset codes (GOLD, POINTS) use the same shape.
 Currency = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{2,11}$")]
 #: Client-chosen command id; doubles as the idempotency key.
@@ -52,6 +88,10 @@ class Contract(BaseModel):
     """Base for every message model: immutable and strict about unknown fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def amounts_checked(self) -> None:
+        """Checks that need every amount in minor units (``ValueError``); a model validator runs them, except
+        for a payload an HTTP request wrote, whose amounts the gateway converts after checking its parties."""
 
 
 class WalletRefParts(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field, TypeAdapter, create_model
@@ -33,6 +34,12 @@ class Command(Contract):
     principal: str | None = Field(default=None, max_length=255)
     type: str
     payload: Contract
+
+    @cached_property
+    def digest(self) -> str:
+        """:func:`payload_digest`, computed once per command (the worker compares it and stores it)."""
+        body = self.payload.model_dump_json(exclude_defaults=True)
+        return hashlib.sha256(f"{self.type}|{body}".encode()).hexdigest()
 
 
 def envelope_name(spec: CommandSpec) -> str:
@@ -75,8 +82,7 @@ def payload_digest(cmd: Command) -> str:
 
     Defaults are left out, so adding an optional field to a payload keeps old digests valid.
     """
-    body = cmd.payload.model_dump_json(exclude_defaults=True)
-    return hashlib.sha256(f"{cmd.type}|{body}".encode()).hexdigest()
+    return cmd.digest
 
 
 def parse_command(body: bytes) -> Command:

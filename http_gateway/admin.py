@@ -32,7 +32,7 @@ router = APIRouter(prefix="/admin/keys", tags=["admin"])
 Admin = Annotated[Principal, require(Scope.ADMIN)]
 
 
-@router.post("", status_code=201, response_model=CreatedKey)
+@router.post("", operation_id="keys.create", status_code=201, response_model=CreatedKey)
 async def create_key(spec: KeySpec, pool: PoolDep, settings: SettingsDep, principal: Admin) -> CreatedKey:
     """Create a key. The response's ``secret`` is the bearer token; it is never shown again.
 
@@ -50,7 +50,7 @@ async def create_key(spec: KeySpec, pool: PoolDep, settings: SettingsDep, princi
             )
 
 
-@router.get("", response_model=list[KeyView])
+@router.get("", operation_id="keys.list", response_model=list[KeyView])
 async def list_keys(pool: PoolDep, principal: Admin, include_revoked: Annotated[bool, Query()] = True) -> list[KeyView]:
     """Every key (never its secret), with its limits and when it was last used (to the minute)."""
     async with pool.acquire() as conn:
@@ -58,7 +58,7 @@ async def list_keys(pool: PoolDep, principal: Admin, include_revoked: Annotated[
     return [k for k in keys if principal.wallet_id is None or k.wallet_id == principal.wallet_id]
 
 
-@router.delete("/{key_id}", response_model=KeyView)
+@router.delete("/{key_id}", operation_id="keys.revoke", response_model=KeyView)
 async def revoke_key(key_id: UUID, pool: PoolDep, keys: KeysDep, principal: Admin) -> KeyView:
     """Revoke a key (the calling key itself too): its commands are refused from now on, its requests by
     this gateway at once and by the others when notified (milliseconds). Revoking twice is harmless."""
@@ -69,7 +69,7 @@ async def revoke_key(key_id: UUID, pool: PoolDep, keys: KeysDep, principal: Admi
     return view
 
 
-@router.put("/{key_id}/limits", response_model=KeyView)
+@router.put("/{key_id}/limits", operation_id="keys.set_limits", response_model=KeyView)
 async def set_limits(key_id: UUID, limits: KeyLimits, pool: PoolDep, keys: KeysDep, principal: Admin) -> KeyView:
     """Replace a key's request rate limit and its per-currency spending limits, within the caller's
     own; a key cannot change its own."""

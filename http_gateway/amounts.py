@@ -9,32 +9,21 @@ it), so the cache is only ever incomplete, never wrong, and a miss reloads it.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import asyncpg
 from pydantic import PlainValidator, WithJsonSchema
-from pydantic_core import PydanticCustomError
 
-from contracts.amounts import AmountError, parse_decimal_string
+from contracts.amounts import INVALID_AMOUNT, REQUEST_HINT, AmountError, parse_decimal_string, request_amount
 from contracts.base import MAX_AMOUNT
 from http_gateway.problems import Problem
 
-INVALID_AMOUNT = "invalid_amount"
-_DECIMAL = re.compile(r"^-?[0-9]{1,40}(\.[0-9]{1,18})?$")
-_HINT = 'an integer of minor units (1250) or an exact decimal string ("12.50")'
+__all__ = ["INVALID_AMOUNT", "AmountIn", "Currencies", "SignedAmountIn", "to_minor"]
 
 
 def _accept(*, signed: bool) -> Any:
     def check(value: object) -> int | str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            if not (-MAX_AMOUNT if signed else 1) <= value <= MAX_AMOUNT:
-                raise PydanticCustomError(INVALID_AMOUNT, "the amount is out of range")
-            return value
-        # fullmatch: ``$`` would also match before a trailing newline ("12\n" was taken for 12).
-        if isinstance(value, str) and _DECIMAL.fullmatch(value) and (signed or not value.startswith("-")):
-            return value
-        raise PydanticCustomError(INVALID_AMOUNT, f"an amount is {_HINT}")
+        return request_amount(value, signed=signed)
 
     return check
 
@@ -46,11 +35,11 @@ def _schema(*, signed: bool) -> dict[str, Any]:
             {"type": "integer", "minimum": -MAX_AMOUNT if signed else 1, "maximum": MAX_AMOUNT},
             {"type": "string", "pattern": f"^{sign}[0-9]{{1,40}}(\\.[0-9]{{1,18}})?$"},
         ],
-        "description": f"{_HINT}; never a float",
+        "description": f"{REQUEST_HINT}; never a float",
     }
 
 
-#: A positive amount as a request writes it.
+#: A positive amount as a request writes it (the request bodies of the OpenAPI document).
 AmountIn = Annotated[int | str, PlainValidator(_accept(signed=False)), WithJsonSchema(_schema(signed=False))]
 #: A signed amount (a minimum balance: below zero is a credit line).
 SignedAmountIn = Annotated[int | str, PlainValidator(_accept(signed=True)), WithJsonSchema(_schema(signed=True))]
@@ -70,6 +59,10 @@ def to_minor(value: int | str, exponent: int, *, field: str, positive: bool = Tr
     return minor
 
 
+def unknown_currency(code: str) -> Problem:
+    return Problem(422, "currency_not_found", f"currency {code} is not registered")
+
+
 class Currencies:
     """The process' view of ``currencies``: code -> exponent, reloaded when a code is missing."""
 
@@ -78,12 +71,17 @@ class Currencies:
 
     async def exponent(self, pool: asyncpg.Pool, code: str) -> int:
         """The exponent of ``code``; 422 ``currency_not_found`` if it is not registered."""
+        exponent = await self.find(pool, code)
+        if exponent is None:
+            raise unknown_currency(code)
+        return exponent
+
+    async def find(self, pool: asyncpg.Pool, code: str) -> int | None:
+        """The exponent of ``code``, or None if it is not registered (read again from the table first)."""
         if code not in self._exponents:
             rows = await pool.fetch("SELECT code, exponent FROM currencies")
             self._exponents = {r["code"]: r["exponent"] for r in rows}
-        if code not in self._exponents:
-            raise Problem(422, "currency_not_found", f"currency {code} is not registered")
-        return self._exponents[code]
+        return self._exponents.get(code)
 
     async def minor(
         self, pool: asyncpg.Pool, currency: str, value: int | str, *, field: str = "amount", positive: bool = True

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 from fastapi import Depends, params
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.routing import BaseRoute
 
 from contracts.base import Party
@@ -30,6 +32,7 @@ from http_gateway.keycache import CachedKey, KeyCache
 from http_gateway.problems import Problem
 from ledger_common.apikeys import hash_secret, parse_token
 from ledger_common.logs import PRINCIPAL
+from ledger_common.settings import Settings
 
 log = logging.getLogger("http_gateway.auth")
 
@@ -93,7 +96,19 @@ async def authenticate(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Resolve ``Authorization: Bearer <token>``: 401 if missing, unknown or revoked; 429 if over its rate."""
-    token = credentials.credentials.strip() if credentials is not None else ""
+    return await verify(settings, pool, keys, credentials.credentials.strip() if credentials is not None else "")
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization`` header, read as :data:`_bearer` reads it ("" for none or another scheme)."""
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        return ""
+    return credentials.strip()
+
+
+async def verify(settings: Settings, pool: asyncpg.Pool, keys: KeyCache, token: str) -> Principal:
+    """The principal of a bearer token: 401 if missing, unknown or revoked; 429 if over its rate."""
     if not token:
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     service_key = settings.service_api_key.get_secret_value()
@@ -161,13 +176,18 @@ def require(scope: Scope) -> params.Depends:
     or ``dependencies=[require(Scope.READ)]``. 403 when the key lacks ``scope``."""
 
     async def check(principal: Authenticated) -> Principal:
-        if scope not in principal.scopes:
-            raise Problem(403, "forbidden", f"this key lacks the {scope.value!r} scope", required_scope=scope.value)
+        check_scope(principal, scope)
         return principal
 
     check.required_scope = scope  # type: ignore[attr-defined]  # read by required_scope()
     dependency: params.Depends = Depends(check)
     return dependency
+
+
+def check_scope(principal: Principal, scope: Scope) -> None:
+    """403 ``forbidden`` when the key lacks ``scope``."""
+    if scope not in principal.scopes:
+        raise Problem(403, "forbidden", f"this key lacks the {scope.value!r} scope", required_scope=scope.value)
 
 
 def required_scope(route: APIRoute) -> Scope | None:

@@ -109,21 +109,25 @@ RETRY_AFTER = "1"
 
 
 def invalid_request(raw: Sequence[Any]) -> JSONResponse:
+    """A request that failed validation, answered as :func:`request_problem` says."""
+    error = request_problem(raw)
+    return problem_response(error.status, error.code, error.detail, **error.extra)
+
+
+def request_problem(raw: Sequence[Any]) -> Problem:
     """A request that failed validation: 400 for its Idempotency-Key, 422 ``invalid_amount`` for an
     amount written as a float or a malformed string, else 422 ``validation_error``; always with ``errors``."""
     errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in raw]
     for e in errors:
         if e["loc"][:2] == ["header", IDEMPOTENCY_KEY]:
             if e["type"] == "missing":
-                return problem_response(400, "idempotency_key_required", "writes need an Idempotency-Key header")
-            return problem_response(
-                400, "invalid_idempotency_key", "Idempotency-Key: 1-128 of A-Z a-z 0-9 . _ : -", errors=[e]
-            )
+                return Problem(400, "idempotency_key_required", "writes need an Idempotency-Key header")
+            return Problem(400, "invalid_idempotency_key", "Idempotency-Key: 1-128 of A-Z a-z 0-9 . _ : -", errors=[e])
     amounts = [e for e in errors if e["type"] == "invalid_amount"]
     if amounts:
         field = ".".join(str(part) for part in amounts[0]["loc"][1:])
-        return problem_response(422, "invalid_amount", f"{field}: {amounts[0]['msg']}", field=field, errors=errors)
-    return problem_response(422, "validation_error", "the request is not valid", errors=errors)
+        return Problem(422, "invalid_amount", f"{field}: {amounts[0]['msg']}", field=field, errors=errors)
+    return Problem(422, "validation_error", "the request is not valid", errors=errors)
 
 
 _HTTP_CODES = {

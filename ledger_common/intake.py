@@ -6,7 +6,8 @@ header. A consumer therefore needs one ``except`` for "dead-letter this" and can
 as a fault of its own.
 
 Checks, cheapest first: content type, size, UTF-8, strict JSON (no duplicate keys, no NaN/Infinity,
-bounded nesting, no NUL or unpaired surrogates in strings), then the versioned contract.
+bounded nesting, no NUL or unpaired surrogates in strings), then the versioned contract. The body is
+parsed once: the strict parser's document is what the contract validates.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import ValidationError
 from contracts.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH
 
 __all__ = ["MAX_BODY_BYTES", "MAX_REASON", "Undecodable", "decode"]
-from contracts.commands import Command, parse_command
+from contracts.commands import COMMAND_ADAPTER, Command
 from contracts.errors import Rejected
 from ledger_common.strict_json import NotStrictJson, check_json
 
@@ -51,11 +52,11 @@ def decode(body: bytes, content_type: str | None) -> Command:
     except UnicodeDecodeError as exc:
         raise Undecodable(f"body is not UTF-8 (byte {exc.start})") from None
     try:
-        check_json(text, max_depth=MAX_JSON_DEPTH)
+        document = check_json(text, max_depth=MAX_JSON_DEPTH)
     except NotStrictJson as exc:
         raise Undecodable(f"invalid JSON: {exc}") from None
     try:
-        return parse_command(body)
+        return COMMAND_ADAPTER.validate_python(document)
     except ValidationError as exc:
         raise Undecodable(f"invalid command: {_describe(exc)}") from None
     except ValueError as exc:  # defensive: any other refusal by the contract

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 from uuid import UUID
 
@@ -63,6 +63,28 @@ def party(prefix: str, value: Party | None) -> dict[str, str]:
 def given(**fields: Any) -> dict[str, Any]:
     """``fields`` without those left at ``None``: the gateway applies its own defaults."""
     return {k: v for k, v in fields.items() if v is not None}
+
+
+def uuid_text(value: UUID | str) -> str:
+    """An id as a request field, checked to be one before it is sent."""
+    return str(UUID(str(value)))
+
+
+def path_id(value: UUID | str) -> UUID:
+    """An id in a URL path (``/v1/holds/{hold_id}``), checked to be one before it is sent."""
+    return UUID(str(value))
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One leg of a multi-leg transaction: a party, a side and an amount."""
+
+    party: Party
+    side: Literal["debit", "credit"]
+    amount: Amount
+
+    def body(self) -> dict[str, Any]:
+        return {**party("", self.party), "side": self.side, "amount": amount(self.amount)}
 
 
 def path_ref(value: Party) -> str:

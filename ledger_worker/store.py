@@ -81,7 +81,7 @@ def event_rows(out: Outcome, now: datetime) -> list[EventRow]:
         envelope = EventEnvelope.model_construct(
             event_id=uuid4(),
             schema_version=1,
-            type=e.type,  # type: ignore[arg-type]
+            type=e.type,
             occurred_at=now,
             command_id=out.command_id,
             principal=out.principal,

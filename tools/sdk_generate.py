@@ -1,4 +1,5 @@
-"""Generate the SDK's derived modules: one exception class per refusal, and the sync client from the async one.
+"""Generate the SDK's derived modules: one exception class per refusal, the command methods from the catalogue,
+and the sync client from the async one.
 
 ``python tools/sdk_generate.py`` writes them; ``--check`` fails if a committed file differs from what
 it would write (tests/unit/test_sdk_generated.py runs that, so an edit to the async client, or a new
@@ -6,6 +7,8 @@ refusal, without regenerating fails the suite).
 
 - ``ledger_sdk/refusals.py`` from ``contracts.results.Refusal`` and ``refusal_status``: each class is a
   ``Refused`` and also a member of the group its HTTP status names (404: ``NotFoundError``…).
+- ``ledger_sdk/_async/_commands.py`` from ``contracts.catalogue`` (``tools/sdk_commands.py``): a method per
+  command route, named by its ``operationId``, whose parameters are the route's body fields.
 - ``ledger_sdk/_sync/*.py`` from ``ledger_sdk/_async/*.py`` by token substitution (``async def`` →
   ``def``, ``await`` dropped, ``Async`` names → plain ones); the async source is written so that this
   is all it takes (httpcore's ``unasync`` approach, without the dependency).
@@ -21,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from contracts.results import Refusal, refusal_status  # noqa: E402
+from tools import sdk_commands  # noqa: E402
 
 SDK = ROOT / "ledger_sdk"
 GROUP = {403: "PermissionDenied", 404: "NotFoundError", 409: "Conflict"}
@@ -99,9 +103,11 @@ def unasync(source: str) -> str:
 
 
 def outputs() -> dict[Path, str]:
-    out = {SDK / "refusals.py": refusals()}
-    for path in sorted((SDK / "_async").glob("*.py")):
-        out[SDK / "_sync" / path.name] = HEADER.format(name=path.name) + unasync(path.read_text())
+    commands = sdk_commands.render()
+    out = {SDK / "refusals.py": refusals(), SDK / "_async" / "_commands.py": commands}
+    sources = {path.name: path.read_text() for path in sorted((SDK / "_async").glob("*.py"))}
+    for name, source in sorted({**sources, "_commands.py": commands}.items()):
+        out[SDK / "_sync" / name] = HEADER.format(name=name) + unasync(source)
     return out
 
 

@@ -16,7 +16,7 @@ from http_gateway.problems import Problem
 router = APIRouter(tags=["commands"])
 
 
-@router.get("/commands/{command_id}", response_model=CommandResult)
+@router.get("/commands/{command_id}", operation_id="commands.get", response_model=CommandResult)
 async def get_command(
     command_id: Annotated[CommandId, Path()], pool: PoolDep, principal: Annotated[Principal, require(Scope.READ)]
 ) -> CommandResult:

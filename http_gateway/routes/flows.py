@@ -102,7 +102,7 @@ def period(since: datetime | None, until: datetime | None, now: datetime) -> tup
     return start, end
 
 
-@router.get("/flows", response_model=docs.FlowGraph)
+@router.get("/flows", operation_id="flows.graph", response_model=docs.FlowGraph)
 async def flows(
     pool: PoolDep,
     currencies: CurrenciesDep,

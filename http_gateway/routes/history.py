@@ -165,7 +165,7 @@ async def event_page(pool: asyncpg.Pool, wallet: asyncpg.Record, cursor: str | N
     )
 
 
-@router.get("/accounts/{account_id}/entries", response_model=docs.EntryPage)
+@router.get("/accounts/{account_id}/entries", operation_id="accounts.entries", response_model=docs.EntryPage)
 async def account_entries(
     account_id: UUID,
     pool: PoolDep,
@@ -191,7 +191,7 @@ async def wallet_entries(
     return await entry_page(pool, currencies, accounts, filters, before, limit)
 
 
-@router.get("/wallets/{wallet}/transactions", response_model=docs.EntryPage)
+@router.get("/wallets/{wallet}/transactions", operation_id="wallets.transactions", response_model=docs.EntryPage)
 async def wallet_transactions(
     wallet: Ref,
     pool: PoolDep,
@@ -206,7 +206,7 @@ async def wallet_transactions(
     return await wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 
-@router.get("/wallets/{wallet}/events", response_model=docs.EventPage)
+@router.get("/wallets/{wallet}/events", operation_id="wallets.events", response_model=docs.EventPage)
 async def wallet_events(
     wallet: Ref,
     pool: PoolDep,

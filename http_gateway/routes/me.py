@@ -30,13 +30,13 @@ async def _mine(pool: asyncpg.Pool, principal: Principal) -> asyncpg.Record:
     return row
 
 
-@router.get("/wallets/me", response_model=docs.Wallet)
+@router.get("/wallets/me", operation_id="me.wallet", response_model=docs.Wallet)
 async def my_wallet(pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> docs.Wallet:
     """The key's own wallet with its accounts and balances."""
     return await wallets.wallet_view(pool, currencies, await _mine(pool, principal))
 
 
-@router.get("/wallets/me/balance", response_model=docs.WalletBalances)
+@router.get("/wallets/me/balance", operation_id="me.balance", response_model=docs.WalletBalances)
 async def my_balance(
     pool: PoolDep,
     currencies: CurrenciesDep,
@@ -48,7 +48,7 @@ async def my_balance(
     return await wallets.balances(pool, currencies, row["id"], at)
 
 
-@router.get("/wallets/me/transactions", response_model=docs.EntryPage)
+@router.get("/wallets/me/transactions", operation_id="me.transactions", response_model=docs.EntryPage)
 async def my_transactions(
     pool: PoolDep,
     currencies: CurrenciesDep,
@@ -62,7 +62,7 @@ async def my_transactions(
     return await history.wallet_entries(pool, currencies, row["id"], filters, cursor, limit)
 
 
-@router.get("/wallets/me/events", response_model=docs.EventPage)
+@router.get("/wallets/me/events", operation_id="me.events", response_model=docs.EventPage)
 async def my_events(
     pool: PoolDep, principal: Reader, after: pages.Cursor = None, limit: pages.Limit = 100
 ) -> docs.EventPage:

@@ -66,7 +66,7 @@ def view(letter: DeadLetter) -> docs.DeadLetter:
     )
 
 
-@router.get("/operations", response_model=docs.Operations, dependencies=[UNBOUND])
+@router.get("/operations", operation_id="operations.get", response_model=docs.Operations, dependencies=[UNBOUND])
 async def operations(pool: PoolDep, bus: BusDep, settings: SettingsDep, principal: Admin) -> docs.Operations:
     """The outbox backlog and its oldest row's age, dead letters per source, the latest ``ledger audit``."""
     outbox = await pool.fetchrow(outbox_state.STATE)
@@ -83,7 +83,9 @@ async def operations(pool: PoolDep, bus: BusDep, settings: SettingsDep, principa
     )
 
 
-@router.get("/dead_letters", response_model=docs.DeadLetterPage, dependencies=[UNBOUND])
+@router.get(
+    "/dead_letters", operation_id="dead_letters.list", response_model=docs.DeadLetterPage, dependencies=[UNBOUND]
+)
 async def list_dead_letters(
     pool: PoolDep,
     settings: SettingsDep,
@@ -113,7 +115,12 @@ async def _record(
     await db.execute(_AUDIT, principal.name, action, details)
 
 
-@router.post("/dead_letters/{source}/{letter_id}/replay", response_model=docs.DeadLetterAction, dependencies=[UNBOUND])
+@router.post(
+    "/dead_letters/{source}/{letter_id}/replay",
+    operation_id="dead_letters.replay",
+    response_model=docs.DeadLetterAction,
+    dependencies=[UNBOUND],
+)
 async def replay_dead_letter(
     source: Source, letter_id: LetterId, pool: PoolDep, settings: SettingsDep, principal: Admin
 ) -> docs.DeadLetterAction:
@@ -143,7 +150,12 @@ async def replay_dead_letter(
     return docs.DeadLetterAction(action="replayed", dead_letter=shown)
 
 
-@router.delete("/dead_letters/{source}/{letter_id}", response_model=docs.DeadLetterAction, dependencies=[UNBOUND])
+@router.delete(
+    "/dead_letters/{source}/{letter_id}",
+    operation_id="dead_letters.purge",
+    response_model=docs.DeadLetterAction,
+    dependencies=[UNBOUND],
+)
 async def purge_dead_letter(
     source: Source, letter_id: LetterId, pool: PoolDep, settings: SettingsDep, principal: Admin
 ) -> docs.DeadLetterAction:

@@ -73,7 +73,7 @@ def _seen(posting: asyncpg.Record, viewer: Principal) -> dict[str, object]:
     return row
 
 
-@router.get("/transactions/{transaction_id}", response_model=docs.Transaction)
+@router.get("/transactions/{transaction_id}", operation_id="transactions.get", response_model=docs.Transaction)
 async def get_transaction(
     transaction_id: UUID, pool: PoolDep, currencies: CurrenciesDep, principal: Reader
 ) -> docs.Transaction:
@@ -89,6 +89,7 @@ async def get_transaction(
 
 @router.get(
     "/transactions",
+    operation_id="transactions.list",
     response_model=docs.TransactionPage,
     description="Find transactions, newest first (a wallet-bound key finds those that touched its wallet)."
     + pages.METADATA_HELP,

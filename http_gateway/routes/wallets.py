@@ -1,4 +1,4 @@
-"""Wallets: create, find, read with balances, freeze, unfreeze, close, metadata, open accounts in them.
+"""Wallets: find them, read one with its balances (the commands' routes are ``http_gateway.writes``').
 
 Changing a wallet (scope ``wallets``) is for service keys: a wallet-bound key must not unfreeze
 itself or raise its own limits. Reading needs ``read``, and a bound key reads only its own wallet.
@@ -11,53 +11,22 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import asyncpg
-from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
-from pydantic import Field, TypeAdapter
+from fastapi import APIRouter, Query
+from pydantic import TypeAdapter
 
 from contracts import http as docs
-from contracts.base import Contract, Currency, MetadataKey, MetadataValue, Text, WalletRef
 from contracts.keys import Scope
-from contracts.wallets import (
-    CloseWallet,
-    CreateWallet,
-    FreezeWallet,
-    OpenAccount,
-    SetWalletMetadata,
-    UnfreezeWallet,
-)
 from http_gateway import lookup, pages, views
-from http_gateway.amounts import Currencies, SignedAmountIn
-from http_gateway.auth import Authenticated, Principal, require
+from http_gateway.amounts import Currencies
+from http_gateway.auth import Principal, require
+from http_gateway.bodies import WalletPath
 from http_gateway.deps import CurrenciesDep, PoolDep
-from http_gateway.dispatch import WriterDep, command_route, contract
 from http_gateway.problems import Problem
 
 router = APIRouter(tags=["wallets"])
 _WALLET: TypeAdapter[UUID] = TypeAdapter(UUID)
 Reader = Annotated[Principal, require(Scope.READ)]
-Ref = Annotated[WalletRef, Path(description="`@handle`, `ext:<external_ref>` or the wallet id")]
-
-
-class FreezeBody(Contract):
-    """Debits stop at once on every account of the wallet; credits continue if ``allow_credits``."""
-
-    allow_credits: bool = True
-    reason: Text | None = None
-
-
-class MetadataBody(Contract):
-    """Keys to set; a key set to ``null`` is removed."""
-
-    metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(min_length=1, max_length=32)]
-
-
-class AccountBody(Contract):
-    """An account in one currency; ``account_id`` is derived from the Idempotency-Key if absent."""
-
-    account_id: UUID | None = None
-    currency: Currency
-    min_balance: SignedAmountIn = 0
+Ref = WalletPath
 
 
 async def resolve(pool: asyncpg.Pool, principal: Principal, ref: str) -> asyncpg.Record:
@@ -104,13 +73,12 @@ async def balances(
     return docs.WalletBalances(wallet_id=wallet_id, at=at, balances=out)
 
 
-@command_route(router, "wallet.create", created=True)
-async def create_wallet(body: CreateWallet, w: WriterDep, principal: Authenticated) -> JSONResponse:
-    """Create a wallet (``@handle``, ``external_ref``, an account per listed currency): ``wallet.create``."""
-    return await w.send("wallet.create", body, principal, created=True)
-
-
-@router.get("/wallets", response_model=docs.WalletPage, description="Find wallets." + pages.METADATA_HELP)
+@router.get(
+    "/wallets",
+    operation_id="wallets.list",
+    response_model=docs.WalletPage,
+    description="Find wallets." + pages.METADATA_HELP,
+)
 async def search_wallets(
     metadata: pages.MetadataFilter,
     pool: PoolDep,
@@ -147,13 +115,13 @@ async def search_wallets(
     return docs.WalletPage(wallets=found, next_cursor=pages.encode("w", last["id"]) if last else None)
 
 
-@router.get("/wallets/{wallet}", response_model=docs.Wallet)
+@router.get("/wallets/{wallet}", operation_id="wallets.get", response_model=docs.Wallet)
 async def get_wallet(wallet: Ref, pool: PoolDep, currencies: CurrenciesDep, principal: Reader) -> docs.Wallet:
     """A wallet with its accounts and their posted, held and available balances."""
     return await wallet_view(pool, currencies, await resolve(pool, principal, wallet))
 
 
-@router.get("/wallets/{wallet}/balance", response_model=docs.WalletBalances)
+@router.get("/wallets/{wallet}/balance", operation_id="wallets.balance", response_model=docs.WalletBalances)
 async def get_wallet_balance(
     wallet: Ref,
     pool: PoolDep,
@@ -164,42 +132,3 @@ async def get_wallet_balance(
     """The wallet's balance in every currency, now or as of a past moment."""
     row = await resolve(pool, principal, wallet)
     return await balances(pool, currencies, row["id"], at)
-
-
-@command_route(router, "wallet.freeze")
-async def freeze_wallet(
-    wallet: Ref, w: WriterDep, principal: Authenticated, body: FreezeBody | None = None
-) -> JSONResponse:
-    """Freeze: no debits; credits only if ``allow_credits`` (default true): ``wallet.freeze``."""
-    body = body or FreezeBody()
-    payload = contract(FreezeWallet, wallet=wallet, allow_credits=body.allow_credits, reason=body.reason)
-    return await w.send("wallet.freeze", payload, principal)
-
-
-@command_route(router, "wallet.unfreeze")
-async def unfreeze_wallet(wallet: Ref, w: WriterDep, principal: Authenticated) -> JSONResponse:
-    """Return a frozen wallet to active: ``wallet.unfreeze``."""
-    return await w.send("wallet.unfreeze", contract(UnfreezeWallet, wallet=wallet), principal)
-
-
-@command_route(router, "wallet.close")
-async def close_wallet(wallet: Ref, w: WriterDep, principal: Authenticated) -> JSONResponse:
-    """Close for good; refused (``wallet_not_empty``) unless every account is at zero: ``wallet.close``."""
-    return await w.send("wallet.close", contract(CloseWallet, wallet=wallet), principal)
-
-
-@command_route(router, "wallet.set_metadata")
-async def set_wallet_metadata(wallet: Ref, body: MetadataBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
-    """Merge keys into the wallet's metadata (``null`` removes one): ``wallet.set_metadata``."""
-    payload = contract(SetWalletMetadata, wallet=wallet, metadata=body.metadata)
-    return await w.send("wallet.set_metadata", payload, principal)
-
-
-@command_route(router, "account.open", path="/wallets/{wallet}/accounts", created=True)
-async def open_wallet_account(wallet: Ref, body: AccountBody, w: WriterDep, principal: Authenticated) -> JSONResponse:
-    """Open an account in another currency in this wallet: ``account.open``."""
-    minimum = await w.currencies.minor(w.pool, body.currency, body.min_balance, field="min_balance", positive=False)
-    payload = contract(
-        OpenAccount, account_id=body.account_id, currency=body.currency, wallet=wallet, min_balance=minimum
-    )
-    return await w.send("account.open", payload, principal, created=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Unpack
 from uuid import UUID
 
@@ -11,9 +11,8 @@ from pydantic import TypeAdapter
 
 from contracts import http as docs
 from contracts.keys import CreatedKey, KeyLimits, KeySpec, KeyView, RateLimit, Scope, SpendingLimit
-from contracts.results import CommandResult
+from ledger_sdk._async._commands import AsyncHoldsCommands, AsyncPaymentIntentsCommands, AsyncRefundsCommands
 from ledger_sdk._async.client import AsyncResource, CallOptions, route
-from ledger_sdk._values import Amount, Party, amount, given, party
 
 _KEYS = TypeAdapter(list[KeyView])
 _HEALTH = TypeAdapter(dict[str, str])
@@ -23,142 +22,22 @@ def _id(value: UUID | str) -> UUID:
     return UUID(str(value))
 
 
-class AsyncHolds(AsyncResource):
-    @route("POST", "/v1/holds")
-    async def place(
-        self,
-        *,
-        holder: Party,
-        amount: Amount,
-        currency: str,
-        recipient: Party | None = None,
-        expires_in_seconds: int | None = None,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        hold_id: UUID | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Reserve ``amount`` of the holder's available funds until captured, released or expired."""
-        body = {
-            **party("", holder),
-            **party("recipient_", recipient),
-            "amount": _minor(amount),
-            "currency": currency,
-            **given(
-                expires_in_seconds=expires_in_seconds,
-                description=description,
-                metadata=dict(metadata) if metadata else None,
-                hold_id=str(hold_id) if hold_id else None,
-            ),
-        }
-        return await self._client.write("POST", "/v1/holds", body, options)
-
+class AsyncHolds(AsyncHoldsCommands):
     @route("GET", "/v1/holds/{hold_id}")
     async def get(self, hold_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Hold:
         """A hold: pending, captured (how much), released or expired."""
         return await self._client.get(f"/v1/holds/{_id(hold_id)}", docs.Hold, None, options)
 
-    @route("POST", "/v1/holds/{hold_id}/increment")
-    async def increment(
-        self,
-        hold_id: UUID | str,
-        *,
-        amount: Amount,
-        expires_in_seconds: int | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Add ``amount`` to a pending hold, optionally with a new expiry (from now)."""
-        body = {"amount": _minor(amount), **given(expires_in_seconds=expires_in_seconds)}
-        return await self._client.write("POST", f"/v1/holds/{_id(hold_id)}/increment", body, options)
 
-    @route("POST", "/v1/holds/{hold_id}/capture")
-    async def capture(
-        self,
-        hold_id: UUID | str,
-        *,
-        amount: Amount | None = None,
-        recipient: Party | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Pay all (default) or part of the hold to its recipient (or ``recipient``); the rest is released."""
-        body = {**given(amount=None if amount is None else _minor(amount)), **party("recipient_", recipient)}
-        return await self._client.write("POST", f"/v1/holds/{_id(hold_id)}/capture", body or None, options)
-
-    @route("POST", "/v1/holds/{hold_id}/release")
-    async def release(self, hold_id: UUID | str, **options: Unpack[CallOptions]) -> CommandResult:
-        """Give the hold's funds back to the available balance."""
-        return await self._client.write("POST", f"/v1/holds/{_id(hold_id)}/release", None, options)
-
-
-class AsyncPaymentIntents(AsyncResource):
-    @route("POST", "/v1/payment_intents")
-    async def create(
-        self,
-        *,
-        merchant: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        expires_in_seconds: int | None = None,
-        metadata: Mapping[str, str] | None = None,
-        intent_id: UUID | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """A merchant asks to be paid ``amount``; a customer pays it once (``result.intent_id``)."""
-        body = {
-            **party("merchant_", merchant),
-            "amount": _minor(amount),
-            "currency": currency,
-            **given(
-                description=description,
-                expires_in_seconds=expires_in_seconds,
-                metadata=dict(metadata) if metadata else None,
-                intent_id=str(intent_id) if intent_id else None,
-            ),
-        }
-        return await self._client.write("POST", "/v1/payment_intents", body, options)
-
+class AsyncPaymentIntents(AsyncPaymentIntentsCommands):
     @route("GET", "/v1/payment_intents/{intent_id}")
     async def get(self, intent_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Intent:
         """A payment intent: status, paid and refunded amounts, payer and hold."""
         return await self._client.get(f"/v1/payment_intents/{_id(intent_id)}", docs.Intent, None, options)
 
-    @route("POST", "/v1/payment_intents/{intent_id}/pay")
-    async def pay(
-        self, intent_id: UUID | str, *, payer: Party, via_hold: bool = False, **options: Unpack[CallOptions]
-    ) -> CommandResult:
-        """Pay the intent now, or (``via_hold``) authorise it with a hold the merchant captures later."""
-        body = {**party("payer_", payer), **({"via_hold": True} if via_hold else {})}
-        return await self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/pay", body, options)
 
-    @route("POST", "/v1/payment_intents/{intent_id}/capture")
-    async def capture(
-        self, intent_id: UUID | str, *, amount: Amount | None = None, **options: Unpack[CallOptions]
-    ) -> CommandResult:
-        """Capture all (default) or part of an authorised intent; the rest goes back to the payer."""
-        body = given(amount=None if amount is None else _minor(amount)) or None
-        return await self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/capture", body, options)
-
-    @route("POST", "/v1/payment_intents/{intent_id}/cancel")
-    async def cancel(self, intent_id: UUID | str, **options: Unpack[CallOptions]) -> CommandResult:
-        """Cancel an open or authorised intent; an authorisation's hold is released."""
-        return await self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/cancel", None, options)
-
-
-class AsyncRefunds(AsyncResource):
-    @route("POST", "/v1/refunds")
-    async def create(
-        self,
-        *,
-        intent_id: UUID | str,
-        amount: Amount,
-        currency: str,
-        reason: str | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Return all or part of a paid intent to its payer; refunds never total more than was paid."""
-        body = {"intent_id": str(_id(intent_id)), "amount": _minor(amount), "currency": currency}
-        return await self._client.write("POST", "/v1/refunds", body | given(reason=reason), options)
+class AsyncRefunds(AsyncRefundsCommands):
+    """Refunds of paid payment intents."""
 
 
 class AsyncKeys(AsyncResource):
@@ -227,7 +106,3 @@ class AsyncSystem(AsyncResource):
     async def ready(self, **options: Unpack[CallOptions]) -> docs.Readiness:
         """Readiness: PostgreSQL answers and the broker connection is open (a 503 raises ``ServiceUnavailable``)."""
         return await self._client.get("/readyz", docs.Readiness, None, options)
-
-
-def _minor(value: Amount) -> int | str:
-    return amount(value)

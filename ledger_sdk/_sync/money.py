@@ -5,167 +5,47 @@ and command outcomes."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Unpack
+from typing import Unpack
 from uuid import UUID
 
 from contracts import http as docs
 from contracts.results import CommandResult
+from ledger_sdk._sync._commands import (
+    BonusesCommands,
+    DepositsCommands,
+    SpendsCommands,
+    TransactionsCommands,
+    TransfersCommands,
+    WithdrawalsCommands,
+)
 from ledger_sdk._sync.client import CallOptions, Pager, Resource, route
-from ledger_sdk._values import Amount, Party, amount, given, party
+from ledger_sdk._values import Leg, given
+
+__all__ = ["Leg"]  # where it was always imported from
 
 
-@dataclass(frozen=True, slots=True)
-class Leg:
-    """One leg of a multi-leg transaction: a party, a side and an amount."""
-
-    party: Party
-    side: Literal["debit", "credit"]
-    amount: Amount
-
-    def body(self) -> dict[str, Any]:
-        return {**party("", self.party), "side": self.side, "amount": amount(self.amount)}
+class Deposits(DepositsCommands):
+    """Top-ups: money in from the currency's treasury account."""
 
 
-class _AsyncFlow(Resource):
-    """A single-party flow against the currency's system account (which one is the flow's)."""
-
-    _path: str
-
-    def _create(
-        self,
-        party_: Party,
-        amount_: Amount,
-        currency: str,
-        description: str | None,
-        metadata: Mapping[str, str] | None,
-        options: CallOptions,
-    ) -> CommandResult:
-        body = {
-            **party("", party_),
-            "amount": amount(amount_),
-            "currency": currency,
-            **given(description=description, metadata=dict(metadata) if metadata else None),
-        }
-        return self._client.write("POST", self._path, body, options)
+class Bonuses(BonusesCommands):
+    """Bonuses: money in from the currency's promotions account."""
 
 
-class Deposits(_AsyncFlow):
-    _path = "/v1/deposits"
-
-    @route("POST", "/v1/deposits")
-    def create(
-        self,
-        *,
-        to: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Top up ``to`` from the currency's treasury account (``deposit`` scope)."""
-        return self._create(to, amount, currency, description, metadata, options)
+class Spends(SpendsCommands):
+    """Spends: money out to the currency's revenue account."""
 
 
-class Bonuses(_AsyncFlow):
-    _path = "/v1/bonuses"
-
-    @route("POST", "/v1/bonuses")
-    def create(
-        self,
-        *,
-        to: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Credit ``to`` from the currency's promotions account."""
-        return self._create(to, amount, currency, description, metadata, options)
+class Withdrawals(WithdrawalsCommands):
+    """Withdrawals: money out to the currency's treasury account (it leaves the ledger)."""
 
 
-class Spends(_AsyncFlow):
-    _path = "/v1/spends"
-
-    @route("POST", "/v1/spends")
-    def create(
-        self,
-        *,
-        source: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Debit ``source`` to the currency's revenue account; ``InsufficientFunds`` if short."""
-        return self._create(source, amount, currency, description, metadata, options)
+class Transfers(TransfersCommands):
+    """Transfers between two parties in one currency."""
 
 
-class Withdrawals(_AsyncFlow):
-    _path = "/v1/withdrawals"
-
-    @route("POST", "/v1/withdrawals")
-    def create(
-        self,
-        *,
-        source: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Debit ``source`` to the currency's treasury account (money leaves the ledger)."""
-        return self._create(source, amount, currency, description, metadata, options)
-
-
-class Transfers(Resource):
-    @route("POST", "/v1/transfers")
-    def create(
-        self,
-        *,
-        debit: Party,
-        credit: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Move ``amount`` from ``debit`` to ``credit`` in one currency."""
-        body = {
-            **party("debit_", debit),
-            **party("credit_", credit),
-            "amount": _amount(amount),
-            "currency": currency,
-            **given(description=description, metadata=dict(metadata) if metadata else None),
-        }
-        return self._client.write("POST", "/v1/transfers", body, options)
-
-
-class Transactions(Resource):
-    @route("POST", "/v1/transactions")
-    def post(
-        self,
-        *,
-        currency: str,
-        legs: Sequence[Leg],
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Post the legs together or not at all (debits must equal credits)."""
-        body = {
-            "currency": currency,
-            "legs": [leg.body() for leg in legs],
-            **given(description=description, metadata=dict(metadata) if metadata else None),
-        }
-        return self._client.write("POST", "/v1/transactions", body, options)
-
+class Transactions(TransactionsCommands):
     @route("GET", "/v1/transactions/{transaction_id}")
     def get(self, transaction_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Transaction:
         """A transaction with its postings, metadata and links (reverses / reversed by, hold, intent)."""
@@ -194,21 +74,9 @@ class Transactions(Resource):
 
         return Pager(fetch, cursor)
 
-    @route("POST", "/v1/transactions/{transaction_id}/reverse")
-    def reverse(
-        self, transaction_id: UUID | str, *, reason: str | None = None, **options: Unpack[CallOptions]
-    ) -> CommandResult:
-        """Post a new transaction that undoes this one; the original stays as it was."""
-        path = f"/v1/transactions/{UUID(str(transaction_id))}/reverse"
-        return self._client.write("POST", path, given(reason=reason) or None, options)
-
 
 class Commands(Resource):
     @route("GET", "/v1/commands/{command_id}")
     def get(self, command_id: str, **options: Unpack[CallOptions]) -> CommandResult:
         """The recorded outcome of one of your commands (applied or refused; not raised)."""
         return self._client.get(f"/v1/commands/{command_id}", CommandResult, None, options)
-
-
-def _amount(value: Amount) -> int | str:
-    return amount(value)

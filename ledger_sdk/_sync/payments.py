@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Unpack
 from uuid import UUID
 
@@ -12,9 +12,8 @@ from pydantic import TypeAdapter
 
 from contracts import http as docs
 from contracts.keys import CreatedKey, KeyLimits, KeySpec, KeyView, RateLimit, Scope, SpendingLimit
-from contracts.results import CommandResult
+from ledger_sdk._sync._commands import HoldsCommands, PaymentIntentsCommands, RefundsCommands
 from ledger_sdk._sync.client import CallOptions, Resource, route
-from ledger_sdk._values import Amount, Party, amount, given, party
 
 _KEYS = TypeAdapter(list[KeyView])
 _HEALTH = TypeAdapter(dict[str, str])
@@ -24,142 +23,22 @@ def _id(value: UUID | str) -> UUID:
     return UUID(str(value))
 
 
-class Holds(Resource):
-    @route("POST", "/v1/holds")
-    def place(
-        self,
-        *,
-        holder: Party,
-        amount: Amount,
-        currency: str,
-        recipient: Party | None = None,
-        expires_in_seconds: int | None = None,
-        description: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-        hold_id: UUID | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Reserve ``amount`` of the holder's available funds until captured, released or expired."""
-        body = {
-            **party("", holder),
-            **party("recipient_", recipient),
-            "amount": _minor(amount),
-            "currency": currency,
-            **given(
-                expires_in_seconds=expires_in_seconds,
-                description=description,
-                metadata=dict(metadata) if metadata else None,
-                hold_id=str(hold_id) if hold_id else None,
-            ),
-        }
-        return self._client.write("POST", "/v1/holds", body, options)
-
+class Holds(HoldsCommands):
     @route("GET", "/v1/holds/{hold_id}")
     def get(self, hold_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Hold:
         """A hold: pending, captured (how much), released or expired."""
         return self._client.get(f"/v1/holds/{_id(hold_id)}", docs.Hold, None, options)
 
-    @route("POST", "/v1/holds/{hold_id}/increment")
-    def increment(
-        self,
-        hold_id: UUID | str,
-        *,
-        amount: Amount,
-        expires_in_seconds: int | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Add ``amount`` to a pending hold, optionally with a new expiry (from now)."""
-        body = {"amount": _minor(amount), **given(expires_in_seconds=expires_in_seconds)}
-        return self._client.write("POST", f"/v1/holds/{_id(hold_id)}/increment", body, options)
 
-    @route("POST", "/v1/holds/{hold_id}/capture")
-    def capture(
-        self,
-        hold_id: UUID | str,
-        *,
-        amount: Amount | None = None,
-        recipient: Party | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Pay all (default) or part of the hold to its recipient (or ``recipient``); the rest is released."""
-        body = {**given(amount=None if amount is None else _minor(amount)), **party("recipient_", recipient)}
-        return self._client.write("POST", f"/v1/holds/{_id(hold_id)}/capture", body or None, options)
-
-    @route("POST", "/v1/holds/{hold_id}/release")
-    def release(self, hold_id: UUID | str, **options: Unpack[CallOptions]) -> CommandResult:
-        """Give the hold's funds back to the available balance."""
-        return self._client.write("POST", f"/v1/holds/{_id(hold_id)}/release", None, options)
-
-
-class PaymentIntents(Resource):
-    @route("POST", "/v1/payment_intents")
-    def create(
-        self,
-        *,
-        merchant: Party,
-        amount: Amount,
-        currency: str,
-        description: str | None = None,
-        expires_in_seconds: int | None = None,
-        metadata: Mapping[str, str] | None = None,
-        intent_id: UUID | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """A merchant asks to be paid ``amount``; a customer pays it once (``result.intent_id``)."""
-        body = {
-            **party("merchant_", merchant),
-            "amount": _minor(amount),
-            "currency": currency,
-            **given(
-                description=description,
-                expires_in_seconds=expires_in_seconds,
-                metadata=dict(metadata) if metadata else None,
-                intent_id=str(intent_id) if intent_id else None,
-            ),
-        }
-        return self._client.write("POST", "/v1/payment_intents", body, options)
-
+class PaymentIntents(PaymentIntentsCommands):
     @route("GET", "/v1/payment_intents/{intent_id}")
     def get(self, intent_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Intent:
         """A payment intent: status, paid and refunded amounts, payer and hold."""
         return self._client.get(f"/v1/payment_intents/{_id(intent_id)}", docs.Intent, None, options)
 
-    @route("POST", "/v1/payment_intents/{intent_id}/pay")
-    def pay(
-        self, intent_id: UUID | str, *, payer: Party, via_hold: bool = False, **options: Unpack[CallOptions]
-    ) -> CommandResult:
-        """Pay the intent now, or (``via_hold``) authorise it with a hold the merchant captures later."""
-        body = {**party("payer_", payer), **({"via_hold": True} if via_hold else {})}
-        return self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/pay", body, options)
 
-    @route("POST", "/v1/payment_intents/{intent_id}/capture")
-    def capture(
-        self, intent_id: UUID | str, *, amount: Amount | None = None, **options: Unpack[CallOptions]
-    ) -> CommandResult:
-        """Capture all (default) or part of an authorised intent; the rest goes back to the payer."""
-        body = given(amount=None if amount is None else _minor(amount)) or None
-        return self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/capture", body, options)
-
-    @route("POST", "/v1/payment_intents/{intent_id}/cancel")
-    def cancel(self, intent_id: UUID | str, **options: Unpack[CallOptions]) -> CommandResult:
-        """Cancel an open or authorised intent; an authorisation's hold is released."""
-        return self._client.write("POST", f"/v1/payment_intents/{_id(intent_id)}/cancel", None, options)
-
-
-class Refunds(Resource):
-    @route("POST", "/v1/refunds")
-    def create(
-        self,
-        *,
-        intent_id: UUID | str,
-        amount: Amount,
-        currency: str,
-        reason: str | None = None,
-        **options: Unpack[CallOptions],
-    ) -> CommandResult:
-        """Return all or part of a paid intent to its payer; refunds never total more than was paid."""
-        body = {"intent_id": str(_id(intent_id)), "amount": _minor(amount), "currency": currency}
-        return self._client.write("POST", "/v1/refunds", body | given(reason=reason), options)
+class Refunds(RefundsCommands):
+    """Refunds of paid payment intents."""
 
 
 class Keys(Resource):
@@ -228,7 +107,3 @@ class System(Resource):
     def ready(self, **options: Unpack[CallOptions]) -> docs.Readiness:
         """Readiness: PostgreSQL answers and the broker connection is open (a 503 raises ``ServiceUnavailable``)."""
         return self._client.get("/readyz", docs.Readiness, None, options)
-
-
-def _minor(value: Amount) -> int | str:
-    return amount(value)

@@ -13,7 +13,6 @@ from contracts.base import MAX_AMOUNT
 from contracts.results import Refusal, refusal_status
 from http_gateway import pages
 from http_gateway.amounts import AmountIn, SignedAmountIn, to_minor
-from http_gateway.dispatch import unstorable
 from http_gateway.problems import Problem, invalid_request
 
 
@@ -101,9 +100,3 @@ def test_cursors_decode_only_what_was_issued() -> None:
         with pytest.raises(Problem) as info:
             pages.decode(cursor, "p", shape)
         assert (info.value.status, info.value.code) == (400, "invalid_cursor")
-
-
-def test_strings_the_worker_could_not_store_are_caught() -> None:
-    assert unstorable({"metadata": {"k": "a\x00b"}})
-    assert unstorable({"legs": [{"description": "\ud800"}]})
-    assert not unstorable({"description": "café ✓", "amount": 5, "legs": ({"side": "debit"},)})
