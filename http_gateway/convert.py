@@ -31,7 +31,7 @@ from http_gateway.amounts import Currencies, to_minor, unknown_currency
 from http_gateway.auth import Principal, authorize_any, authorize_parties
 from http_gateway.bodies import Plan, Target, body_model, path_type
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, request_problem
-from ledger_common.strict_json import NotStrictJson, check_json
+from ledger_common.strict_json import NotJson, NotStrictJson, check_json
 
 _CURRENCY: TypeAdapter[str] = TypeAdapter(Currency)
 #: The header as the OpenAPI document declares it (``http_gateway.writes.IdempotencyKey``).
@@ -44,7 +44,10 @@ _NOT_FOUND = {
     "account": ("account_not_found", "account {} does not exist"),
 }
 _ABSENT = object()  # no body at all
-_EXTRA = "Extra inputs are not permitted"
+_NOT_AN_OBJECT = "Input should be a valid dictionary or object to extract fields from"
+#: The prefix a body key the route does not take is validated under, so the payload reports it as an extra
+#: input (and runs no model validator, as for FastAPI's body model), under its own name.
+_OTHER = "\x00"
 
 
 @dataclass
@@ -56,6 +59,16 @@ class Later:
 
     def refuse(self, problem: Problem) -> None:
         self.problem = self.problem or problem
+
+
+def _body_error(error: Any, params: tuple[str, ...]) -> dict[str, Any] | None:
+    """A payload error as FastAPI's body model reported it; None for one about a path parameter (reported)."""
+    loc = tuple(error["loc"])
+    if loc and loc[0] in params:
+        return None
+    if loc and isinstance(loc[0], str) and loc[0].startswith(_OTHER):
+        loc = (loc[0].removeprefix(_OTHER), *loc[1:])
+    return {**error, "loc": ("body", *loc)}
 
 
 def _located(body: dict[str, Any], path: tuple[str | None, ...]) -> list[tuple[tuple[str | int, ...], Any]]:
@@ -90,25 +103,34 @@ class Conversion:
 
     # -- reading ---------------------------------------------------------------------------------------
 
-    async def read(self, request: Request) -> Any:
+    async def read(self, request: Request) -> tuple[Any, Problem | None]:
         """The body as FastAPI would hand it to a model (the JSON document, the raw bytes for another media
-        type, ``_ABSENT`` for none), parsed strictly once: 422 for JSON that is not strict."""
+        type, ``_ABSENT`` for none), parsed strictly once, and the 422 for JSON that is not strict, which the
+        route answers once the caller is authenticated. A body no JSON parser reads is answered now, as
+        FastAPI did before any dependency ran (422 ``json_invalid`` at its position, or 400)."""
         raw = await request.body()
         if not raw:
-            return _ABSENT
+            return _ABSENT, None
         content_type = request.headers.get("content-type", "")
         message = email.message.Message()
         message["content-type"] = content_type
         subtype = message.get_content_subtype()
-        is_json = message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
-        if not is_json and "json" not in content_type:
-            return raw
+        parsed = message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
+        parsed = parsed and self.body is not None  # FastAPI parsed the body of a route that takes one
+        if not parsed and "json" not in content_type:
+            return raw, None
         try:
             document = check_json(raw, max_depth=MAX_JSON_DEPTH)
+        except NotJson as exc:
+            if parsed and exc.position is not None:
+                errors = [{"loc": ["body", exc.position], "msg": "JSON decode error", "type": "json_invalid"}]
+                raise Problem(422, "validation_error", "the request is not valid", errors=errors) from None
+            if parsed:
+                raise Problem(400, "malformed_request", "There was an error parsing the body") from None
+            return raw, _not_strict(exc)
         except NotStrictJson as exc:
-            errors = [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
-            raise Problem(422, "validation_error", f"the body is not strict JSON: {exc}", errors=errors) from None
-        return document if is_json else raw
+            return raw, _not_strict(exc)
+        return (document if parsed else raw), None
 
     # -- validating ------------------------------------------------------------------------------------
 
@@ -117,10 +139,8 @@ class Conversion:
     ) -> tuple[Contract, Later]:
         """The payload (with placeholders where :class:`Later` says), or 422 as FastAPI would have answered."""
         plan, later = self.plan, Later()
-        if self.body is None:
-            raw = {}  # the route takes no body: whatever came is not read, as it never was
-        elif raw is _ABSENT or raw is None:
-            raw = _ABSENT if plan.required else {}  # JSON null is no body, as for FastAPI
+        if self.body is None or ((raw is None or raw is _ABSENT) and not plan.required):
+            raw = {}  # no body the route reads (JSON null is none, as for FastAPI)
         errors: list[dict[str, Any]] = []
         for name, adapter in self.params.items():
             try:
@@ -130,27 +150,19 @@ class Conversion:
         if raw is _ABSENT:
             errors.append({"loc": ("body",), "msg": "Field required", "type": "missing"})
         elif not isinstance(raw, dict):
-            assert self.body is not None
-            try:
-                self.body.validate_python(raw)
-            except ValidationError as exc:
-                errors += [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        if errors:
+            errors.append({"loc": ("body",), "msg": _NOT_AN_OBJECT, "type": "model_attributes_type"})
             raise request_problem(errors)
-        assert isinstance(raw, dict)
-        extra = [k for k in raw if k not in plan.fields]
-        data = {k: v for k, v in raw.items() if k in plan.fields}
-        await self._amounts(data, later, pool, currencies)
-        data.update(path)
-        if plan.fills_currency:
-            data["currency"] = "XXX"  # the target's, once it is read (validation never sees it)
-        try:
-            payload = plan.spec.payload.model_validate(data, context={REQUEST: True})
-        except ValidationError as exc:
-            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         else:
-            errors = []
-        errors += [{"loc": ("body", k), "msg": _EXTRA, "type": "extra_forbidden"} for k in extra]
+            data = {(k if k in plan.fields else _OTHER + k): v for k, v in raw.items()}
+            await self._amounts(data, later, pool, currencies)
+            data.update(path)
+            if plan.fills_currency:
+                data["currency"] = "XXX"  # the target's, once it is read (validation never sees it)
+            try:
+                payload = plan.spec.payload.model_validate(data, context={REQUEST: True})
+            except ValidationError as exc:
+                found = [_body_error(e, plan.route.params) for e in exc.errors(include_url=False)]
+                errors += [e for e in found if e is not None]
         if errors:
             raise request_problem(errors)
         return payload, later
@@ -206,6 +218,11 @@ class Conversion:
             errors = [{"loc": ["body"], "msg": f"Value error, {exc}", "type": "value_error"}]
             raise Problem(422, "validation_error", "the request is not valid", errors=errors) from None
         return payload
+
+
+def _not_strict(exc: NotStrictJson) -> Problem:
+    errors = [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
+    return Problem(422, "validation_error", f"the body is not strict JSON: {exc}", errors=errors)
 
 
 def _valid_code(code: str) -> bool:

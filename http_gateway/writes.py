@@ -131,10 +131,12 @@ class CommandRoute(APIRoute):
         """The command's outcome, or the problem the request is (in the order the dependencies answered)."""
         state = request.app.state
         pool, currencies, bus = state.pool, state.currencies, state.bus
+        raw, not_strict = await self.conversion.read(request)
         principal = await verify(state.settings, pool, state.keys, bearer_token(request.headers.get("authorization")))
         if request.scope.get("query_string"):
             await pages.known_query(request)
-        raw = await self.conversion.read(request)
+        if not_strict is not None:
+            raise not_strict
         spec = self.plan.spec
         assert spec.scope is not None
         check_scope(principal, spec.scope)

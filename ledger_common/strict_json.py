@@ -19,16 +19,26 @@ class NotStrictJson(Rejected):
     code = "invalid_json"
 
 
+class NotJson(NotStrictJson):
+    """The text is not JSON at all: no parser reads it (``position``: where the parser stopped, if it says)."""
+
+    def __init__(self, message: str, *, position: int | None = None) -> None:
+        super().__init__(message)
+        self.position = position
+
+
 def check_json(text: str | bytes, *, max_depth: int) -> Any:
     """The document ``text`` holds, if it is strict JSON; else raise :class:`NotStrictJson`."""
     try:
         doc = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
     except RecursionError:
-        raise NotStrictJson(f"nested deeper than {max_depth}") from None
+        raise NotJson(f"nested deeper than {max_depth}") from None
     except NotStrictJson:
         raise
-    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, int() refusing more than 4300 digits
-        raise NotStrictJson(str(exc)[:120]) from None
+    except json.JSONDecodeError as exc:
+        raise NotJson(str(exc)[:120], position=exc.pos) from None
+    except ValueError as exc:  # UnicodeDecodeError, int() refusing more than 4300 digits
+        raise NotJson(str(exc)[:120]) from None
     _check_tree(doc, max_depth)
     return doc
 
