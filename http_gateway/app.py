@@ -86,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
     v1 = APIRouter(
         prefix="/v1",
         dependencies=[Depends(authenticate), Depends(pages.known_query), Depends(pages.strict_body)],
-        responses=problems.problem_responses(401, 403, 422, 429, 500, 503),
+        responses=problems.problem_responses(401, 403, 413, 422, 429, 431, 500, 503),
     )
     # Every route may answer 400 (a bad Idempotency-Key or cursor), 404 and 409 (refusals, missing objects).
     # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference. The command

@@ -68,7 +68,9 @@ _DESCRIPTIONS = {
     " (`wrong_wallet`), or is not bound to a wallet on a `/wallets/me` route (`wallet_key_required`);"
     " key administration: a key or limits wider than the calling key's own (`wider_than_caller`, with"
     " `wider` naming the fields), a key changing its own limits (`own_limits`)",
+    413: "The body is larger than the bound (`payload_too_large`): answered before it is read",
     429: "The key's request rate is exceeded (`rate_limited`); retry after `Retry-After` seconds",
+    431: "The request's target and headers are larger than the bound (`headers_too_large`)",
     404: "No such resource: `*_not_found` (`wallet_not_found`, `account_not_found`, `hold_not_found`,"
     " `intent_not_found`, `transaction_not_found`, `command_not_found`, …)",
     409: "Conflict: `*_exists`, `*_taken`, `idempotency_conflict`, `already_reversed`; a refusal carries `result`",

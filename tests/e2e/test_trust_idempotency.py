@@ -210,12 +210,13 @@ async def test_two_callers_with_the_same_idempotency_key_send_two_commands(
     assert ha.json()["hold_id"] != hb.json()["hold_id"]
 
 
-async def test_a_taken_hold_id_is_refused_hold_exists_not_dead_lettered(
+async def test_a_derived_hold_id_cannot_be_taken_and_a_taken_chosen_one_is_hold_exists(
     system: Processes, client: httpx.AsyncClient, pool: asyncpg.Pool
 ) -> None:
     # Before b44486f a derived hold id came from the bare Idempotency-Key (derived_id("hold", key)), the
-    # same for every caller, so the collision below was not with B's id at all: B's commands were applied
-    # and instead any caller could take the hold id of any other caller's key first.
+    # same for every caller; after it, another caller could still name the hold id the victim's next
+    # command would derive and take it first (the victim's intent.pay and hold.place then failed
+    # hold_exists). Derived ids are version-5 UUIDs now, which no caller may choose: reserved_id.
     payer, merchant = await new_wallet(client, funded=10_000), await new_wallet(client, kind="merchant")
     squatter = await make_key(client, ["holds"], name="squatter")
     victim = await make_key(client, ["holds", "transfer"], wallet_id=payer.id, name="victim")
@@ -228,7 +229,7 @@ async def test_a_taken_hold_id_is_refused_hold_exists_not_dead_lettered(
             json={"account_id": payer.usd, "amount": 1, "currency": "USD", "hold_id": hold_id},
             headers=as_key(squatter),
         )
-        assert r.status_code == 201 and r.json()["hold_id"] == hold_id, r.text
+        assert (r.status_code, r.json()["code"]) == (422, "reserved_id"), r.text
     before = await pool.fetchrow("SELECT balance, held FROM accounts WHERE id = $1", uuid.UUID(payer.usd))
     intent = (
         await write(
@@ -243,25 +244,28 @@ async def test_a_taken_hold_id_is_refused_hold_exists_not_dead_lettered(
         json={"payer_wallet": payer.handle, "via_hold": True},
         headers=_headers(victim, pay_key),
     )
-    assert (paid.status_code, paid.json()["code"]) == (409, "hold_exists"), paid.text
+    assert paid.status_code == 200, paid.text
     placed = await client.post(
         "/v1/holds", json={"account_id": payer.usd, "amount": 2, "currency": "USD"}, headers=_headers(victim, place_key)
     )
-    assert (placed.status_code, placed.json()["code"]) == (409, "hold_exists"), placed.text
-    # The other way round: the victim's derived hold first, then a client naming it.
-    mine = await client.post(
-        "/v1/holds", json={"account_id": payer.usd, "amount": 3, "currency": "USD"}, headers=_headers(victim, later_key)
+    assert placed.status_code == 201, placed.text
+    # A random id the victim chose, taken first by the squatter's own hold: the victim's is refused, recorded.
+    chosen = str(uuid.uuid4())
+    first = await client.post(
+        "/v1/holds",
+        json={"account_id": payer.usd, "amount": 4, "currency": "USD", "hold_id": chosen},
+        headers=as_key(squatter),
     )
-    assert mine.status_code == 201, mine.text
+    assert first.status_code == 201, first.text
     taken = await client.post(
         "/v1/holds",
-        json={"account_id": payer.usd, "amount": 4, "currency": "USD", "hold_id": mine.json()["hold_id"]},
-        headers=as_key(squatter),
+        json={"account_id": payer.usd, "amount": 3, "currency": "USD", "hold_id": chosen},
+        headers=_headers(victim, later_key),
     )
     assert (taken.status_code, taken.json()["code"]) == (409, "hold_exists"), taken.text
     after = await pool.fetchrow("SELECT balance, held FROM accounts WHERE id = $1", uuid.UUID(payer.usd))
-    assert (after["balance"], after["held"]) == (before["balance"], before["held"] + 3)
-    assert await pool.fetchval("SELECT status FROM payment_intents WHERE id = $1", uuid.UUID(intent)) == "open"
+    assert (after["balance"], after["held"]) == (before["balance"], before["held"] + 300 + 2 + 4)
+    assert await pool.fetchval("SELECT status FROM payment_intents WHERE id = $1", uuid.UUID(intent)) == "authorized"
     dead = await asyncio.to_thread(system.cli, "dlq", "list", "--source", "commands", "--json")
     for k in (pay_key, place_key, later_key):
         assert k not in dead, f"{k} was dead-lettered"
