@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import email.message
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Annotated, Any
 
 import asyncpg
@@ -112,11 +113,7 @@ class Conversion:
         if not raw:
             return _ABSENT, None
         content_type = request.headers.get("content-type", "")
-        message = email.message.Message()
-        message["content-type"] = content_type
-        subtype = message.get_content_subtype()
-        parsed = message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
-        parsed = parsed and self.body is not None  # FastAPI parsed the body of a route that takes one
+        parsed = self.body is not None and _json_media(content_type)  # FastAPI parsed it: a route that takes one
         if not parsed and "json" not in content_type:
             return raw, None
         try:
@@ -218,6 +215,15 @@ class Conversion:
             errors = [{"loc": ["body"], "msg": f"Value error, {exc}", "type": "value_error"}]
             raise Problem(422, "validation_error", "the request is not valid", errors=errors) from None
         return payload
+
+
+@lru_cache(maxsize=64)
+def _json_media(content_type: str) -> bool:
+    """``application/json`` or ``application/*+json``, read as FastAPI reads a content type."""
+    message = email.message.Message()
+    message["content-type"] = content_type
+    subtype = message.get_content_subtype()
+    return message.get_content_maintype() == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
 def _not_strict(exc: NotStrictJson) -> Problem:

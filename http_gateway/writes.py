@@ -22,16 +22,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import uuid4
 
-from fastapi import APIRouter, Header, Request
+from fastapi import Header, Request, params
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.routing import BaseRoute
+from starlette.types import Receive, Scope, Send
 
 from contracts.catalogue import COMMANDS
 from contracts.commands import COMMAND_CLASSES
 from contracts.http import Pending
 from contracts.ids import RESERVED_COMMAND_PREFIXES
-from contracts.keys import Scope
+from contracts.keys import Scope as KeyScope
 from contracts.results import CommandResult, refusal_status
 from http_gateway import pages
 from http_gateway.auth import UNBOUND, bearer_token, check_scope, require, require_unbound, required_scope, verify
@@ -100,9 +101,12 @@ def _endpoint(p: Plan) -> Callable[..., Any]:
 
 
 class CommandRoute(APIRoute):
-    """The route of one ``Route`` of the catalogue."""
+    """The route of one ``Route`` of the catalogue, with the app's ``dependencies`` and ``responses`` for
+    ``/v1`` (declared for the OpenAPI document; :meth:`answer` does what they say, in their order)."""
 
-    def __init__(self, p: Plan) -> None:
+    def __init__(
+        self, p: Plan, *, dependencies: Sequence[params.Depends], responses: dict[int | str, dict[str, Any]]
+    ) -> None:
         self.plan, self.conversion = p, Conversion(p)
         spec, route = p.spec, p.route
         if spec.scope is None:
@@ -110,22 +114,29 @@ class CommandRoute(APIRoute):
         segment = route.path.removeprefix(PREFIX + "/").split("/")[0]
         summary, _, rest = _markdown(spec.payload.__doc__ or spec.type).partition("\n")
         super().__init__(
-            route.path.removeprefix(PREFIX),
+            route.path,
             _endpoint(p),
             methods=[route.method],
             status_code=201 if spec.creates else 200,
             response_model=CommandResult,
-            responses=CREATED if spec.creates else RESPONSES,
+            responses={**responses, **(CREATED if spec.creates else RESPONSES)},
             openapi_extra={COMMAND_EXTENSION: spec.type},
-            dependencies=[require(spec.scope)] + ([] if spec.bound else [UNBOUND]),
+            dependencies=[*dependencies, require(spec.scope)] + ([] if spec.bound else [UNBOUND]),
             operation_id=route.operation,
             tags=[TAGS.get(segment, segment)],
             summary=summary.rstrip("."),
             description=f"{rest.strip()}\n\nSends the command `{spec.type}`.".strip(),
         )
 
+        self.app = self._asgi  # not FastAPI's request_response: no exit stacks, no dependencies to close
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         return self.answer
+
+    async def _asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # An exception goes up to the app's exception middleware and its handlers (http_gateway.problems).
+        response = await self.answer(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     async def answer(self, request: Request) -> Response:
         """The command's outcome, or the problem the request is (in the order the dependencies answered)."""
@@ -196,18 +207,17 @@ def answer(reply: bytes, command_id: str, kind: str, *, created: bool) -> Respon
     return JSONResponse(shown, status_code=status, headers=headers)
 
 
-def build_router() -> APIRouter:
+def command_routes(
+    *, dependencies: Sequence[params.Depends], responses: dict[int | str, dict[str, Any]]
+) -> list[CommandRoute]:
     """Every command route of the catalogue, in catalogue order."""
-    router = APIRouter()
-    for spec in COMMANDS:
-        for route in spec.routes:
-            router.routes.append(CommandRoute(plan(spec, route)))
-    return router
+    made = (plan(spec, route) for spec in COMMANDS for route in spec.routes)
+    return [CommandRoute(p, dependencies=dependencies, responses=responses) for p in made]
 
 
-def command_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[str, Scope | None]]:
+def served_commands(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[str, KeyScope | None]]:
     """(method, full path) -> (command type, scope required) of every route that declares a command."""
-    found: dict[tuple[str, str], tuple[str, Scope | None]] = {}
+    found: dict[tuple[str, str], tuple[str, KeyScope | None]] = {}
     for ctx in iter_route_contexts(routes):
         route = ctx.original_route
         kind = (route.openapi_extra or {}).get(COMMAND_EXTENSION) if isinstance(route, APIRoute) else None
@@ -218,10 +228,10 @@ def command_routes(routes: Sequence[BaseRoute]) -> dict[tuple[str, str], tuple[s
 
 def check_command_routes(routes: Sequence[BaseRoute]) -> None:
     """Refuse an app whose command routes (paths, or the scope each requires) differ from the catalogue's."""
-    declared: dict[tuple[str, str], tuple[str, Scope | None]] = {
+    declared: dict[tuple[str, str], tuple[str, KeyScope | None]] = {
         (r.method, r.path): (spec.type, spec.scope) for spec in COMMANDS for r in spec.routes
     }
-    served = command_routes(routes)
+    served = served_commands(routes)
     if served != declared:
         missing = sorted(f"{m} {p} ({k})" for (m, p), k in declared.items() if served.get((m, p)) != k)
         extra = sorted(f"{m} {p} ({k})" for (m, p), k in served.items() if declared.get((m, p)) != k)

@@ -23,7 +23,7 @@ from contracts.catalogue_table import TOPOLOGY_DOC, splice, types_in
 from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES, Command
 from contracts.export import ASYNCAPI_FILE, SCHEMA_DIR
 from http_gateway.app import create_app
-from http_gateway.writes import command_routes
+from http_gateway.writes import served_commands
 from ledger_common.settings import Settings
 from ledger_worker.rules import RULES
 
@@ -54,7 +54,7 @@ def committed() -> Sources:
         asyncapi=json.loads(ASYNCAPI_FILE.read_text()),
         rules=RULES,
         docs=TOPOLOGY_DOC.read_text(),
-        routes=command_routes(app.routes),
+        routes=served_commands(app.routes),
     )
 
 
@@ -68,7 +68,7 @@ def _mapping(schema: Json) -> set[str]:
 
 
 CATALOGUE = "contracts.catalogue.COMMANDS"
-GATEWAY = "the gateway's command routes (http_gateway.writes.command_routes)"
+GATEWAY = "the gateway's command routes (http_gateway.writes.served_commands)"
 UNION_FILE = "command.v1.json"
 READ: dict[str, Callable[[Sources], set[str]]] = {
     CATALOGUE: lambda s: {spec.type for spec in s.specs},
