@@ -5,7 +5,11 @@ STAMP := $(VENV)/.installed
 NODE_TOOLS := tools/asyncapi
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 
-.PHONY: venv tools prometheus-tools browser-tools run test test-fast lint audit bench schemas clean
+#: openapi-python-client, in a venv of its own (tests/e2e/test_openapi_client.py generates a client with it).
+OPENAPI_VENV := .venv-openapi
+OPENAPI_STAMP := $(OPENAPI_VENV)/.installed
+
+.PHONY: venv tools prometheus-tools browser-tools openapi-client-tools run test test-fast lint audit bench generate schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,10 +21,21 @@ $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
 	cd $(NODE_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
 	touch $(NODE_STAMP)
 
+$(OPENAPI_STAMP): tools/openapi-client/requirements.txt constraints.txt
+	test -x $(OPENAPI_VENV)/bin/python || python3 -m venv $(OPENAPI_VENV)
+	$(OPENAPI_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OPENAPI_VENV)/bin/python -m pip install -q -c constraints.txt -r tools/openapi-client/requirements.txt
+	touch $(OPENAPI_STAMP)
+
 venv: $(STAMP) $(NODE_STAMP)
 
-## tools: the node packages, the Prometheus binaries and the browser the tests use (make venv and make test install them)
-tools: $(NODE_STAMP) prometheus-tools browser-tools
+## openapi-client-tools: openapi-python-client (pinned in constraints.txt) in .venv-openapi, apart from the project's
+## own dependencies: what an outside team generates a client with, for the generated-client test
+openapi-client-tools: $(OPENAPI_STAMP)
+
+## tools: the node packages, the Prometheus binaries, the browser and the client generator the tests use (make venv
+## and make test install them)
+tools: $(NODE_STAMP) prometheus-tools browser-tools $(OPENAPI_STAMP)
 
 ## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
 ## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
@@ -40,7 +55,7 @@ run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP) prometheus-tools browser-tools
+test: $(STAMP) $(NODE_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
@@ -60,10 +75,17 @@ audit: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m ledger_cli.main bench $(BENCH_ARGS)
 
-## schemas: the generated contract files: contracts/schemas, contracts/asyncapi.json, the catalogue table of docs/topology.md, the metrics table of docs/observability.md
-schemas: $(STAMP)
+## generate: every generated file: contracts/schemas, contracts/asyncapi.json, the catalogue and events tables of
+## docs/topology.md, the capability and bounds tables of docs/security.md, the metrics table of docs/observability.md,
+## the endpoint table of the README, the SDK's command methods, refusal classes and sync client (tests check each)
+generate: $(STAMP)
 	$(PY) -m contracts.export
 	$(PY) -m ledger_common.metrics_table
+	$(PY) -m http_gateway.endpoints_table
+	$(PY) tools/sdk_generate.py
+
+## schemas: the same as generate (its name before the SDK and the README were generated too)
+schemas: generate
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
+	rm -rf $(VENV) $(OPENAPI_VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules

@@ -176,6 +176,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Scope.PAYMENTS,
         post("/v1/payment_intents/{intent_id}/capture", "payment_intents.capture"),
         parties=own("intent"),
+        state="authorized",
     ),
     CommandSpec(
         "intent.cancel",
@@ -185,5 +186,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         parties=own("intent"),
     ),
     CommandSpec("intent.expire", ExpireIntent, None),
-    CommandSpec("refund", Refund, Scope.REFUNDS, post("/v1/refunds", "refunds.create"), parties=own("intent")),
+    CommandSpec(
+        "refund", Refund, Scope.REFUNDS, post("/v1/refunds", "refunds.create"), parties=own("intent"), state="paid"
+    ),
 )

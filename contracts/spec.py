@@ -80,6 +80,10 @@ class CommandSpec:
     parties: tuple[PartyRule, ...] = ()
     #: False: only a caller bound to no wallet may send it (it acts across wallets or on configuration).
     bound: bool = True
+    #: The state the object it acts on must be in, where that is not the state the object is made in (an
+    #: intent is ``open`` when created; capturing one needs it ``authorized``): ``frozen``, ``authorized``,
+    #: ``paid``. The examples the access and trust tests send are made so (``tests/examples.py``).
+    state: Literal["frozen", "authorized", "paid"] | None = None
 
     @property
     def summary(self) -> str:

@@ -130,6 +130,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Scope.WALLETS,
         post("/v1/wallets/{wallet}/unfreeze", "wallets.unfreeze"),
         bound=False,
+        state="frozen",
     ),
     CommandSpec(
         "wallet.close", CloseWallet, Scope.WALLETS, post("/v1/wallets/{wallet}/close", "wallets.close"), bound=False

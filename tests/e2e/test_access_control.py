@@ -1,8 +1,9 @@
 """Every endpoint refuses a missing, unknown or revoked key (401), a key without the route's scope
 (403) and, where a wallet is involved, a key bound to another wallet (403), and nothing is posted.
 
-Routes are enumerated from the app itself: a new endpoint without an entry in ``EXAMPLES`` fails
-``test_every_route_has_an_example``. Add a valid example request for it there.
+Routes are enumerated from the app itself. A command route's example is made from the catalogue
+(``tests/examples.py``), acting on objects of its own; a read route without an entry in ``EXAMPLES`` fails
+``test_every_route_has_an_example``: add a valid example request for it there.
 """
 
 from __future__ import annotations
@@ -11,16 +12,20 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import httpx
 import pytest
 
+from contracts.catalogue import COMMANDS, SPECS
 from contracts.keys import Scope
+from contracts.refs import parties
 from http_gateway.app import create_app
 from http_gateway.auth import endpoints
 from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
+from tests import examples
 from tests.e2e.access import bearer, idem, make_key
 from tests.e2e.api import Wallet, new_wallet, write
 
@@ -29,25 +34,17 @@ pytestmark = pytest.mark.e2e
 
 @dataclass
 class World:
-    """Real objects the example requests point at: each write example acts on an object of its own,
-    so every example is valid once (the acceptance pass below sends each one exactly once)."""
+    """Real objects the example requests point at: each command route's example acts on objects of its own
+    (``commands``), so every example is valid once (the acceptance pass below sends each one exactly once)."""
 
     wallet: Wallet  # funded; the wallet of the bound keys' acceptance requests
     other: Wallet  # funded; on the other side of transfers, payments and holds
     transaction_id: str
     command_id: str
     key_id: str
-    reversible: str  # a transfer wallet -> other
-    hold_to_capture: str
-    hold_to_release: str
-    hold_to_increment: str
-    intent_to_pay: str  # merchant: other
-    intent_to_capture: str  # merchant: wallet, authorised by other
-    intent_to_cancel: str  # merchant: wallet
-    intent_paid: str  # merchant: wallet, paid by other
-    to_freeze: str
-    to_unfreeze: str
-    to_close: str
+    hold_id: str
+    intent_id: str
+    commands: dict[tuple[str, str], Example] = field(default_factory=dict)
 
     @property
     def account(self) -> str:
@@ -79,73 +76,23 @@ def _me() -> Example:
     return Example(wallet=False, bound=True)
 
 
-#: (method, path template) -> a valid request against ``World``. Extend it with every new route.
+#: (method, path template) -> a valid request against ``World``, for each route that sends no command.
+#: Extend it with every new read route (a command route's example comes from tests/examples.py).
 EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ("GET", "/v1/wallets/me"): lambda w: _me(),
     ("GET", "/v1/wallets/me/balance"): lambda w: _me(),
     ("GET", "/v1/wallets/me/transactions"): lambda w: _me(),
     ("GET", "/v1/wallets/me/events"): lambda w: _me(),
     ("GET", "/v1/currencies"): lambda w: Example(wallet=False),
-    ("POST", "/v1/currencies"): lambda w: Example(
-        json={"code": "X" + uuid.uuid4().hex[:8].upper(), "name": "example asset", "exponent": 3}
-    ),
-    ("POST", "/v1/wallets"): lambda w: Example(json={"owner_id": uuid.uuid4().hex, "currencies": ["USD"]}),
     ("GET", "/v1/wallets"): lambda w: Example(wallet=False),  # a bound key finds its own wallet only
     ("GET", "/v1/wallets/{wallet}"): lambda w: Example(path={"wallet": w.wallet.handle}),
     ("GET", "/v1/wallets/{wallet}/balance"): lambda w: Example(path={"wallet": w.wallet.id}),
-    ("POST", "/v1/wallets/{wallet}/freeze"): lambda w: Example(path={"wallet": w.to_freeze}, json={"reason": "x"}),
-    ("POST", "/v1/wallets/{wallet}/unfreeze"): lambda w: Example(path={"wallet": w.to_unfreeze}),
-    ("POST", "/v1/wallets/{wallet}/close"): lambda w: Example(path={"wallet": w.to_close}),
-    ("PATCH", "/v1/wallets/{wallet}/metadata"): lambda w: Example(
-        path={"wallet": w.wallet.handle}, json={"metadata": {"example": "yes"}}
-    ),
-    ("POST", "/v1/wallets/{wallet}/accounts"): lambda w: Example(
-        path={"wallet": w.wallet.id}, json={"currency": "EUR"}
-    ),
-    ("POST", "/v1/accounts"): lambda w: Example(json={"currency": "USD", "account_id": str(uuid.uuid4())}),
     ("GET", "/v1/accounts/{account_id}"): lambda w: Example(path={"account_id": w.account}),
-    ("PUT", "/v1/accounts/{account_id}/limits"): lambda w: Example(
-        path={"account_id": w.account}, json={"min_balance": 0}
-    ),
     ("GET", "/v1/accounts/{account_id}/balance"): lambda w: Example(path={"account_id": w.account}),
-    ("POST", "/v1/deposits"): lambda w: Example(json=_usd(w.account, 5)),
-    ("POST", "/v1/bonuses"): lambda w: Example(json=_usd(w.account, "0.05")),
-    ("POST", "/v1/spends"): lambda w: Example(json=_usd(w.account)),
-    ("POST", "/v1/withdrawals"): lambda w: Example(json=_usd(w.account)),
-    ("POST", "/v1/transfers"): lambda w: Example(
-        json={"debit_account_id": w.account, "credit_wallet": w.other.handle, "amount": 1, "currency": "USD"}
-    ),
-    ("POST", "/v1/transactions"): lambda w: Example(
-        json={
-            "currency": "USD",
-            "legs": [
-                {"account_id": w.account, "side": "debit", "amount": 3},
-                {"wallet": w.other.handle, "side": "credit", "amount": "0.03"},
-            ],
-        }
-    ),
-    ("POST", "/v1/transactions/{transaction_id}/reverse"): lambda w: Example(
-        path={"transaction_id": w.reversible}, json={"reason": "example"}
-    ),
     ("GET", "/v1/transactions/{transaction_id}"): lambda w: Example(path={"transaction_id": w.transaction_id}),
     ("GET", "/v1/transactions"): lambda w: Example(wallet=False),  # a bound key finds its wallet's only
-    ("POST", "/v1/holds"): lambda w: Example(json=_usd(w.account)),
-    ("GET", "/v1/holds/{hold_id}"): lambda w: Example(path={"hold_id": w.hold_to_release}),
-    ("POST", "/v1/holds/{hold_id}/capture"): lambda w: Example(path={"hold_id": w.hold_to_capture}),
-    ("POST", "/v1/holds/{hold_id}/release"): lambda w: Example(path={"hold_id": w.hold_to_release}),
-    ("POST", "/v1/holds/{hold_id}/increment"): lambda w: Example(
-        path={"hold_id": w.hold_to_increment}, json={"amount": 1}
-    ),
-    ("POST", "/v1/payment_intents"): lambda w: Example(
-        json={"merchant_wallet": w.wallet.handle, "amount": 10, "currency": "USD"}
-    ),
-    ("GET", "/v1/payment_intents/{intent_id}"): lambda w: Example(path={"intent_id": w.intent_to_cancel}),
-    ("POST", "/v1/payment_intents/{intent_id}/pay"): lambda w: Example(
-        path={"intent_id": w.intent_to_pay}, json={"payer_wallet": w.wallet.handle}
-    ),
-    ("POST", "/v1/payment_intents/{intent_id}/capture"): lambda w: Example(path={"intent_id": w.intent_to_capture}),
-    ("POST", "/v1/payment_intents/{intent_id}/cancel"): lambda w: Example(path={"intent_id": w.intent_to_cancel}),
-    ("POST", "/v1/refunds"): lambda w: Example(json={"intent_id": w.intent_paid, "amount": 1, "currency": "USD"}),
+    ("GET", "/v1/holds/{hold_id}"): lambda w: Example(path={"hold_id": w.hold_id}),
+    ("GET", "/v1/payment_intents/{intent_id}"): lambda w: Example(path={"intent_id": w.intent_id}),
     ("GET", "/v1/accounts/{account_id}/entries"): lambda w: Example(path={"account_id": w.account}),
     ("GET", "/v1/wallets/{wallet}/transactions"): lambda w: Example(path={"wallet": w.wallet.handle}),
     ("GET", "/v1/wallets/{wallet}/events"): lambda w: Example(path={"wallet": w.wallet.handle}),
@@ -192,7 +139,8 @@ def v1_routes(settings: Settings) -> list[tuple[str, str, Scope]]:
 def test_every_route_has_an_example(settings: Settings) -> None:
     routes = v1_routes(settings)
     assert len(routes) >= 45  # the enumeration sees through included routers
-    missing = [(m, p) for m, p, _ in routes if (m, p) not in EXAMPLES]
+    commands = {(r.method, r.path) for spec in COMMANDS for r in spec.routes}
+    missing = [(m, p) for m, p, _ in routes if (m, p) not in EXAMPLES and (m, p) not in commands]
     assert not missing, f"add these to EXAMPLES: {missing}"
     others = {p for _, p, _ in endpoints(create_app(settings).routes) if not p.startswith("/v1")}
     assert others - DOCS - METRICS - CONSOLE == PUBLIC
@@ -214,48 +162,53 @@ async def _counts(pool: asyncpg.Pool) -> dict[str, int]:
     return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
-async def _intent(c: httpx.AsyncClient, merchant: Wallet, payer: Wallet | None = None, *, hold: bool = False) -> str:
-    body = {"merchant_wallet": merchant.handle, "amount": 500, "currency": "USD"}
-    intent: str = (await write(c, "POST", "/v1/payment_intents", body))["intent_id"]
-    if payer is not None:
-        pay = {"payer_wallet": payer.handle, "via_hold": hold}
-        await write(c, "POST", f"/v1/payment_intents/{intent}/pay", pay)
-    return intent
-
-
 async def _world(client: httpx.AsyncClient) -> World:
     wallet, other = await new_wallet(client, funded=100_000), await new_wallet(client, funded=100_000)
     dep = idem()
     r = await client.post("/v1/deposits", json=_usd(wallet.usd, 1000), headers=dep)
     assert r.status_code == 200, r.text
     target = await make_key(client, ["read"], name="example target")
-    transfer = {"debit_wallet": wallet.handle, "credit_wallet": other.handle, "amount": 10, "currency": "USD"}
-    holds = [
-        (await write(client, "POST", "/v1/holds", {**_usd(wallet.usd, 20), "recipient_wallet": other.handle}))[
-            "hold_id"
-        ]
-        for _ in range(3)
-    ]
-    lifecycle = [(await new_wallet(client)).id for _ in range(3)]
-    await write(client, "POST", f"/v1/wallets/{lifecycle[1]}/freeze", {})
-    return World(
+    hold = await write(client, "POST", "/v1/holds", {**_usd(wallet.usd, 20), "recipient_wallet": other.handle})
+    body = {"merchant_wallet": wallet.handle, "amount": 500, "currency": "USD"}
+    world = World(
         wallet=wallet,
         other=other,
         transaction_id=r.json()["transaction_id"],
         command_id=dep["Idempotency-Key"],
         key_id=target["id"],
-        reversible=(await write(client, "POST", "/v1/transfers", transfer))["transaction_id"],
-        hold_to_capture=holds[0],
-        hold_to_release=holds[1],
-        hold_to_increment=holds[2],
-        intent_to_pay=await _intent(client, other),
-        intent_to_capture=await _intent(client, wallet, other, hold=True),
-        intent_to_cancel=await _intent(client, wallet),
-        intent_paid=await _intent(client, wallet, other),
-        to_freeze=lifecycle[0],
-        to_unfreeze=lifecycle[1],
-        to_close=lifecycle[2],
+        hold_id=hold["hold_id"],
+        intent_id=(await write(client, "POST", "/v1/payment_intents", body))["intent_id"],
     )
+    own = examples.Party(UUID(wallet.id), UUID(wallet.usd), wallet.handle)
+    theirs = examples.Party(UUID(other.id), UUID(other.usd), other.handle)
+
+    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
+        return await write(client, method, path, body)
+
+    for spec in COMMANDS:
+        for route in spec.routes:  # every route of a command, each with objects of its own
+            made = {}
+            for name, kind in examples.made_here(spec).items():
+                holder, counter = (theirs, own) if examples.counter_of(spec, kind) else (own, theirs)
+                made[name] = await examples.make(maker, spec, kind, holder, counter)
+            sides: dict[str, examples.Side | None] = {"leg:debit": own, "leg:credit": theirs}
+            for p in parties(spec.payload):
+                rule = next(r for r in spec.parties if r.name == p.name)
+                sides[p.name] = None if p.optional else theirs if rule.reach == "any" else own
+            payload = examples.example(spec, sides, made, by_wallet=False, route=route)
+            _, path, body = examples.request(route, payload)
+            world.commands[(route.method, route.path)] = Example(path=_path_values(route.path, path), json=body)
+    return world
+
+
+def _path_values(template: str, path: str) -> dict[str, str]:
+    """The values of ``template``'s parameters in ``path``."""
+    return {t[1:-1]: v for t, v in zip(template.split("/"), path.split("/"), strict=True) if t.startswith("{")}
+
+
+def _example(world: World, method: str, template: str) -> Example:
+    return world.commands.get((method, template)) or EXAMPLES[(method, template)](world)
 
 
 async def test_every_endpoint_refuses_what_it_must(
@@ -277,7 +230,7 @@ async def test_every_endpoint_refuses_what_it_must(
     # The same requests with a key that has exactly the route's scope are accepted: the examples are valid.
     async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as bare:
         for method, template, scope in v1_routes(settings):
-            ex = EXAMPLES[(method, template)](world)
+            ex = _example(world, method, template)
             bound_to = world.wallet.id if ex.bound else None
             only = await make_key(client, [scope], wallet_id=bound_to, name=f"only {scope}")
             r = await _call(bare, method, template, ex, only["secret"])
@@ -297,7 +250,7 @@ async def _probe_refusals(
     elsewhere: dict[str, Any],
 ) -> None:
     for method, template, scope in v1_routes(settings):
-        ex = EXAMPLES[(method, template)](world)
+        ex = _example(world, method, template)
         for token in (None, "Basic", "not-a-key", *invalid):
             r = await _call(c, method, template, ex, token)
             assert r.status_code == 401, (method, template, token, r.text)

@@ -36,15 +36,14 @@ import pytest
 from aio_pika.abc import AbstractRobustConnection
 
 from contracts.catalogue import COMMANDS, SPECS, CommandSpec, PartyRule
-from contracts.commands import Command
 from contracts.ids import system_account_id
 from contracts.keys import ALL_SCOPES, Scope
-from contracts.money import Leg
 from contracts.refs import parties
 from contracts.results import CommandResult
 from ledger_cli.processes import Processes
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
+from tests import examples
 from tests.e2e.access import make_key
 from tests.e2e.trust import CALLER_REFUSALS, GATEWAY_REFUSALS, Publisher, grant, recorded, service, start
 from tests.ledger import apply, cmd
@@ -169,7 +168,7 @@ class Case:
     transport: str
     why: set[str]
     command_id: str = field(default_factory=lambda: f"m-{uuid.uuid4().hex}")
-    target: Any = None  # what the command acts on, made for it (or shared)
+    made: dict[str, str] = field(default_factory=dict)  # the objects it acts on, made for it (tests/examples.py)
     bound_to: str | None = None  # the wallet a bound caller acts as (W)
 
     @property
@@ -221,11 +220,8 @@ def build_cases(w: World) -> list[Case]:
 # ---- the world: wallets, and the objects commands act on --------------------------------------------
 
 
-@dataclass
-class Party:
-    wallet: UUID
-    account: UUID
-    ref: str  # the wallet's handle: AMQP cases name wallets, HTTP cases accounts
+#: A customer wallet (its handle: AMQP cases name wallets, HTTP cases accounts).
+Party = examples.Party
 
 
 @dataclass
@@ -235,14 +231,12 @@ class World:
     third: Party
     treasury: UUID = TREASURY
     revenue: UUID = REVENUE
-    shared: dict[str, UUID] = field(default_factory=dict)
 
-    def party(self, cls: str, first: bool) -> tuple[UUID, str]:
-        """(account id, wallet reference) of a class; a system side is treasury first, revenue after."""
+    def party(self, cls: str, first: bool) -> examples.Side:
+        """The party of a class; a system side is treasury first, revenue after."""
         if cls == SYSTEM:
-            return (self.treasury, "@treasury") if first else (self.revenue, "@revenue")
-        p = {OWN: self.own, OTHER: self.other}[cls]
-        return p.account, p.ref
+            return examples.System(self.treasury, "@treasury") if first else examples.System(self.revenue, "@revenue")
+        return {OWN: self.own, OTHER: self.other}[cls]
 
 
 async def _world(conn: asyncpg.Connection) -> World:
@@ -261,108 +255,37 @@ async def _world(conn: asyncpg.Connection) -> World:
     # for a command it then refuses (an empty account, no money: not what the refused windows watch for).
     setup += [cmd(f, account_id=str(w.own.account), amount=1, currency="USD") for f in ("spend", "bonus", "withdraw")]
     assert {r.status for r in await apply(conn, *setup)} == {"applied"}
-    # Shared targets: holds to increment (one each way), paid intents to refund a unit at a time.
-    for name, holder, to in (("hold:own", w.own, w.other), ("hold:other", w.other, w.own)):
-        w.shared[name] = await _hold(conn, holder, to, amount=1)
-    for name, merchant, payer in (("paid:own", w.own, w.other), ("paid:other", w.other, w.own)):
-        w.shared[name] = await _intent(conn, merchant, payer, via_hold=False, amount=10**6)
     return w
 
 
-async def _hold(conn: asyncpg.Connection, holder: Party, to: Party | None, amount: int = 1) -> UUID:
-    hold = uuid.uuid4()
-    extra = {"recipient_account_id": str(to.account)} if to else {}
-    (r,) = await apply(
-        conn,
-        cmd("hold.place", hold_id=str(hold), account_id=str(holder.account), amount=amount, currency="USD", **extra),
-    )
-    assert r.status == "applied", r
-    return hold
+async def _prepare(pool: asyncpg.Pool, w: World, cases: list[Case]) -> None:
+    """Give each case the objects its command acts on (``tests/examples.py``), fresh: an allowed command may
+    consume them. A hold or an intent is held by the class of its side (a hold of ``other_to_own`` is held by
+    O with the bound wallet W as its recipient; otherwise its other side is W, or the third wallet if W holds
+    nothing of it); a transaction is paid by W."""
 
+    async def make(case: Case) -> None:
+        async with pool.acquire() as conn:
 
-async def _intent(
-    conn: asyncpg.Connection, merchant: Party, payer: Party | None, *, via_hold: bool, amount: int = 1
-) -> UUID:
-    intent = uuid.uuid4()
-    made = [
-        cmd(
-            "intent.create",
-            intent_id=str(intent),
-            merchant_account_id=str(merchant.account),
-            amount=amount,
-            currency="USD",
-        )
-    ]
-    if payer is not None:
-        made.append(cmd("intent.pay", intent_id=str(intent), payer_account_id=str(payer.account), via_hold=via_hold))
-    assert {r.status for r in await apply(conn, *made)} == {"applied"}
-    return intent
+            async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+                (result,) = await apply(conn, cmd(kind, **payload))
+                assert result.status == "applied", result
+                return result.model_dump(mode="json")
 
+            for name, kind in examples.made_here(case.spec).items():
+                cls = case.classes.get(kind) or OWN
+                holder = w.other if cls in (OTHER, OTHER_TO_OWN) else w.own
+                if holder is w.own:
+                    counter = w.other
+                elif cls == OTHER_TO_OWN or kind == "intent":  # W receives it, or pays it
+                    counter = w.own
+                else:
+                    counter = w.third  # W neither holds nor receives it
+                case.made[name] = await examples.make(maker, case.spec, kind, holder, counter)
 
-async def _prepare(conn: asyncpg.Connection, w: World, cases: list[Case]) -> None:
-    """Give each case what it acts on: fresh where an allowed command would consume it."""
-    batch: list[tuple[Case, Command, Any]] = []
-    for case in cases:
-        kind, cls = case.spec.type, case.classes
-        holder = {OWN: w.own, OTHER: w.other, OTHER_TO_OWN: w.other}.get(str(cls.get("hold") or cls.get("intent")))
-        if kind == "hold.expire":  # the ledger's own: refused whatever it names
-            case.target = w.shared["hold:own"]
-        elif kind == "intent.expire":
-            case.target = w.shared["paid:own"]
-        elif kind == "hold.increment":
-            case.target = w.shared[f"hold:{cls['hold']}"]
-        elif kind == "refund":
-            case.target = w.shared[f"paid:{cls['intent']}"]
-        elif kind in ("hold.capture", "hold.release"):
-            assert holder is not None
-            to = {OWN: w.other, OTHER: w.own if kind == "hold.capture" else w.third, OTHER_TO_OWN: w.own}[
-                str(cls["hold"])
-            ]
-            case.target = uuid.uuid4()
-            c = cmd(
-                "hold.place",
-                hold_id=str(case.target),
-                account_id=str(holder.account),
-                amount=1,
-                currency="USD",
-                recipient_account_id=str(to.account),
-            )
-            batch.append((case, c, None))
-        elif kind in ("intent.pay", "intent.cancel"):
-            assert holder is not None
-            case.target = uuid.uuid4()
-            c = cmd(
-                "intent.create",
-                intent_id=str(case.target),
-                merchant_account_id=str(holder.account),
-                amount=1,
-                currency="USD",
-            )
-            batch.append((case, c, None))
-        elif kind == "intent.capture":
-            assert holder is not None
-            case.target = await _intent(conn, holder, w.other if holder is w.own else w.own, via_hold=True)
-        elif kind == "transaction.reverse":
-            c = cmd(
-                "transfer",
-                debit_account_id=str(w.own.account),
-                credit_account_id=str(w.other.account),
-                amount=1,
-                currency="USD",
-            )
-            batch.append((case, c, "transaction_id"))
-        elif kind in ("wallet.freeze", "wallet.unfreeze", "wallet.close", "wallet.set_metadata"):
-            case.target = uuid.uuid4()
-            batch.append((case, cmd("wallet.create", wallet_id=str(case.target), owner_id="target"), None))
-            if kind == "wallet.unfreeze":
-                batch.append((case, cmd("wallet.freeze", wallet=str(case.target)), None))
-    for i in range(0, len(batch), 200):
-        part = batch[i : i + 200]
-        results = await apply(conn, *(c for _, c, _ in part))
-        for (case, _, keep), result in zip(part, results, strict=True):
-            assert result.status == "applied", result
-            if keep:
-                case.target = getattr(result, keep)
+    todo = [c for c in cases if examples.made_here(c.spec)]
+    for i in range(0, len(todo), 8):
+        await asyncio.gather(*(make(c) for c in todo[i : i + 8]))
 
 
 # ---- what each case sends ----------------------------------------------------------------------------
@@ -370,67 +293,15 @@ async def _prepare(conn: asyncpg.Connection, w: World, cases: list[Case]) -> Non
 
 def payload(case: Case, w: World) -> dict[str, Any]:
     """The command's payload: HTTP cases name parties by account id, AMQP cases by wallet reference."""
-    by_wallet = case.transport == AMQP
-    spec, kind, cls = case.spec, case.spec.type, case.classes
-    fields = {p.name: p for p in parties(spec.payload)}
-    out: dict[str, Any] = {}
-    for i, (name, c) in enumerate(cls.items()):
-        if c is None or name in ("hold", "intent") or name.startswith("leg:"):
-            continue
-        account, ref = w.party(c, first=i == 0)
-        out.update({fields[name].wallet_field: ref} if by_wallet else {fields[name].account_field: str(account)})
-    usd = {"amount": 1, "currency": "USD"}
-    target = str(case.target) if case.target is not None else None
-    if kind == "currency.register":
-        return {"code": "M" + uuid.uuid4().hex[:8].upper(), "name": "matrix asset", "exponent": 2}
-    if kind == "wallet.create":
-        return {"owner_id": "matrix", "currencies": ["USD"]}
-    if kind in ("wallet.freeze", "wallet.unfreeze", "wallet.close"):
-        return {"wallet": target}
-    if kind == "wallet.set_metadata":
-        return {"wallet": target, "metadata": {"matrix": "yes"}}
-    if kind == "account.open":
-        return {"currency": "USD"}
-    if kind == "account.set_limits":
-        return {**out, "currency": "USD", "min_balance": 0}
-    if kind in ("deposit", "bonus", "spend", "withdraw", "transfer", "hold.place", "intent.create"):
-        return {**out, **usd}
-    if kind == "transaction.post":
-        legs = []
-        for i, side in enumerate(("debit", "credit")):
-            account, ref = w.party(str(cls[f"leg:{side}"]), first=i == 0)
-            named = {"wallet": ref} if by_wallet else {"account_id": str(account)}
-            legs.append({**named, "side": side, "amount": 1})
-        assert [Leg.model_validate(leg) for leg in legs]
-        return {"currency": "USD", "legs": legs}
-    if kind == "transaction.reverse":
-        return {"transaction_id": target}
-    if kind == "hold.increment":
-        return {"hold_id": target, "amount": 1}
-    if kind in ("hold.capture",):
-        return {**out, "hold_id": target}
-    if kind in ("hold.release", "hold.expire"):
-        return {"hold_id": target}
-    if kind == "intent.pay":
-        return {**out, "intent_id": target}
-    if kind in ("intent.capture", "intent.cancel", "intent.expire"):
-        return {"intent_id": target}
-    if kind == "refund":
-        return {"intent_id": target, **usd}
-    raise AssertionError(f"no payload for {kind}: add it to the matrix")
+    sides: dict[str, examples.Side | None] = {}
+    for i, (name, cls) in enumerate(case.classes.items()):
+        sides[name] = None if cls is None or name in ("hold", "intent") else w.party(cls, first=i == 0)
+    return examples.example(case.spec, sides, case.made, by_wallet=case.transport == AMQP, route=None)
 
 
-def http_request(kind: str, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
-    """(method, path, body) of the route that sends ``kind`` with payload ``p``."""
-    (route,) = [r for r in SPECS[kind].routes if "{wallet}" not in r.path or kind != "account.open"]
-    rest = dict(p)
-    path = route.path
-    for name in ("wallet", "hold_id", "intent_id", "transaction_id", "account_id"):
-        if "{" + name + "}" in path:
-            path = path.replace("{" + name + "}", str(rest.pop(name)))
-    if kind == "account.set_limits":
-        rest.pop("currency")
-    return route.method, path, rest or None
+def http_request(spec: CommandSpec, p: dict[str, Any]) -> tuple[str, str, dict[str, Any] | None]:
+    """(method, path, body) of the route that sends ``spec`` with payload ``p``."""
+    return examples.request(examples.route_of(spec), p)
 
 
 # ---- running them ------------------------------------------------------------------------------------
@@ -457,7 +328,7 @@ def _principal(case: Case, keys: dict[tuple[frozenset[Scope], bool], dict[str, A
 
 
 async def _http(c: httpx.AsyncClient, case: Case, w: World, key: dict[str, Any], pool: asyncpg.Pool) -> Outcome:
-    method, path, body = http_request(case.spec.type, payload(case, w))
+    method, path, body = http_request(case.spec, payload(case, w))
     headers = {"Authorization": f"Bearer {key['secret']}", "Idempotency-Key": case.command_id}
     r = await c.request(method, path, json=body, headers=headers)
     if r.status_code == 202:  # the worker was slower than the gateway's wait: its record decides
@@ -536,12 +407,12 @@ async def test_every_command_scope_binding_and_side_against_the_table(
 ) -> None:
     began = time.monotonic()
     settings = isolated_settings
-    pool = await create_pool(settings.database_url.get_secret_value(), size=3)
+    pool = await create_pool(settings.database_url.get_secret_value(), size=9)
     try:
         async with pool.acquire() as conn:
             w = await _world(conn)
-            cases = build_cases(w)
-            await _prepare(conn, w, cases)
+        cases = build_cases(w)
+        await _prepare(pool, w, cases)
         assert {c.spec.type for c in cases} == set(SPECS), "a command type without cases"
         async with service(matrix_system) as admin:
             keys: dict[tuple[frozenset[Scope], bool], dict[str, Any]] = {}

@@ -18,11 +18,13 @@ from aio_pika.abc import AbstractRobustConnection
 
 from contracts.catalogue import COMMANDS
 from contracts.keys import ALL_SCOPES, KeySpec, Scope
+from contracts.refs import parties
 from contracts.results import CommandResult
 from ledger_cli.processes import Processes
 from ledger_common import keystore
 from ledger_common.db import create_pool
 from ledger_common.settings import Settings
+from tests import examples
 from tests.e2e.trust import Publisher, grant, start, unregister
 from tests.ledger import apply_one, cmd, funded_wallet
 
@@ -143,54 +145,33 @@ async def test_an_unregistered_publisher_can_do_nothing(
     publisher: Publisher, own_pool: asyncpg.Pool, isolated_settings: Settings
 ) -> None:
     # Before b44486f every broker user allowed to publish on ledger.commands could send every command.
-    wallet, account = await funded_wallet(own_pool, 1_000)
-    hold = await apply_one(own_pool, cmd("hold.place", account_id=str(account), amount=10, currency="USD"))
-    intent = await apply_one(own_pool, cmd("intent.create", merchant_wallet=str(wallet), amount=10, currency="USD"))
-    tx = await apply_one(own_pool, cmd("deposit", account_id=str(account), amount=1, currency="USD"))
+    # One example of every command type of the catalogue (tests/examples.py), acting on objects made for it.
+    made_parties = [await funded_wallet(own_pool, 100_000) for _ in range(2)]
+    mine, theirs = (examples.Party(wallet, account, str(wallet)) for wallet, account in made_parties)
+
+    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        result = await apply_one(own_pool, cmd(kind, **payload))
+        assert result.status == "applied", result
+        return result.model_dump(mode="json")
+
+    payloads: dict[str, dict[str, Any]] = {}
+    for spec in COMMANDS:
+        made = {f: await examples.make(maker, spec, k, mine, theirs) for f, k in examples.made_here(spec).items()}
+        sides: dict[str, examples.Side | None] = {"leg:debit": mine, "leg:credit": theirs}
+        for i, party in enumerate(parties(spec.payload)):
+            sides[party.name] = None if party.optional else (mine, theirs)[i % 2]
+        payloads[spec.type] = examples.example(spec, sides, made, by_wallet=True, route=None)
+    before = await _balances(own_pool, mine.account, theirs.account)
+    statuses = dict(await own_pool.fetch("SELECT id, status FROM wallets WHERE id = ANY($1::uuid[])", [mine.wallet]))
     await unregister(isolated_settings)
-    usd = {"amount": 1, "currency": "USD"}
-    examples: dict[str, dict[str, Any]] = {
-        "currency.register": {"code": "XTR" + uuid.uuid4().hex[:6].upper(), "name": "x", "exponent": 2},
-        "wallet.create": {"owner_id": "nobody", "currencies": ["USD"]},
-        "wallet.freeze": {"wallet": str(wallet)},
-        "wallet.unfreeze": {"wallet": str(wallet)},
-        "wallet.close": {"wallet": str(wallet)},
-        "wallet.set_metadata": {"wallet": str(wallet), "metadata": {"a": "b"}},
-        "account.open": {"currency": "USD"},
-        "account.set_limits": {"account_id": str(account), "currency": "USD", "min_balance": -1000},
-        "deposit": {"account_id": str(account), **usd},
-        "bonus": {"account_id": str(account), **usd},
-        "spend": {"account_id": str(account), **usd},
-        "withdraw": {"account_id": str(account), **usd},
-        "transfer": {"debit_account_id": str(account), "credit_wallet": "@revenue", **usd},
-        "transaction.post": {
-            "currency": "USD",
-            "legs": [
-                {"account_id": str(account), "side": "debit", "amount": 1},
-                {"wallet": "@treasury", "side": "credit", "amount": 1},
-            ],
-        },
-        "transaction.reverse": {"transaction_id": str(tx.transaction_id)},
-        "hold.place": {"account_id": str(account), **usd},
-        "hold.increment": {"hold_id": str(hold.hold_id), "amount": 1},
-        "hold.capture": {"hold_id": str(hold.hold_id), "recipient_wallet": "@revenue"},
-        "hold.release": {"hold_id": str(hold.hold_id)},
-        "hold.expire": {"hold_id": str(hold.hold_id)},
-        "intent.create": {"merchant_account_id": str(account), **usd},
-        "intent.pay": {"intent_id": str(intent.intent_id), "payer_account_id": str(account)},
-        "intent.capture": {"intent_id": str(intent.intent_id)},
-        "intent.cancel": {"intent_id": str(intent.intent_id)},
-        "intent.expire": {"intent_id": str(intent.intent_id)},
-        "refund": {"intent_id": str(intent.intent_id), **usd},
-    }
-    assert set(examples) == {spec.type for spec in COMMANDS}, "a command type without an example"
     results: list[CommandResult] = await publisher.send_all(
-        [(kind, payload, f"nobody-{uuid.uuid4().hex}") for kind, payload in examples.items()]
+        [(kind, payload, f"nobody-{uuid.uuid4().hex}") for kind, payload in payloads.items()]
     )
-    assert {r.command_type: r.refusal for r in results} == {kind: "forbidden_scope" for kind in examples}
-    assert await _balances(own_pool, account) == [(1_001, 10)]
-    assert await own_pool.fetchval("SELECT status FROM wallets WHERE id = $1", wallet) == "active"
-    assert await own_pool.fetchval("SELECT status FROM holds WHERE id = $1", hold.hold_id) == "pending"
+    assert {r.command_type: r.refusal for r in results} == {spec.type: "forbidden_scope" for spec in COMMANDS}
+    assert await _balances(own_pool, mine.account, theirs.account) == before
+    assert dict(await own_pool.fetch("SELECT id, status FROM wallets WHERE id = ANY($1::uuid[])", [mine.wallet])) == (
+        statuses
+    )
 
 
 async def test_even_the_gateways_broker_user_cannot_claim_the_ledgers_own_principals(

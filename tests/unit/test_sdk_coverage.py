@@ -80,3 +80,38 @@ def test_the_amqp_helpers_exports_are_pinned() -> None:
     }  # fmt: skip
     for name in ledger_sdk.amqp.__all__:
         assert hasattr(ledger_sdk.amqp, name), name
+
+
+def test_each_operation_id_is_the_sdk_method_that_calls_its_route() -> None:
+    """``transfers.create`` is ``client.transfers.create``: the document and the SDK name an operation alike."""
+    document = create_app(Settings()).openapi()
+    ids = {(m.upper(), path): op["operationId"] for path, ops in document["paths"].items() for m, op in ops.items()}
+    sdk = {found: f"{resource}.{name}" for resource, name, found in methods(Client)}
+    assert ids == sdk
+    assert len(set(ids.values())) == len(ids), "an operationId twice"
+
+
+def test_the_command_methods_take_the_route_bodies_fields() -> None:
+    """Each command method's keyword arguments are its route's body fields, a party as one argument (generated
+    from the same plan as the gateway's route: tools/sdk_commands.py)."""
+    from contracts.catalogue import COMMANDS
+    from contracts.refs import parties
+    from http_gateway.bodies import plan
+    from tools.sdk_commands import PARTY_NAMES
+
+    client = Client("http://127.0.0.1:1", api_key="x")
+    for spec in COMMANDS:
+        for route in spec.routes:
+            p = plan(spec, route)
+            resource, action = route.operation.split(".")
+            fn = getattr(getattr(client, resource), action)
+            params = inspect.signature(fn).parameters
+            named = {
+                f: party.name for party in parties(spec.payload) for f in (party.account_field, party.wallet_field)
+            }
+            aliases = PARTY_NAMES.get(route.operation, {})
+            expected = {aliases.get(named[f], named[f]) if f in named else f for f in p.fields}
+            positional = [n for n, v in params.items() if v.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+            keywords = {n for n, v in params.items() if v.kind is inspect.Parameter.KEYWORD_ONLY}
+            assert positional == list(route.params), route.operation
+            assert keywords == expected, route.operation
