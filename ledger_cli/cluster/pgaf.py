@@ -37,7 +37,10 @@ FAST_CHECKS = {
     "node_considered_unhealthy_timeout": 2000,
     "primary_demote_timeout": 2000,
 }
-_STATE_SQL = "SELECT nodename, nodeport, reportedstate, goalstate FROM pgautofailover.node ORDER BY nodeid"
+_STATES_SQL = (
+    "SELECT coalesce(json_agg(s), '[]') FROM"
+    " (SELECT nodename, nodeport, reportedstate, goalstate FROM pgautofailover.node ORDER BY nodeid) s"
+)
 
 
 @dataclass
@@ -57,7 +60,8 @@ class Formation:
 
     @classmethod
     def plan(cls, base: Path, data_nodes: int = 2) -> Formation:
-        return cls(base, PgNode("monitor", free_port()), [PgNode(f"node{n}", free_port()) for n in range(1, data_nodes + 1)])
+        data = [PgNode(f"node{n}", free_port()) for n in range(1, data_nodes + 1)]
+        return cls(base, PgNode("monitor", free_port()), data)
 
     def to_json(self) -> dict[str, Any]:
         return {"base": str(self.base), "monitor": asdict(self.monitor), "data": [asdict(n) for n in self.data]}
@@ -106,7 +110,8 @@ class Formation:
         own(self.base, USER, 0o700)
         common = ["--hostname", "127.0.0.1", "--listen", "127.0.0.1", "--auth", "trust", "--no-ssl", "--run"]
         m = self.monitor
-        self._spawn(m, ["pg_autoctl", "create", "monitor", "--pgdata", self._pgdata(m), "--pgport", str(m.port), *common])
+        create = ["pg_autoctl", "create", "monitor", "--pgdata", self._pgdata(m), "--pgport", str(m.port)]
+        self._spawn(m, [*create, *common])
         if not wait_for(lambda: self._monitor_sql("SELECT 1") is not None, START_TIMEOUT, every=0.5):
             raise HarnessError(f"pg_auto_failover monitor did not start; see {self.base / 'monitor.log'}")
         settings = [f"ALTER SYSTEM SET pgautofailover.{k} = {v}" for k, v in FAST_CHECKS.items()]
@@ -155,8 +160,7 @@ class Formation:
 
     def states(self) -> list[dict[str, Any]]:
         """Each data node's name, port, reported and assigned state, as the monitor has them ([] if it is down)."""
-        sql = f"SELECT coalesce(json_agg(s), '[]') FROM ({_STATE_SQL}) s"
-        out = self._monitor_sql(sql)
+        out = self._monitor_sql(_STATES_SQL)
         return list(json.loads(out)) if out else []
 
     def primary(self) -> PgNode | None:

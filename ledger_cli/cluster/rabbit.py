@@ -15,8 +15,8 @@ import json
 import secrets
 import shutil
 import signal
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,8 @@ class RabbitCluster:
         for node in self.nodes:
             own(self.base / f"node{node.n}", USER)
         epmd = [epmd_binary(), "-port", str(self.epmd_port), "-address", "127.0.0.1"]
-        self.epmd_pid = spawn(epmd, user=USER, env=user_env(USER, self.base, {}), log=self.base / "epmd.log", cwd=self.base)
+        env = user_env(USER, self.base, {})
+        self.epmd_pid = spawn(epmd, user=USER, env=env, log=self.base / "epmd.log", cwd=self.base)
         self.changed()
         with ThreadPoolExecutor(len(self.nodes)) as pool:
             list(pool.map(self.start_node, self.nodes))
