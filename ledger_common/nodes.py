@@ -13,7 +13,7 @@ Pure functions only: :mod:`ledger_common.amqp` does the connecting.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 #: ``scheme://`` at the start of a URL.
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -60,3 +60,14 @@ def address(url: str) -> str:
     """``host:port`` of a single-node URL, for logs (never the credentials)."""
     parts = urlsplit(url)
     return f"{parts.hostname or ''}:{parts.port or ''}"
+
+
+def hosts_in_query(url: str) -> str:
+    """``url`` with a host list moved to repeated ``host=`` query parameters (SQLAlchemy's form of a
+    multi-host PostgreSQL URL; its URL parser reads one host in the authority). One host: unchanged."""
+    scheme, hosts, userinfo, tail = split_hosts(url)
+    if len(hosts) == 1:
+        return url
+    path, _, query = tail.partition("?")
+    given = "&".join(f"host={quote(h, safe=':[]')}" for h in hosts)
+    return f"{scheme}{userinfo}{path or '/'}?{given}{'&' + query if query else ''}"

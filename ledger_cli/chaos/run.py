@@ -29,6 +29,8 @@ from ledger_cli.chaos.faults import FaultRunner, Injector
 from ledger_cli.chaos.load import HttpClient, Publisher, Tally
 from ledger_cli.chaos.report import Report
 from ledger_cli.chaos.sandbox import Sandbox
+from ledger_cli.chaos.servers import ServerFaults, start_cluster
+from ledger_cli.cluster import Cluster
 from ledger_cli.processes import Supervisor
 from ledger_common.settings import Settings
 
@@ -54,9 +56,10 @@ class Options:
     keep: bool
     broker_restart: bool
     json: bool
+    cluster: bool = False
 
     def replay(self) -> str:
-        flags = " --broker-restart" if self.broker_restart else ""
+        flags = (" --broker-restart" if self.broker_restart else "") + (" --cluster" if self.cluster else "")
         return (
             f"ledger chaos --commands {self.commands} --faults {self.faults} --seed {self.seed}"
             f" --workers {self.workers} --relays {self.relays} --partitions {self.partitions}{flags}"
@@ -77,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also restart RabbitMQ (stop_app/start_app); not on a shared one",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run on a local 3-node RabbitMQ cluster and pg_auto_failover formation of its own (ledger cluster),"
+        " and kill and stop their nodes too (as root)",
+    )
     parser.add_argument("--json", action="store_true")
 
 
@@ -93,25 +102,34 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
         keep=args.keep,
         broker_restart=args.broker_restart,
         json=args.json,
+        cluster=args.cluster,
     )
     # One line per request, and a traceback per connection the run itself cuts, would drown the run's log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.CRITICAL)
     print(f"chaos: seed {opts.seed} (replay: {opts.replay()})", file=sys.stderr, flush=True)
-    sandbox = await Sandbox.create(settings.model_copy(update={"command_partitions": opts.partitions}))
+    cluster = await start_cluster() if opts.cluster else None
+    if cluster is not None:
+        print(f"chaos: cluster up in {cluster.base}", file=sys.stderr, flush=True)
+        settings = cluster.settings(settings)
     ok = False
     try:
-        report = await _run(sandbox, opts)
-        ok = report.ok
+        sandbox = await Sandbox.create(settings.model_copy(update={"command_partitions": opts.partitions}))
+        try:
+            report = await _run(sandbox, opts, cluster)
+            ok = report.ok
+        finally:
+            await sandbox.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
     finally:
-        await sandbox.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
+        if cluster is not None:  # its servers' logs are kept with the run's when it failed
+            await asyncio.to_thread(cluster.down, remove=ok and not opts.keep)
     print(report.to_json() if opts.json else report.to_text())
     if opts.keep or not ok:
         print(f"chaos: database {sandbox.database}, logs in {sandbox.logdir}", file=sys.stderr)
     return 0 if ok else 1
 
 
-async def _run(sb: Sandbox, opts: Options) -> Report:
+async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Report:
     started = time.monotonic()
     plan = plans.build(opts.seed, opts.commands)
     faults = schedule.build(
@@ -121,13 +139,17 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
         workers=opts.workers,
         relays=opts.relays,
         broker_restart=opts.broker_restart,
+        cluster=cluster is not None,
     )
     tally = Tally()
     collector = Collector(sb.direct)
     processes = sb.processes()
     processes.own_partitions([f"worker-{n}" for n in range(1, opts.workers + 1)])
     supervisor = Supervisor(processes)
-    injector = Injector(supervisor, sb.proxy, sb.dsn)
+    servers = None
+    if cluster is not None:
+        servers = ServerFaults(cluster, sb.proxy, sb.dsn, tally, sb.direct.topology.commands_queue)
+    injector = Injector(supervisor, sb.proxy, sb.dsn, servers)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()
     token = sb.proxied.service_api_key.get_secret_value()
@@ -185,7 +207,11 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
         fault_log=injector.log,
         seconds=time.monotonic() - started,
         completed=completed,
-        extra={"restarts": dict(supervisor.starts), "collector_reconnects": collector.reconnects},
+        extra={
+            "restarts": dict(supervisor.starts),
+            "collector_reconnects": collector.reconnects,
+            **({"recovery": servers.as_dict(), "recovery_summary": servers.summary()} if servers else {}),
+        },
     )
 
 
@@ -223,7 +249,7 @@ async def _drain(
                 " (SELECT count(*) FROM outbox WHERE dead_at IS NULL) AS unsent"
             )
             queued = await probe.commands_waiting()
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a failover under the checker
             log.warning("drain: probe failed (%s)", type(exc).__name__)
             stable = 0
             continue

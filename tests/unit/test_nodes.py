@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from contracts.errors import DatabaseUnavailable
 from ledger_common import db
-from ledger_common.nodes import address, node_urls
+from ledger_common.nodes import address, hosts_in_query, node_urls
 from ledger_common.settings import Settings
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
@@ -85,3 +85,17 @@ def test_the_amqp_user_is_the_first_nodes_whatever_the_list() -> None:
 def test_what_a_failover_looks_like_is_an_outage_to_retry_not_a_bug(exc: Exception) -> None:
     assert db.is_transient(exc)
     assert isinstance(db.classify(exc), DatabaseUnavailable)
+
+
+def test_sqlalchemy_reads_a_formations_hosts_from_the_query() -> None:
+    from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
+    from sqlalchemy.engine import make_url
+
+    url = hosts_in_query(
+        "postgresql+asyncpg://postgres@127.0.0.1:5433,127.0.0.1:5434/ledger?target_session_attrs=read-write"
+    )
+    _, args = PGDialect_asyncpg().create_connect_args(make_url(url))
+    assert (args["host"], args["port"], args["database"]) == (["127.0.0.1", "127.0.0.1"], [5433, 5434], "ledger")
+    assert args["target_session_attrs"] == "read-write" and args["user"] == "postgres"
+    single = "postgresql://u:p@db:5432/x"
+    assert hosts_in_query(single) == single

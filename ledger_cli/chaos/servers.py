@@ -1,0 +1,155 @@
+"""``ledger chaos --cluster``: the run on a local cluster (``ledger cluster``), and the faults of its servers.
+
+Each fault is injected, then measured until the system is whole again, in two figures:
+
+- **clients back**: for a broker node, until the run's processes and publishers hold as many broker
+  connections as before (counted at the per-node proxies: each one has moved to a surviving node);
+  for the PostgreSQL primary, until the formation's URL takes a write again (a new primary);
+- **redundancy back**: the server restarted and back in its cluster (a RabbitMQ node booted and
+  rejoined; a data node back as the synchronous standby; the monitor back with both nodes in sync).
+
+The 503s and connection errors the HTTP clients saw from the fault until its clients were back (plus
+two seconds) are counted with it. Nothing outside the run's cluster is touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import Any
+
+import asyncpg
+
+from ledger_cli.chaos.load import Tally
+from ledger_cli.chaos.proxy import ProxyGroup
+from ledger_cli.chaos.schedule import Fault
+from ledger_cli.cluster import Cluster
+from ledger_cli.cluster.pgaf import PgNode
+from ledger_cli.cluster.rabbit import RabbitNode
+
+log = logging.getLogger("ledger.chaos")
+
+CLIENTS_TIMEOUT = 30.0
+WHOLE_TIMEOUT = 180.0
+#: A write that only a primary takes (it assigns a transaction id).
+_WRITE_PROBE = "SELECT txid_current()"
+
+
+async def start_cluster() -> Cluster:
+    cluster = Cluster.plan()
+    try:
+        await asyncio.to_thread(cluster.up)
+    except BaseException:
+        await asyncio.to_thread(cluster.down)
+        raise
+    return cluster
+
+
+class ServerFaults:
+    """Injects the :data:`ledger_cli.chaos.schedule.CLUSTER_KINDS` faults into ``cluster``."""
+
+    def __init__(self, cluster: Cluster, proxy: ProxyGroup, dsn: str, tally: Tally, command_queue: str) -> None:
+        self._cluster = cluster
+        self._proxy = proxy
+        self._dsn = dsn
+        self._tally = tally
+        self._queue = command_queue
+        #: kind -> [(clients back s, redundancy back s, 503s and connection errors)]
+        self.figures: dict[str, list[tuple[float | None, float, int]]] = defaultdict(list)
+
+    async def inject(self, fault: Fault) -> str:
+        started = time.monotonic()
+        if fault.kind.endswith("broker_node"):
+            what, back = await self._broker_node(fault)
+        elif fault.kind.endswith("primary"):
+            what, back = await self._primary(fault)
+        else:  # kill_monitor: nothing fails over, nothing should notice
+            await asyncio.to_thread(self._cluster.pg.kill, self._cluster.pg.monitor)
+            what, back = "monitor killed", None
+            await asyncio.sleep(fault.pause)
+            await asyncio.to_thread(self._cluster.pg.start, self._cluster.pg.monitor)
+            await asyncio.to_thread(self._cluster.pg.wait_healthy, WHOLE_TIMEOUT)
+        whole = time.monotonic() - started
+        until = started + (back if back is not None else whole) + 2.0
+        errors = sum(1 for t in self._tally.unavailable_at if started <= t <= until)
+        self.figures[fault.kind].append((back, whole, errors))
+        clients = f"clients back in {back:.1f} s, " if back is not None else ""
+        return f"{what}; {clients}whole again in {whole:.1f} s; {errors} HTTP 503s/connection errors"
+
+    async def _broker_node(self, fault: Fault) -> tuple[str, float | None]:
+        rabbit = self._cluster.rabbit
+        node: RabbitNode | None = None
+        if fault.target == "leader":
+            node = await asyncio.to_thread(rabbit.leader_of, self._queue)
+        node = node or rabbit.node(fault.target.removeprefix("rabbit"))
+        connected = self._proxy.live
+        started = time.monotonic()
+        kill = fault.kind.startswith("kill")
+        await asyncio.to_thread(rabbit.kill if kill else rabbit.stop, node)
+        back = await self._until(lambda: self._proxy.live >= connected, started)
+        await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
+        await asyncio.to_thread(rabbit.start_node, node)
+        role = " (the command queue's leader)" if fault.target == "leader" else ""
+        return f"{node.name}{role} {'killed' if kill else 'stopped'}", back
+
+    async def _primary(self, fault: Fault) -> tuple[str, float | None]:
+        pg = self._cluster.pg
+        primary: PgNode | None = await asyncio.to_thread(pg.primary)
+        if primary is None:
+            raise RuntimeError(f"no primary to {fault.kind}: {await asyncio.to_thread(pg.states)}")
+        started = time.monotonic()
+        kill = fault.kind.startswith("kill")
+        await asyncio.to_thread(pg.kill if kill else pg.stop, primary)
+        back = await self._until_async(self._writable, started)
+        await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
+        await asyncio.to_thread(pg.start, primary)
+        await asyncio.to_thread(pg.wait_healthy, WHOLE_TIMEOUT)
+        new = await asyncio.to_thread(pg.primary)
+        return f"primary {primary.name} {'killed' if kill else 'stopped'}, {new.name if new else '?'} promoted", back
+
+    async def _writable(self) -> bool:
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=1)
+        except Exception:  # mid-failover: no primary yet
+            return False
+        try:
+            await conn.fetchval(_WRITE_PROBE, timeout=1)
+            return True
+        except Exception:
+            return False
+        finally:
+            conn.terminate()
+
+    async def _until(self, condition: Any, started: float) -> float | None:
+        async def check() -> bool:
+            return bool(condition())
+
+        return await self._until_async(check, started)
+
+    @staticmethod
+    async def _until_async(check: Any, started: float) -> float | None:
+        """Seconds from ``started`` until ``check()`` is true (polled every 50 ms); None past the timeout."""
+        while time.monotonic() - started < CLIENTS_TIMEOUT:
+            if await check():
+                return time.monotonic() - started
+            await asyncio.sleep(0.05)
+        return None
+
+    def summary(self) -> list[str]:
+        """One line per kind: how often, clients back (max), whole again (max), 503s in all."""
+        lines = []
+        for kind, rows in sorted(self.figures.items()):
+            backs = [b for b, _, _ in rows if b is not None]
+            clients = f"clients back ≤ {max(backs):.1f} s, " if backs else ""
+            whole = max(w for _, w, _ in rows)
+            errors = sum(e for _, _, e in rows)
+            lines.append(f"recovery {kind} x{len(rows)}: {clients}whole again ≤ {whole:.1f} s, {errors} 503s/errors")
+        return lines
+
+    def as_dict(self) -> dict[str, list[dict[str, float | int | None]]]:
+        return {
+            kind: [{"clients_back_s": b, "whole_again_s": round(w, 2), "http_unavailable": e} for b, w, e in rows]
+            for kind, rows in self.figures.items()
+        }
