@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from ledger_cli.cluster.common import HarnessError, alive, check_root
 from ledger_cli.cluster.pgaf import Formation
 from ledger_cli.cluster.rabbit import RabbitCluster
@@ -83,7 +85,8 @@ class Cluster:
 
     def settings(self, settings: Settings, database: str = "postgres") -> Settings:
         """``settings`` pointed at this cluster: every broker node, every data node."""
-        return settings.model_copy(update={"amqp_url": self.rabbit.url(), "database_url": self.pg.url(database)})
+        urls = {"amqp_url": SecretStr(self.rabbit.url()), "database_url": SecretStr(self.pg.url(database))}
+        return settings.model_copy(update=urls)
 
     def env(self) -> dict[str, str]:
         return {"AMQP_URL": self.rabbit.url(), "DATABASE_URL": self.pg.url("ledger")}
