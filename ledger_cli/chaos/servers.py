@@ -3,7 +3,8 @@
 Each fault is injected, then measured until the system is whole again, in two figures:
 
 - **clients back**: for a broker node, until the run's processes and publishers hold as many broker
-  connections as before (counted at the per-node proxies: each one has moved to a surviving node);
+  connections as before, none on the lost node (counted at the per-node proxies: each client of the
+  lost node has moved to a surviving one);
   for the PostgreSQL primary, until the formation's URL takes a write again (a new primary);
 - **redundancy back**: the server restarted and back in its cluster (a RabbitMQ node booted and
   rejoined; a data node back as the synchronous standby; the monitor back with both nodes in sync).
@@ -84,11 +85,12 @@ class ServerFaults:
         if fault.target == "leader":
             node = await asyncio.to_thread(rabbit.leader_of, self._queue)
         node = node or rabbit.node(fault.target.removeprefix("rabbit"))
-        connected = self._proxy.live
+        # The proxies are in the order of the nodes (AMQP_URL's): the lost node's has its clients.
+        connected, lost = self._proxy.live, self._proxy.proxies[rabbit.nodes.index(node)]
         started = time.monotonic()
         kill = fault.kind.startswith("kill")
         await asyncio.to_thread(rabbit.kill if kill else rabbit.stop, node)
-        back = await self._until(lambda: self._proxy.live >= connected, started)
+        back = await self._until(lambda: lost.live == 0 and self._proxy.live >= connected, started)
         await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
         await asyncio.to_thread(rabbit.start_node, node)
         role = " (the command queue's leader)" if fault.target == "leader" else ""
