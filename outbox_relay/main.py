@@ -118,7 +118,10 @@ async def _serve(
         backoff_max_seconds=settings.relay_backoff_max_seconds,
     )
     log.info("relay publishing to %s", settings.topology.events_exchange)
+    lost = amqp.connection_lost(connection)  # type: ignore[arg-type]
     while not stop.is_set():
+        if lost.done():  # noticed even while idle, so /readyz tells and the next event waits for no reconnect
+            raise BrokerUnavailable("broker connection lost")
         # A batch runs to its commit even when SIGTERM arrives, so nothing is left half-marked.
         claimed = await _pump(relay, progress)
         if claimed < settings.relay_batch_size:

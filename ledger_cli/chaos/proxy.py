@@ -103,6 +103,13 @@ class ProxyGroup:
     def __init__(self, upstreams: list[tuple[str, int]]) -> None:
         self.proxies = [Proxy(host, port) for host, port in upstreams]
 
+    @classmethod
+    def joined(cls, *groups: ProxyGroup) -> ProxyGroup:
+        """One group of every proxy of ``groups`` (to cut or stall them all at once)."""
+        joined = cls([])
+        joined.proxies = [p for g in groups for p in g.proxies]
+        return joined
+
     @property
     def live(self) -> int:
         return sum(p.live for p in self.proxies)

@@ -15,6 +15,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 
@@ -86,6 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run on a local 3-node RabbitMQ cluster and pg_auto_failover formation of its own (ledger cluster),"
         " and kill and stop their nodes too (as root)",
     )
+    parser.add_argument(
+        "--cluster-dir", type=Path, default=None, help="the cluster's directory (default: a new temp dir)"
+    )
     parser.add_argument("--json", action="store_true")
 
 
@@ -108,7 +112,7 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.CRITICAL)
     print(f"chaos: seed {opts.seed} (replay: {opts.replay()})", file=sys.stderr, flush=True)
-    cluster = await start_cluster() if opts.cluster else None
+    cluster = await start_cluster(args.cluster_dir) if opts.cluster else None
     if cluster is not None:
         print(f"chaos: cluster up in {cluster.base}", file=sys.stderr, flush=True)
         settings = cluster.settings(settings)
@@ -148,12 +152,13 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
     supervisor = Supervisor(processes)
     servers = None
     if cluster is not None:
-        servers = ServerFaults(cluster, sb.proxy, sb.dsn, tally, sb.direct.topology.commands_queue)
+        queue = sb.direct.topology.commands_queue
+        servers = ServerFaults(cluster, sb.process_proxy, sb.dsn, tally, queue)
     injector = Injector(supervisor, sb.proxy, sb.dsn, servers)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()
-    token = sb.proxied.service_api_key.get_secret_value()
-    publishers = [Publisher(sb.proxied, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
+    token = sb.direct.service_api_key.get_secret_value()
+    publishers = [Publisher(sb.load, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
     clients = [HttpClient(supervisor.base_url, token, tally) for _ in range(HTTP_CLIENTS)]
     driver = Driver(
         world=plan.world,

@@ -2,9 +2,9 @@
 
 Each fault is injected, then measured until the system is whole again, in two figures:
 
-- **clients back**: for a broker node, until the run's processes and publishers hold as many broker
-  connections as before, none on the lost node (counted at the per-node proxies: each client of the
-  lost node has moved to a surviving one);
+- **clients back**: for a broker node, until the run's processes hold as many broker connections as
+  before, none on the lost node (counted at the processes' per-node proxies: each process of the lost
+  node has moved to a surviving one; the load's publishers have proxies of their own);
   for the PostgreSQL primary, until the formation's URL takes a write again (a new primary);
 - **redundancy back**: the server restarted and back in its cluster (a RabbitMQ node booted and
   rejoined; a data node back as the synchronous standby; the monitor back with both nodes in sync).
@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,7 +27,7 @@ import asyncpg
 from ledger_cli.chaos.load import Tally
 from ledger_cli.chaos.proxy import ProxyGroup
 from ledger_cli.chaos.schedule import Fault
-from ledger_cli.cluster import Cluster
+from ledger_cli.cluster import STATE, Cluster
 from ledger_cli.cluster.pgaf import PgNode
 from ledger_cli.cluster.rabbit import RabbitNode
 
@@ -38,8 +39,11 @@ WHOLE_TIMEOUT = 180.0
 _WRITE_PROBE = "SELECT txid_current()"
 
 
-async def start_cluster() -> Cluster:
-    cluster = Cluster.plan()
+async def start_cluster(base: Path | None = None) -> Cluster:
+    """A cluster of the run's own (in ``base``, or a new temp dir), stopped again if it does not come up."""
+    if base is not None and (base / STATE).exists():
+        raise RuntimeError(f"a cluster is already in {base}")
+    cluster = Cluster.plan(base)
     try:
         await asyncio.to_thread(cluster.up)
     except BaseException:
@@ -51,7 +55,14 @@ async def start_cluster() -> Cluster:
 class ServerFaults:
     """Injects the :data:`ledger_cli.chaos.schedule.CLUSTER_KINDS` faults into ``cluster``."""
 
-    def __init__(self, cluster: Cluster, proxy: ProxyGroup, dsn: str, tally: Tally, command_queue: str) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        proxy: ProxyGroup,
+        dsn: str,
+        tally: Tally,
+        command_queue: str,
+    ) -> None:
         self._cluster = cluster
         self._proxy = proxy
         self._dsn = dsn
@@ -86,11 +97,17 @@ class ServerFaults:
             node = await asyncio.to_thread(rabbit.leader_of, self._queue)
         node = node or rabbit.node(fault.target.removeprefix("rabbit"))
         # The proxies are in the order of the nodes (AMQP_URL's): the lost node's has its clients.
-        connected, lost = self._proxy.live, self._proxy.proxies[rabbit.nodes.index(node)]
+        lost = self._proxy.proxies[rabbit.nodes.index(node)]
+        connected = self._proxy.live  # the processes' own proxies: the load's publishers are not counted
         started = time.monotonic()
         kill = fault.kind.startswith("kill")
         await asyncio.to_thread(rabbit.kill if kill else rabbit.stop, node)
         back = await self._until(lambda: lost.live == 0 and self._proxy.live >= connected, started)
+        if back is None:
+            now = self._proxy.live
+            log.warning(
+                "%s: clients not back: %d of %d connected, %d on the lost node", node.name, now, connected, lost.live
+            )
         await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
         await asyncio.to_thread(rabbit.start_node, node)
         role = " (the command queue's leader)" if fault.target == "leader" else ""
