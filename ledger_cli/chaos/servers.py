@@ -98,6 +98,7 @@ class ServerFaults:
         node = node or rabbit.node(fault.target.removeprefix("rabbit"))
         # The proxies are in the order of the nodes (AMQP_URL's): the lost node's has its clients.
         lost = self._proxy.proxies[rabbit.nodes.index(node)]
+        on_it = lost.live
         connected = self._proxy.live  # the processes' own proxies: the load's publishers are not counted
         started = time.monotonic()
         kill = fault.kind.startswith("kill")
@@ -111,7 +112,7 @@ class ServerFaults:
         await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
         await asyncio.to_thread(rabbit.start_node, node)
         role = " (the command queue's leader)" if fault.target == "leader" else ""
-        return f"{node.name}{role} {'killed' if kill else 'stopped'}", back
+        return f"{node.name}{role} {'killed' if kill else 'stopped'} with {on_it} process connections", back
 
     async def _primary(self, fault: Fault) -> tuple[str, float | None]:
         pg = self._cluster.pg

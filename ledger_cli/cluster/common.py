@@ -18,12 +18,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from contracts.errors import Rejected
+
 #: Variables a server keeps from the caller (the rest is given explicitly).
 _KEPT = ("PATH", "LANG", "LC_ALL", "TZ")
 
 
-class HarnessError(RuntimeError):
-    """The harness could not do what it was asked (a server did not start, a tool is missing)."""
+class HarnessError(Rejected, RuntimeError):
+    """The harness could not do what it was asked (a server did not start, a tool is missing); asking
+    again unchanged would fail the same way."""
 
 
 def user_env(user: str, home: Path, extra: Mapping[str, str]) -> dict[str, str]:
