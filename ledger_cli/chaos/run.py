@@ -19,6 +19,7 @@ from pathlib import Path
 
 import asyncpg
 
+from http_gateway.keycache import LISTENER_NAME as KEY_CACHE_NAME
 from ledger_cli.audit import run_audit
 from ledger_cli.chaos import plan as plans
 from ledger_cli.chaos import schedule
@@ -34,6 +35,7 @@ from ledger_cli.chaos.servers import ServerFaults, start_cluster
 from ledger_cli.cluster import Cluster
 from ledger_cli.processes import Supervisor
 from ledger_common.settings import Settings
+from outbox_relay.main import LISTENER_NAME
 
 log = logging.getLogger("ledger.chaos")
 
@@ -153,7 +155,8 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
     servers = None
     if cluster is not None:
         queue = sb.direct.topology.commands_queue
-        servers = ServerFaults(cluster, sb.process_proxy, sb.dsn, tally, queue)
+        listeners = {KEY_CACHE_NAME: 1, LISTENER_NAME: opts.relays}
+        servers = ServerFaults(cluster, sb.process_proxy, sb.dsn, tally, queue, listeners)
     injector = Injector(supervisor, sb.proxy, sb.dsn, servers)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()

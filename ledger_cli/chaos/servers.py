@@ -5,7 +5,8 @@ Each fault is injected, then measured until the system is whole again, in two fi
 - **clients back**: for a broker node, until the run's processes hold as many broker connections as
   before, none on the lost node (counted at the processes' per-node proxies: each process of the lost
   node has moved to a surviving one; the load's publishers have proxies of their own);
-  for the PostgreSQL primary, until the formation's URL takes a write again (a new primary);
+  for the PostgreSQL primary, until the formation's URL takes a write again (a new primary), and then
+  until the gateway's key cache and every relay have their LISTEN connections on it;
 - **redundancy back**: the server restarted and back in its cluster (a RabbitMQ node booted and
   rejoined; a data node back as the synchronous standby; the monitor back with both nodes in sync).
 
@@ -37,6 +38,10 @@ CLIENTS_TIMEOUT = 30.0
 WHOLE_TIMEOUT = 180.0
 #: A write that only a primary takes (it assigns a transaction id).
 _WRITE_PROBE = "SELECT txid_current()"
+_LISTENERS = (
+    "SELECT application_name, count(*) AS n FROM pg_stat_activity"
+    " WHERE datname = current_database() AND application_name = ANY($1::text[]) GROUP BY application_name"
+)
 
 
 async def start_cluster(base: Path | None = None) -> Cluster:
@@ -62,8 +67,13 @@ class ServerFaults:
         dsn: str,
         tally: Tally,
         command_queue: str,
+        listeners: dict[str, int],
     ) -> None:
         self._cluster = cluster
+        #: application_name -> how many LISTEN connections of that name must be on the primary
+        self._listeners = listeners
+        #: per PostgreSQL failover: seconds until every LISTEN connection was back (None: not within the timeout)
+        self.listeners_back: list[float | None] = []
         self._proxy = proxy
         self._dsn = dsn
         self._tally = tally
@@ -123,11 +133,30 @@ class ServerFaults:
         kill = fault.kind.startswith("kill")
         await asyncio.to_thread(pg.kill if kill else pg.stop, primary)
         back = await self._until_async(self._writable, started)
+        listening = await self._until_async(self._listening, started)
         await asyncio.sleep(max(0.0, fault.pause - (time.monotonic() - started)))
         await asyncio.to_thread(pg.start, primary)
         await asyncio.to_thread(pg.wait_healthy, WHOLE_TIMEOUT)
         new = await asyncio.to_thread(pg.primary)
-        return f"primary {primary.name} {'killed' if kill else 'stopped'}, {new.name if new else '?'} promoted", back
+        listeners = f"LISTEN connections back in {listening:.1f} s" if listening is not None else "LISTEN NOT BACK"
+        self.listeners_back.append(listening)
+        what = f"primary {primary.name} {'killed' if kill else 'stopped'}, {new.name if new else '?'} promoted"
+        return f"{what}; {listeners}", back
+
+    async def _listening(self) -> bool:
+        """The key cache's and every relay's LISTEN connection are on the (new) primary."""
+        try:
+            conn = await asyncpg.connect(self._dsn, timeout=1)
+        except Exception:  # mid-failover: no primary yet
+            return False
+        try:
+            rows = await conn.fetch(_LISTENERS, list(self._listeners), timeout=1)
+        except Exception:
+            return False
+        finally:
+            conn.terminate()
+        found = {r["application_name"]: r["n"] for r in rows}
+        return all(found.get(name, 0) >= n for name, n in self._listeners.items())
 
     async def _writable(self) -> bool:
         try:
@@ -169,7 +198,8 @@ class ServerFaults:
         return lines
 
     def as_dict(self) -> dict[str, list[dict[str, float | int | None]]]:
-        return {
+        figures = {
             kind: [{"clients_back_s": b, "whole_again_s": round(w, 2), "http_unavailable": e} for b, w, e in rows]
             for kind, rows in self.figures.items()
         }
+        return {**figures, "listeners_back_s": [{"seconds": s} for s in self.listeners_back]}

@@ -1,6 +1,8 @@
 """The ledger on a cluster (``ledger cluster``'s 3 RabbitMQ nodes and pg_auto_failover formation) under a
 short ``ledger chaos --cluster`` load: the command queue's leader node is killed (SIGKILL) and the
-PostgreSQL primary is killed (a failover to the synchronous standby), and every guarantee still holds.
+PostgreSQL primary is killed (a failover to the synchronous standby), and every guarantee still holds:
+the processes of the lost node move to another, every connection (the LISTEN ones too) to the new
+primary, nothing is lost or applied twice, every HTTP command is answered or its outcome retrievable.
 
 Every server the run starts is recorded in its cluster's state file and stopped by pid here too (a run
 killed at its timeout cannot stop them itself); its directories are removed, failed or not.
@@ -51,6 +53,8 @@ def test_a_broker_node_kill_and_a_postgres_failover_under_load_lose_and_double_n
         for kind in ("kill_broker_node", "kill_primary"):
             (recovered,) = report["recovery"][kind]
             assert recovered["clients_back_s"] is not None, report["fault_log"]  # then whole again
+        # The key cache's and the relays' LISTEN connections moved to the new primary.
+        assert [x["seconds"] is not None for x in report["recovery"]["listeners_back_s"]] == [True]
         assert figures["applied"] + figures["refused"] == 400
         assert figures["events_received"] == figures["events_expected"] == figures["outbox_rows"]
     finally:
