@@ -152,7 +152,8 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
     processes = sb.processes()
     processes.own_partitions([f"worker-{n}" for n in range(1, opts.workers + 1)])
     supervisor = Supervisor(processes)
-    servers = None
+    servers: ServerFaults | None = None
+    members: dict[str, int] = {}
     if cluster is not None:
         queue = sb.direct.topology.commands_queue
         listeners = {KEY_CACHE_NAME: 1, LISTENER_NAME: opts.relays}
@@ -174,6 +175,9 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
     try:
         await collector.start()
         await _start(supervisor, opts)
+        if servers is not None:  # the queues were declared on the formed cluster: a member on every node
+            t = sb.direct.topology
+            members = await servers.members([*t.command_queues, t.commands_dead_queue, collector.queue_name])
         await driver.run(plan.opens)
         await _wait_recorded(pool, [i.command_id for i in plan.opens])
         runner = FaultRunner(injector, faults)
@@ -218,9 +222,18 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
         extra={
             "restarts": dict(supervisor.starts),
             "collector_reconnects": collector.reconnects,
-            **({"recovery": servers.as_dict(), "recovery_summary": servers.summary()} if servers else {}),
+            **(_cluster_figures(servers, members) if servers else {}),
         },
     )
+
+
+def _cluster_figures(servers: ServerFaults, members: dict[str, int]) -> dict[str, object]:
+    held = ", ".join(f"{name} {n}" for name, n in members.items())
+    return {
+        "recovery": servers.as_dict(),
+        "quorum_members": members,
+        "recovery_summary": [*servers.summary(), f"quorum queue members (nodes): {held}"],
+    }
 
 
 async def _start(supervisor: Supervisor, opts: Options) -> None:

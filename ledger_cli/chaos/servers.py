@@ -81,6 +81,12 @@ class ServerFaults:
         #: kind -> [(clients back s, redundancy back s, 503s and connection errors)]
         self.figures: dict[str, list[tuple[float | None, float, int]]] = defaultdict(list)
 
+    async def members(self, queues: list[str]) -> dict[str, int]:
+        """How many nodes hold a member of each of ``queues`` (quorum queues: 3 on a 3-node cluster)."""
+        listed = await asyncio.to_thread(self._cluster.rabbit.quorum_queues)
+        found = {q["name"]: len(q.get("members") or []) for q in listed}
+        return {name: found.get(name, 0) for name in queues}
+
     async def inject(self, fault: Fault) -> str:
         started = time.monotonic()
         if fault.kind.endswith("broker_node"):

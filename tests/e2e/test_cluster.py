@@ -56,6 +56,7 @@ def test_a_broker_node_kill_and_a_postgres_failover_under_load_lose_and_double_n
         # The key cache's and the relays' LISTEN connections moved to the new primary.
         assert [x["seconds"] is not None for x in report["recovery"]["listeners_back_s"]] == [True]
         assert figures["applied"] + figures["refused"] == 400
+        assert set(report["quorum_members"].values()) == {3}, report["quorum_members"]  # one on every node
         assert figures["events_received"] == figures["events_expected"] == figures["outbox_rows"]
     finally:
         if (base / STATE).exists():  # stopped already unless the run was killed: by the pids it recorded
