@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _broker_nodes_readable(self) -> Self:
+        node_urls(self.amqp_url.get_secret_value())  # raises for an empty host or no scheme, naming neither
+        return self
+
+    @model_validator(mode="after")
     def _partitions_exist(self) -> Self:
         self.owned_partitions  # noqa: B018  # raises for a partition COMMAND_PARTITIONS does not have
         return self

@@ -99,3 +99,11 @@ def test_sqlalchemy_reads_a_formations_hosts_from_the_query() -> None:
     assert args["target_session_attrs"] == "read-write" and args["user"] == "postgres"
     single = "postgresql://u:p@db:5432/x"
     assert hosts_in_query(single) == single
+
+
+def test_an_unreadable_node_list_is_refused_at_start_without_echoing_it() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        Settings(amqp_url="amqp://u:s3cret-pass@mq1,,mq3/")
+    assert "s3cret-pass" not in str(refused.value)
