@@ -63,9 +63,17 @@ class CommandBus:
                 log.warning("broker session failed", exc_info=True)
             finally:
                 self._ready.clear()
+                self._replies_lost()
             log.warning("broker connection lost; reconnecting")
             metrics.RECONNECTS.inc()
             await asyncio.sleep(0.2)
+
+    def _replies_lost(self) -> None:
+        """The reply queue went with the connection (with its node, in a cluster): the requests waiting on
+        it stop waiting for a reply and look for their recorded outcome instead (http_gateway/outcomes.py)."""
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("reply queue lost with the broker connection"))
 
     async def _open(self, connection: AbstractConnection) -> None:
         self._channel = await connection.channel(publisher_confirms=True)
@@ -84,7 +92,8 @@ class CommandBus:
         return self._connection if self.connected else None
 
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
-        """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout."""
+        """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout, or at once
+        when the connection (and the reply queue with it) is lost while waiting."""
         if not self.connected or self._exchange is None:
             raise BrokerUnavailable("no broker connection")
         correlation_id = cmd.correlation_id or uuid4().hex
@@ -113,6 +122,8 @@ class CommandBus:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             metrics.GATEWAY_REPLY_TIMEOUTS.inc()
+            return None
+        except ConnectionError:  # set by _replies_lost: the command is durable, its reply is not coming
             return None
         finally:
             self._pending.pop(correlation_id, None)

@@ -3,11 +3,14 @@
 The ``Idempotency-Key`` header is the command id and ``principal.name`` says who asked. The worker's
 ``CommandResult`` comes back as 200/201 (``Idempotent-Replayed`` says whether it was recorded
 earlier); a refusal is a problem document whose ``code`` is the refusal and which carries the
-result; a worker slower than ``REPLY_TIMEOUT_SECONDS`` gets 202 and a ``Location`` to poll.
+result. A reply that does not come within ``REPLY_TIMEOUT_SECONDS`` (a slow worker, or a reply lost with a
+broker node) is looked for in the recorded outcomes until then (http_gateway/outcomes.py); none: 202 and a
+``Location`` to poll.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, TypeVar
@@ -26,6 +29,7 @@ from contracts.http import Pending
 from contracts.ids import RESERVED_COMMAND_PREFIXES
 from contracts.keys import Scope
 from contracts.results import CommandResult, refusal_status
+from http_gateway import outcomes
 from http_gateway.amounts import Currencies
 from http_gateway.auth import UNBOUND, Principal, require, required_scope
 from http_gateway.bus import CommandBus
@@ -175,14 +179,19 @@ class Writer:
             raise Problem(400, "reserved_idempotency_key", f"Idempotency-Key prefixes {reserved} are the ledger's own")
         cmd = build_command(kind, payload, command_id=self.key, issued_at=datetime.now(UTC), principal=principal.name)
         COMMAND_ID.set(cmd.command_id)  # the rest of this request's log lines are about it
-        result = await self.bus.send(cmd, timeout=self.settings.reply_timeout_seconds)
-        if result is None:
-            url = f"/v1/commands/{cmd.command_id}"
-            body = Pending(command_id=cmd.command_id, status="pending", status_url=url)
-            return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
+        timeout, started = self.settings.reply_timeout_seconds, time.monotonic()
+        result = await self.bus.send(cmd, timeout=timeout)
+        replayed = result is not None and result.replayed
+        if result is None:  # no reply in time, or lost with a broker node: the recorded outcome, if any
+            found = await outcomes.recorded(self.pool, cmd, asked_at=cmd.issued_at, until=started + timeout)
+            if found is None:
+                url = f"/v1/commands/{cmd.command_id}"
+                body = Pending(command_id=cmd.command_id, status="pending", status_url=url)
+                return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
+            result, replayed = found.result, found.replayed
         # A retry gets the first answer again, byte for byte, status included; only the header differs
         # (Stripe's convention and the IETF Idempotency-Key draft's). ``replayed`` is left out of the body.
-        headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
+        headers = {"Idempotent-Replayed": "true" if replayed else "false"}
         answer = result.model_dump(mode="json", exclude={"replayed"})
         if result.status == "refused":
             assert result.refusal is not None
