@@ -9,7 +9,7 @@ NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
 OPENAPI_VENV := .venv-openapi
 OPENAPI_STAMP := $(OPENAPI_VENV)/.installed
 
-.PHONY: venv tools prometheus-tools browser-tools openapi-client-tools run test test-fast lint audit bench generate schemas clean
+.PHONY: venv tools prometheus-tools browser-tools openapi-client-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench generate schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,9 +33,9 @@ venv: $(STAMP) $(NODE_STAMP)
 ## own dependencies: what an outside team generates a client with, for the generated-client test
 openapi-client-tools: $(OPENAPI_STAMP)
 
-## tools: the node packages, the Prometheus binaries, the browser and the client generator the tests use (make venv
-## and make test install them)
-tools: $(NODE_STAMP) prometheus-tools browser-tools $(OPENAPI_STAMP)
+## tools: the node packages, the Prometheus binaries, the browser, the cluster packages and the client generator
+## the tests use (make venv and make test install them)
+tools: $(NODE_STAMP) prometheus-tools browser-tools cluster-tools $(OPENAPI_STAMP)
 
 ## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
 ## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
@@ -50,12 +50,28 @@ browser-tools:
 	@command -v chromium >/dev/null || { \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
+## cluster-tools: Debian's rabbitmq-server and postgresql-15-auto-failover (pg_autoctl) when missing, for
+## `ledger cluster` (a local RabbitMQ cluster and pg_auto_failover formation on free loopback ports, as the
+## rabbitmq and postgres users). Services the packages may start are left alone: the harness runs its own.
+cluster-tools:
+	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server && command -v pg_autoctl >/dev/null || { \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+	    rabbitmq-server postgresql-15-auto-failover pg-auto-failover-cli; }
+
+## cluster-up / cluster-down: `ledger cluster up|down` in $(CLUSTER_DIR) (prints the AMQP_URL and DATABASE_URL to use)
+CLUSTER_DIR ?= /tmp/ledger-cluster
+cluster-up: $(STAMP) cluster-tools
+	$(PY) -m ledger_cli.main cluster up --dir $(CLUSTER_DIR)
+
+cluster-down: $(STAMP)
+	$(PY) -m ledger_cli.main cluster down --dir $(CLUSTER_DIR)
+
 ## run: migrate, then run gateway + worker + relay until Ctrl-C (honours DATABASE_URL, AMQP_URL, ...)
 run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools
+test: $(STAMP) $(NODE_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools cluster-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools

@@ -72,9 +72,17 @@ class CommandBus:
                 log.warning("broker session failed", exc_info=True)
             finally:
                 self._ready.clear()
+                self._replies_lost()
             log.warning("broker connection lost; reconnecting")
             metrics.RECONNECTS.inc()
             await asyncio.sleep(0.2)
+
+    def _replies_lost(self) -> None:
+        """The reply queue went with the connection (with its node, in a cluster): the requests waiting on
+        it stop waiting for a reply and look for their recorded outcome instead (http_gateway/outcomes.py)."""
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(ConnectionError("reply queue lost with the broker connection"))
 
     async def _open(self, connection: AbstractConnection) -> None:
         self._channel = await connection.channel(publisher_confirms=True)
@@ -95,7 +103,8 @@ class CommandBus:
         return self._connection if self.connected else None
 
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
-        """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout."""
+        """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout, or at once
+        when the connection (and the reply queue with it) is lost while waiting."""
         cmd = cmd.model_copy(update={"correlation_id": cmd.correlation_id or uuid4().hex, "reply_to": self.reply_queue})
         reply = await self.request(cmd, cmd.model_dump_json().encode(), timeout=timeout)
         return None if reply is None else CommandResult.model_validate_json(reply)
@@ -103,7 +112,7 @@ class CommandBus:
     async def request(self, cmd: Command, body: bytes, *, timeout: float) -> bytes | None:
         """Publish ``body``, the JSON of ``cmd`` (confirmed; its ``reply_to`` is :attr:`reply_queue` and its
         ``correlation_id`` set), and wait up to ``timeout`` for the worker's reply, as the bytes it sent; None
-        on timeout."""
+        on timeout, or at once when the connection (and the reply queue with it) is lost while waiting."""
         if not self.connected or self._publisher is None:
             raise BrokerUnavailable("no broker connection")
         correlation_id = cmd.correlation_id
@@ -131,6 +140,8 @@ class CommandBus:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
             metrics.GATEWAY_REPLY_TIMEOUTS.inc()
+            return None
+        except ConnectionError:  # set by _replies_lost: the command is durable, its reply is not coming
             return None
         finally:
             self._pending.pop(correlation_id, None)

@@ -43,6 +43,8 @@ from contracts.keys import Scope
 log = logging.getLogger("http_gateway.keycache")
 
 CHANNEL = "ledger_api_keys"
+#: application_name of the listening connection (found in pg_stat_activity by ops and ``ledger chaos --cluster``).
+LISTENER_NAME = "ledger-gateway-keys"
 #: A lease is what the key's rate refills in this long; unspent tokens then expire.
 LEASE_SECONDS = 0.1
 MAX_LEASE = 1000
@@ -214,7 +216,7 @@ class KeyCache:
         while True:
             conn: asyncpg.Connection | None = None
             try:
-                conn = await asyncpg.connect(self._dsn, server_settings={"application_name": "ledger-gateway-keys"})
+                conn = await asyncpg.connect(self._dsn, server_settings={"application_name": LISTENER_NAME})
                 conn.add_termination_listener(self._down)
                 await conn.add_listener(CHANNEL, self._forget)
                 self._epoch += 1

@@ -10,13 +10,15 @@ and :class:`http_gateway.convert.Conversion` reads the request once.
 The ``Idempotency-Key`` header is the command id and ``principal.name`` says who asked. The worker's
 ``CommandResult`` comes back as 200/201 (``Idempotent-Replayed`` says whether it was recorded
 earlier), as the bytes the worker sent less ``replayed``; a refusal is a problem document whose
-``code`` is the refusal and which carries the result; a worker slower than ``REPLY_TIMEOUT_SECONDS``
-gets 202 and a ``Location`` to poll.
+``code`` is the refusal and which carries the result. A reply that does not come within
+``REPLY_TIMEOUT_SECONDS`` (a slow worker, or a reply lost with a broker node) is looked for in the
+recorded outcomes until then (http_gateway/outcomes.py); none: 202 and a ``Location`` to poll.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -34,10 +36,9 @@ from contracts.http import Pending
 from contracts.ids import RESERVED_COMMAND_PREFIXES
 from contracts.keys import Scope as KeyScope
 from contracts.results import CommandResult, refusal_status
-from http_gateway import pages
+from http_gateway import outcomes, pages
 from http_gateway.auth import UNBOUND, bearer_token, check_scope, require, require_unbound, required_scope, verify
 from http_gateway.bodies import Plan, body_model, path_type, plan
-from http_gateway.bus import CommandBus
 from http_gateway.convert import KEY_PATTERN, Conversion, idempotency_key
 from http_gateway.problems import IDEMPOTENCY_KEY, Problem, problem_response
 from ledger_common.logs import COMMAND_ID
@@ -169,17 +170,17 @@ class CommandRoute(APIRoute):
             reply_to=bus.reply_queue,
             payload=payload,
         )
-        reply = await _request(bus, cmd, request)
-        if reply is None:
+        timeout, started = state.settings.reply_timeout_seconds, time.monotonic()
+        reply = await bus.request(cmd, cmd.model_dump_json().encode(), timeout=timeout)
+        if reply is not None:
+            return answer(reply, key, spec.type, created=spec.creates)
+        # No reply in time, or lost with a broker node: the recorded outcome, if any (http_gateway/outcomes.py).
+        found = await outcomes.recorded(pool, cmd, asked_at=cmd.issued_at, until=started + timeout)
+        if found is None:
             url = f"/v1/commands/{key}"
             body = Pending(command_id=key, status="pending", status_url=url)
             return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
-        return answer(reply, key, spec.type, created=spec.creates)
-
-
-async def _request(bus: CommandBus, cmd: Any, request: Request) -> bytes | None:
-    timeout = request.app.state.settings.reply_timeout_seconds
-    return await bus.request(cmd, cmd.model_dump_json().encode(), timeout=timeout)
+        return result_answer(found.result, found.replayed, created=spec.creates)
 
 
 def answer(reply: bytes, command_id: str, kind: str, *, created: bool) -> Response:
@@ -196,9 +197,15 @@ def answer(reply: bytes, command_id: str, kind: str, *, created: bool) -> Respon
                 headers = {"Idempotent-Replayed": flag.decode()}
                 return Response(reply[: -len(suffix)] + b"}", status, headers, media_type="application/json")
     result = CommandResult.model_validate_json(reply)
+    return result_answer(result, result.replayed, created=created)
+
+
+def result_answer(result: CommandResult, replayed: bool, *, created: bool) -> Response:
+    """The HTTP answer to a parsed ``CommandResult`` (a refusal is a problem document carrying it)."""
     # A retry gets the first answer again, byte for byte, status included; only the header differs
     # (Stripe's convention and the IETF Idempotency-Key draft's). ``replayed`` is left out of the body.
-    headers = {"Idempotent-Replayed": "true" if result.replayed else "false"}
+    status = 201 if created else 200
+    headers = {"Idempotent-Replayed": "true" if replayed else "false"}
     shown = result.model_dump(mode="json", exclude={"replayed"})
     if result.status == "refused":
         assert result.refusal is not None

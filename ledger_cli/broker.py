@@ -19,7 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -144,13 +144,13 @@ def _ctl(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def set_max_message_size(size: int) -> None:
+def set_max_message_size(size: int, ctl: Callable[..., str] | None = None) -> None:
     """The broker refuses a message over ``size`` bytes (the channel is closed with 406), for every vhost:
     a publisher cannot make the broker store or the worker read megabytes (contracts.bounds.MAX_BODY_BYTES).
 
     Set at run time on the node ``rabbitmqctl`` reaches (each node of a cluster needs it) and lost on its
     restart: put ``max_message_size`` in rabbitmq.conf too, as deploy/rabbitmq/rabbitmq.conf does."""
-    _ctl("eval", f"application:set_env(rabbit, max_message_size, {int(size)}).")
+    (ctl or _ctl)("eval", f"application:set_env(rabbit, max_message_size, {int(size)}).")
 
 
 def apply(grants: list[Grant], topology: Topology, *, vhost: str, passwords: Mapping[str, str]) -> None:

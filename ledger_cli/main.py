@@ -179,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers["publishers"] = _publishers
     broker.add_parser(sub)
     handlers["broker-setup"] = broker.broker_setup
+    from ledger_cli import cluster
+
+    cluster.add_parser(sub)
+    handlers["cluster"] = cluster.cluster
     from ledger_cli.chaos.run import add_arguments as chaos_arguments
 
     chaos_arguments(sub.add_parser("chaos", help="seeded fault-injection run of the whole system; 1 on a violation"))

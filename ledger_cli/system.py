@@ -18,13 +18,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import aio_pika
 from pydantic import SecretStr
 
 from contracts.keys import ALL_SCOPES
 from ledger_cli.database import create_database, drop_database, migrate
 from ledger_cli.processes import Processes
 from ledger_common import publishers
+from ledger_common.amqp import connect_url
 from ledger_common.db import connect
 from ledger_common.settings import Settings
 
@@ -36,7 +36,7 @@ async def delete_namespace(settings: Settings, extra_queues: tuple[str, ...] = (
     """
     t = settings.topology
     try:
-        connection = await aio_pika.connect(settings.amqp_url.get_secret_value(), timeout=10)
+        connection = await connect_url(settings.amqp_url.get_secret_value(), "ledger-cleanup", retry=False)
     except Exception:  # the broker is gone
         return
     async with connection:

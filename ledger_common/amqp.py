@@ -1,4 +1,4 @@
-"""Broker connections, named per process.
+"""Broker connections, named per process, to one node of a cluster (``AMQP_URL`` may list several).
 
 Each process supervises its own connection (reconnect, then declare and consume again) instead of
 relying on aio-pika's robust channel restore, which was seen to leave a closed channel behind after
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable
 
 import aio_pika
@@ -16,24 +17,59 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from contracts.errors import BrokerUnavailable, Bug, LedgerError
+from ledger_common.nodes import address, node_urls
 from ledger_common.settings import Settings
 
 log = logging.getLogger("ledger")
 
 
+#: Seconds one node may take to accept a connection before the next one is tried.
+NODE_CONNECT_TIMEOUT = 5.0
+
+
 async def connect(settings: Settings, role: str) -> AbstractConnection:
-    """Connect, retrying with backoff until the broker answers."""
-    name = f"{settings.ledger_namespace}{role}"
+    """Connect to one of ``AMQP_URL``'s nodes, retrying with backoff until one answers."""
+    return await connect_url(settings.amqp_url.get_secret_value(), f"{settings.ledger_namespace}{role}", role=role)
+
+
+async def connect_url(url: str, name: str, *, role: str = "", retry: bool = True) -> AbstractConnection:
+    """Connect to a node of ``url`` (one node or a cluster's, ledger_common/nodes.py), as connection ``name``.
+
+    Each round tries every node once, from a random one on, so the processes of a deployment spread
+    over the cluster and one lost node moves its clients to the others; a round that reaches none
+    waits (jittered backoff) and starts again, until one answers (``retry=False``: raise instead).
+    """
+    urls = node_urls(url)
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type((ConnectionError, OSError, aio_pika.exceptions.AMQPConnectionError)),
+        retry=retry_if_exception_type(_UNREACHABLE) if retry else retry_if_exception_type(()),
         wait=wait_exponential_jitter(multiplier=0.2, max=5.0, jitter=0.2),
-        before_sleep=lambda s: log.warning("%s: broker unreachable, retrying", role),
+        before_sleep=lambda s: log.warning("%s: no broker node reachable, retrying", role or name),
+        reraise=True,
     ):
         with attempt:
-            return await aio_pika.connect(
-                settings.amqp_url.get_secret_value(), client_properties={"connection_name": name}
-            )
+            return await _first_reachable(urls, name, role or name)
     raise AssertionError("unreachable")
+
+
+_UNREACHABLE = (ConnectionError, OSError, TimeoutError, aio_pika.exceptions.AMQPConnectionError)
+
+
+async def _first_reachable(urls: tuple[str, ...], name: str, role: str) -> AbstractConnection:
+    start = random.randrange(len(urls))  # spreads a deployment's connections over the nodes
+    failed: BaseException | None = None
+    for url in urls[start:] + urls[:start]:
+        try:
+            connection = await aio_pika.connect(
+                url, client_properties={"connection_name": name}, timeout=NODE_CONNECT_TIMEOUT
+            )
+        except _UNREACHABLE as exc:
+            failed = exc
+            continue
+        if len(urls) > 1:
+            log.info("%s: connected to broker node %s", role, address(url))
+        return connection
+    assert failed is not None
+    raise failed
 
 
 def is_broker_transient(exc: BaseException) -> bool:

@@ -22,8 +22,11 @@ from ledger_common import metrics
 
 log = logging.getLogger("ledger")
 
-#: SQLSTATEs worth retrying: serialization failure, deadlock, and connection/admin shutdown classes.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300"}
+#: SQLSTATEs worth retrying: serialization failure, deadlock, connection/admin shutdown classes (57P03:
+#: a server starting or in recovery), and 25006 (read-only transaction): a connection that reached a
+#: server which is, or has just become, a standby. After a failover a retry reconnects, and a multi-host
+#: ``DATABASE_URL`` with ``target_session_attrs=read-write`` finds the new primary (docs/operations.md).
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "53300", "25006"}
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -33,7 +36,8 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (ConnectionError, OSError, asyncpg.exceptions.ConnectionDoesNotExistError)):
         return True
     if isinstance(exc, (asyncpg.exceptions.InterfaceError, asyncpg.exceptions.InternalClientError)):
-        # What asyncpg raises when a connection is cut mid-operation (e.g. pg_terminate_backend).
+        # What asyncpg raises when a connection is cut mid-operation (e.g. pg_terminate_backend), and
+        # TargetServerAttributeNotMatched: no host of a multi-host URL is the primary (mid-failover).
         return True
     state = getattr(exc, "sqlstate", None)
     return isinstance(state, str) and (state in _TRANSIENT_SQLSTATES or state.startswith("08"))

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.signing import parse_keys
 from contracts.topology import Topology
+from ledger_common.nodes import node_urls
 
 DEV_API_KEY = "dev-service-key-change-me"
 DEV_PEPPER = "dev-api-key-pepper-change-me"
@@ -26,7 +27,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     environment: Literal["development", "test", "production"] = "development"
+    #: One server, or a replicated formation's: ``postgresql://pg1:5432,pg2:5432/ledger?target_session_attrs=read-write``
+    #: (every connection goes to the primary, and after a failover to the new one: docs/operations.md).
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ledger")
+    #: One broker node, or a cluster's: ``amqp://user:pass@mq1:5672,mq2:5672,mq3:5672/vhost``
+    #: (ledger_common/nodes.py); a process connects to one and moves to another when it is lost.
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     #: Bootstrap admin credential: a bearer token acting as principal ``service`` with every scope.
     service_api_key: SecretStr = SecretStr(DEV_API_KEY)
@@ -105,6 +110,11 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _broker_nodes_readable(self) -> Self:
+        node_urls(self.amqp_url.get_secret_value())  # raises for an empty host or no scheme, naming neither
+        return self
+
+    @model_validator(mode="after")
     def _partitions_exist(self) -> Self:
         self.owned_partitions  # noqa: B018  # raises for a partition COMMAND_PARTITIONS does not have
         return self
@@ -123,7 +133,7 @@ class Settings(BaseSettings):
     @property
     def amqp_user(self) -> str:
         """The broker user of ``AMQP_URL``: what this process's messages carry as ``user_id``."""
-        return unquote(urlsplit(self.amqp_url.get_secret_value()).username or "guest")
+        return unquote(urlsplit(node_urls(self.amqp_url.get_secret_value())[0]).username or "guest")
 
     @property
     def topology(self) -> Topology:

@@ -8,11 +8,14 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ledger_common.nodes import hosts_in_query
 from ledger_common.settings import get_settings
 
 
 def _async_url(url: str) -> str:
-    # Operators write plain postgresql:// URLs; SQLAlchemy needs the driver named.
+    # Operators write plain postgresql:// URLs; SQLAlchemy needs the driver named, and a formation's
+    # hosts as host= parameters.
+    url = hosts_in_query(url)
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix) :]

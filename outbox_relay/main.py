@@ -18,6 +18,9 @@ from outbox_relay.relay import Relay
 
 log = logging.getLogger("outbox_relay")
 
+#: application_name of the LISTEN connection (ops and ``ledger chaos --cluster`` find it in pg_stat_activity).
+LISTENER_NAME = "ledger-relay-listener"
+
 
 async def run_relay(settings: Settings) -> None:
     stop = asyncio.Event()
@@ -118,7 +121,10 @@ async def _serve(
         backoff_max_seconds=settings.relay_backoff_max_seconds,
     )
     log.info("relay publishing to %s", settings.topology.events_exchange)
+    lost = amqp.connection_lost(connection)  # type: ignore[arg-type]
     while not stop.is_set():
+        if lost.done():  # noticed even while idle, so /readyz tells and the next event waits for no reconnect
+            raise BrokerUnavailable("broker connection lost")
         # A batch runs to its commit even when SIGTERM arrives, so nothing is left half-marked.
         claimed = await _pump(relay, progress)
         if claimed < settings.relay_batch_size:
@@ -155,7 +161,7 @@ class _Listener:
 
     async def _connect(self) -> None:
         try:
-            self._conn = await asyncpg.connect(self._dsn)
+            self._conn = await asyncpg.connect(self._dsn, server_settings={"application_name": LISTENER_NAME})
             await self._conn.add_listener("ledger_outbox", lambda *_: self._wake.set())
         except Exception as exc:
             log.warning("LISTEN unavailable (%s); polling", type(exc).__name__)

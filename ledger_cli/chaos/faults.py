@@ -2,7 +2,8 @@
 
 Every injector touches only what the run owns: its own processes, the backends connected to its own
 database (never the checker's connections, which carry :data:`CHECKER_APP_NAME`), and the proxied
-broker connections. Only ``restart_broker`` touches a shared server, and only with ``--broker-restart``.
+broker connections. Only ``restart_broker`` touches a shared server, and only with ``--broker-restart``;
+with ``--cluster`` the server faults hit the run's own cluster (``servers.py``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from collections import Counter
 
 import asyncpg
 
-from ledger_cli.chaos.proxy import Proxy
-from ledger_cli.chaos.schedule import Fault
+from ledger_cli.chaos.proxy import ProxyGroup
+from ledger_cli.chaos.schedule import CLUSTER_KINDS, Fault
+from ledger_cli.chaos.servers import ServerFaults
 from ledger_cli.processes import Supervisor
 
 log = logging.getLogger("ledger.chaos")
@@ -32,10 +34,13 @@ _TERMINATE = (
 
 
 class Injector:
-    def __init__(self, supervisor: Supervisor, proxy: Proxy, dsn: str) -> None:
+    def __init__(
+        self, supervisor: Supervisor, proxy: ProxyGroup, dsn: str, servers: ServerFaults | None = None
+    ) -> None:
         self._supervisor = supervisor
         self._proxy = proxy
         self._dsn = dsn
+        self._servers = servers
         self.injected: Counter[str] = Counter()
         self.log: list[str] = []
 
@@ -43,7 +48,11 @@ class Injector:
         """Inject ``fault`` and wait until the system is whole again (the process restarted...)."""
         started = time.monotonic()
         kind, target = fault.kind, fault.target
-        if kind.startswith(("kill_", "term_")):
+        if kind in CLUSTER_KINDS:
+            if self._servers is None:
+                raise ValueError(f"{kind} needs --cluster")
+            detail = await self._servers.inject(fault)
+        elif kind.startswith(("kill_", "term_")):
             sig = signal.SIGKILL if kind.startswith("kill_") else signal.SIGTERM
             code = await self._supervisor.restart(target, sig, fault.pause)
             detail = f"exit {code}"

@@ -57,6 +57,7 @@ class Tally:
     malformed_amqp: set[str] = field(default_factory=set)  # message ids of confirmed malformed bodies
     malformed_amqp_sent: set[str] = field(default_factory=set)  # confirmed or not
     malformed_http: list[tuple[str, int]] = field(default_factory=list)  # (case, final status)
+    unavailable_at: list[float] = field(default_factory=list)  # monotonic times of 503s and transport errors
 
     def answer(self, key: str, answer: Answer) -> None:
         self.answers.setdefault(key, []).append(answer)
@@ -141,8 +142,11 @@ class HttpClient:
             r = await self._http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             self._tally.http_statuses[type(exc).__name__] += 1
+            self._tally.unavailable_at.append(time.monotonic())
             return None
         self._tally.http_statuses[str(r.status_code)] += 1
+        if r.status_code == 503:
+            self._tally.unavailable_at.append(time.monotonic())
         return r
 
     async def send(self, path: str, body: dict[str, Any], key: str | None) -> Answer | None:

@@ -1,4 +1,5 @@
-"""A loopback TCP proxy in front of RabbitMQ, so faults hit only the run's own broker connections.
+"""A loopback TCP proxy in front of RabbitMQ (one per node of a cluster), so faults hit only the run's own
+broker connections.
 
 The run's processes and publishers get an ``AMQP_URL`` pointing here. :meth:`Proxy.cut` drops every
 connection at once (both sides see a reset, as in a broker failover or a network partition);
@@ -26,6 +27,11 @@ class Proxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
         self.connections = 0
+
+    @property
+    def live(self) -> int:
+        """Connections proxied right now."""
+        return len(self._pairs)
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -89,3 +95,35 @@ class Proxy:
                 writer.transport.abort()
         finally:
             self._pairs.discard(pair)
+
+
+class ProxyGroup:
+    """One proxy per broker node (a cluster's, or the one broker), cut and stalled together."""
+
+    def __init__(self, upstreams: list[tuple[str, int]]) -> None:
+        self.proxies = [Proxy(host, port) for host, port in upstreams]
+
+    @classmethod
+    def joined(cls, *groups: ProxyGroup) -> ProxyGroup:
+        """One group of every proxy of ``groups`` (to cut or stall them all at once)."""
+        joined = cls([])
+        joined.proxies = [p for g in groups for p in g.proxies]
+        return joined
+
+    @property
+    def live(self) -> int:
+        return sum(p.live for p in self.proxies)
+
+    async def start(self) -> None:
+        for proxy in self.proxies:
+            await proxy.start()
+
+    async def close(self) -> None:
+        for proxy in self.proxies:
+            await proxy.close()
+
+    def cut(self) -> int:
+        return sum(p.cut() for p in self.proxies)
+
+    async def stall(self, seconds: float) -> None:
+        await asyncio.gather(*(p.stall(seconds) for p in self.proxies))

@@ -100,6 +100,7 @@ class Report:
             mark = "" if must is None else ("  ok" if str(value) == str(must) else "  VIOLATION")
             lines.append(f"  {label:<{width}}  {value}{mark}")
         lines += [f"  fault {line}" for line in self.fault_log]
+        lines += [f"  {line}" for line in self.extra.get("recovery_summary", [])]
         lines += [f"  ! {line}" for line in self.verdict.violations]
         lines.append(f"replay: {self.argv}")
         return "\n".join(lines)

@@ -15,9 +15,11 @@ import random
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 
+from http_gateway.keycache import LISTENER_NAME as KEY_CACHE_NAME
 from ledger_cli.audit import run_audit
 from ledger_cli.chaos import plan as plans
 from ledger_cli.chaos import schedule
@@ -29,8 +31,11 @@ from ledger_cli.chaos.faults import FaultRunner, Injector
 from ledger_cli.chaos.load import HttpClient, Publisher, Tally
 from ledger_cli.chaos.report import Report
 from ledger_cli.chaos.sandbox import Sandbox
+from ledger_cli.chaos.servers import ServerFaults, start_cluster
+from ledger_cli.cluster import Cluster
 from ledger_cli.processes import Supervisor
 from ledger_common.settings import Settings
+from outbox_relay.main import LISTENER_NAME
 
 log = logging.getLogger("ledger.chaos")
 
@@ -54,9 +59,10 @@ class Options:
     keep: bool
     broker_restart: bool
     json: bool
+    cluster: bool = False
 
     def replay(self) -> str:
-        flags = " --broker-restart" if self.broker_restart else ""
+        flags = (" --broker-restart" if self.broker_restart else "") + (" --cluster" if self.cluster else "")
         return (
             f"ledger chaos --commands {self.commands} --faults {self.faults} --seed {self.seed}"
             f" --workers {self.workers} --relays {self.relays} --partitions {self.partitions}{flags}"
@@ -77,6 +83,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also restart RabbitMQ (stop_app/start_app); not on a shared one",
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="run on a local 3-node RabbitMQ cluster and pg_auto_failover formation of its own (ledger cluster),"
+        " and kill and stop their nodes too (as root)",
+    )
+    parser.add_argument(
+        "--cluster-dir", type=Path, default=None, help="the cluster's directory (default: a new temp dir)"
+    )
     parser.add_argument("--json", action="store_true")
 
 
@@ -93,25 +108,34 @@ async def chaos(settings: Settings, args: argparse.Namespace) -> int:
         keep=args.keep,
         broker_restart=args.broker_restart,
         json=args.json,
+        cluster=args.cluster,
     )
     # One line per request, and a traceback per connection the run itself cuts, would drown the run's log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("aiormq").setLevel(logging.CRITICAL)
     print(f"chaos: seed {opts.seed} (replay: {opts.replay()})", file=sys.stderr, flush=True)
-    sandbox = await Sandbox.create(settings.model_copy(update={"command_partitions": opts.partitions}))
+    cluster = await start_cluster(args.cluster_dir) if opts.cluster else None
+    if cluster is not None:
+        print(f"chaos: cluster up in {cluster.base}", file=sys.stderr, flush=True)
+        settings = cluster.settings(settings)
     ok = False
     try:
-        report = await _run(sandbox, opts)
-        ok = report.ok
+        sandbox = await Sandbox.create(settings.model_copy(update={"command_partitions": opts.partitions}))
+        try:
+            report = await _run(sandbox, opts, cluster)
+            ok = report.ok
+        finally:
+            await sandbox.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
     finally:
-        await sandbox.destroy(keep=opts.keep, keep_logs=opts.keep or not ok)
+        if cluster is not None:  # its servers' logs are kept with the run's when it failed
+            await asyncio.to_thread(cluster.down, remove=ok and not opts.keep)
     print(report.to_json() if opts.json else report.to_text())
     if opts.keep or not ok:
         print(f"chaos: database {sandbox.database}, logs in {sandbox.logdir}", file=sys.stderr)
     return 0 if ok else 1
 
 
-async def _run(sb: Sandbox, opts: Options) -> Report:
+async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Report:
     started = time.monotonic()
     plan = plans.build(opts.seed, opts.commands)
     faults = schedule.build(
@@ -121,17 +145,24 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
         workers=opts.workers,
         relays=opts.relays,
         broker_restart=opts.broker_restart,
+        cluster=cluster is not None,
     )
     tally = Tally()
     collector = Collector(sb.direct)
     processes = sb.processes()
     processes.own_partitions([f"worker-{n}" for n in range(1, opts.workers + 1)])
     supervisor = Supervisor(processes)
-    injector = Injector(supervisor, sb.proxy, sb.dsn)
+    servers: ServerFaults | None = None
+    members: dict[str, int] = {}
+    if cluster is not None:
+        queue = sb.direct.topology.commands_queue
+        listeners = {KEY_CACHE_NAME: 1, LISTENER_NAME: opts.relays}
+        servers = ServerFaults(cluster, sb.process_proxy, sb.dsn, tally, queue, listeners)
+    injector = Injector(supervisor, sb.proxy, sb.dsn, servers)
     probe = BrokerProbe(sb.direct)
     pool = await sb.checker_pool()
-    token = sb.proxied.service_api_key.get_secret_value()
-    publishers = [Publisher(sb.proxied, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
+    token = sb.direct.service_api_key.get_secret_value()
+    publishers = [Publisher(sb.load, f"chaos-publisher-{n}", tally) for n in range(PUBLISHERS)]
     clients = [HttpClient(supervisor.base_url, token, tally) for _ in range(HTTP_CLIENTS)]
     driver = Driver(
         world=plan.world,
@@ -144,6 +175,9 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
     try:
         await collector.start()
         await _start(supervisor, opts)
+        if servers is not None:  # the queues were declared on the formed cluster: a member on every node
+            t = sb.direct.topology
+            members = await servers.members([*t.command_queues, t.commands_dead_queue, collector.queue_name])
         await driver.run(plan.opens)
         await _wait_recorded(pool, [i.command_id for i in plan.opens])
         runner = FaultRunner(injector, faults)
@@ -185,8 +219,21 @@ async def _run(sb: Sandbox, opts: Options) -> Report:
         fault_log=injector.log,
         seconds=time.monotonic() - started,
         completed=completed,
-        extra={"restarts": dict(supervisor.starts), "collector_reconnects": collector.reconnects},
+        extra={
+            "restarts": dict(supervisor.starts),
+            "collector_reconnects": collector.reconnects,
+            **(_cluster_figures(servers, members) if servers else {}),
+        },
     )
+
+
+def _cluster_figures(servers: ServerFaults, members: dict[str, int]) -> dict[str, object]:
+    held = ", ".join(f"{name} {n}" for name, n in members.items())
+    return {
+        "recovery": servers.as_dict(),
+        "quorum_members": members,
+        "recovery_summary": [*servers.summary(), f"quorum queue members (nodes): {held}"],
+    }
 
 
 async def _start(supervisor: Supervisor, opts: Options) -> None:
@@ -223,7 +270,7 @@ async def _drain(
                 " (SELECT count(*) FROM outbox WHERE dead_at IS NULL) AS unsent"
             )
             queued = await probe.commands_waiting()
-        except (OSError, asyncpg.PostgresError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a failover under the checker
             log.warning("drain: probe failed (%s)", type(exc).__name__)
             stable = 0
             continue

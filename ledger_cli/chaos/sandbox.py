@@ -15,9 +15,10 @@ import asyncpg
 from pydantic import SecretStr
 
 from ledger_cli.chaos.faults import CHECKER_APP_NAME
-from ledger_cli.chaos.proxy import Proxy
+from ledger_cli.chaos.proxy import ProxyGroup
 from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
+from ledger_common.nodes import node_urls
 from ledger_common.settings import Settings
 
 #: The chaos checker's own subscriber queue (``collector.py``), deleted with the namespace.
@@ -32,20 +33,28 @@ def _with_address(url: str, host: str, port: int) -> str:
 
 @dataclass
 class Sandbox(OwnSystem):
-    proxied: Settings  # the run's settings with the broker reached through the proxy (processes, publishers)
-    proxy: Proxy
+    proxied: Settings  # the run's settings with the broker reached through the processes' proxies
+    proxy: ProxyGroup  # every proxy, the processes' and the load's: cut and stalled together
+    process_proxy: ProxyGroup  # one proxy per broker node for the processes (their connections are counted)
+    load: Settings  # the run's settings with the broker reached through the load's proxies (its publishers)
 
     @classmethod
     async def create(cls, settings: Settings, *, prefix: str = "chaos") -> Sandbox:
-        """The run's own system, and a proxy in front of the broker for its processes."""
+        """The run's own system, and proxies in front of each broker node: the processes' and the load's."""
         own = await OwnSystem.create(settings, prefix=prefix)
-        amqp = urlsplit(settings.amqp_url.get_secret_value())
-        proxy = Proxy(amqp.hostname or "127.0.0.1", amqp.port or 5672)
-        await proxy.start()
-        proxied_url = _with_address(settings.amqp_url.get_secret_value(), "127.0.0.1", proxy.port)
-        proxied = own.direct.model_copy(update={"amqp_url": SecretStr(proxied_url)})
+        nodes = node_urls(settings.amqp_url.get_secret_value())
+        upstreams = [(urlsplit(u).hostname or "127.0.0.1", urlsplit(u).port or 5672) for u in nodes]
+        processes, load = ProxyGroup(upstreams), ProxyGroup(upstreams)
+        for group in (processes, load):
+            await group.start()
+
+        def through(group: ProxyGroup) -> Settings:
+            url = ",".join(_with_address(u, "127.0.0.1", p.port) for u, p in zip(nodes, group.proxies, strict=True))
+            return own.direct.model_copy(update={"amqp_url": SecretStr(url)})
+
         fields = {f.name: getattr(own, f.name) for f in dataclasses.fields(OwnSystem)}
-        return cls(**fields, proxied=proxied, proxy=proxy)
+        proxy = ProxyGroup.joined(processes, load)
+        return cls(**fields, proxied=through(processes), proxy=proxy, process_proxy=processes, load=through(load))
 
     def processes(self, settings: Settings | None = None) -> Processes:
         """The run's processes: through the proxy, polling the outbox often, with small pools."""

@@ -23,6 +23,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER, DELIVERY_LIMIT, ORIGINAL_ROUTING_KEY_HEADER
+from ledger_common.amqp import connect_url
 from ledger_common.dead_letters.model import DeadLetter, plain, preview
 from ledger_common.intake import Undecodable, decode
 from ledger_common.settings import Settings
@@ -128,11 +129,8 @@ def attempts(headers: dict[str, Any]) -> int:
 @asynccontextmanager
 async def _session(settings: Settings) -> AsyncIterator[tuple[AbstractConnection, list[AbstractIncomingMessage]]]:
     """Hold every dead command unacked for the duration of the block; closing returns the unsettled."""
-    connection = await aio_pika.connect(
-        settings.amqp_url.get_secret_value(),
-        client_properties={"connection_name": f"{settings.ledger_namespace}dlq"},
-        timeout=15,
-    )
+    url, name = settings.amqp_url.get_secret_value(), f"{settings.ledger_namespace}dlq"
+    connection = await connect_url(url, name, retry=False)  # any node of a cluster
     try:
         channel = await connection.channel(publisher_confirms=False)
         held = await _take_all(channel, settings.topology.commands_dead_queue)
