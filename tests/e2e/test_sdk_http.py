@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 import ledger_sdk
+from contracts.catalogue import COMMANDS
 from contracts.keys import RateLimit, SpendingLimit
 from ledger_cli.processes import Processes
 from ledger_sdk import AsyncClient, Client, Leg, account
@@ -171,7 +172,10 @@ async def scenario(c: Any, admin: Any, make_client: Any) -> None:
 
 
 def _expected() -> set[str]:
-    return {f"{resource}.{name}" for resource, name, _ in methods(Client)}
+    """Every method the scenario must call: all but the command methods, which test_sdk_commands.py calls,
+    each with an example of its command (a new command needs no line here)."""
+    commands = {route.operation for spec in COMMANDS for route in spec.routes}
+    return {f"{resource}.{name}" for resource, name, _ in methods(Client)} - commands
 
 
 @pytest.fixture
@@ -191,7 +195,7 @@ async def test_every_method_with_the_async_client(system: Processes, service_key
         await scenario(Recorder(c, called), Recorder(c, called), make)
     for extra in opened:
         await extra.aclose()
-    assert called == _expected()
+    assert called >= _expected()
 
 
 def _sync_scenario(system: Processes, service_key: str) -> set[str]:
@@ -216,4 +220,4 @@ async def test_every_method_with_the_sync_client(system: Processes, service_key:
 
     # The sync client blocks: run it in a thread with its own loop for the scenario's awaits.
     called = await asyncio.to_thread(_sync_scenario, system, service_key)
-    assert called == _expected()
+    assert called >= _expected()
