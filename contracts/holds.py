@@ -56,6 +56,19 @@ class ReleaseHold(Contract):
     hold_id: Annotated[UUID, Ref("hold")]
 
 
+class ExtendHold(Contract):
+    """Push a pending hold's expiry later: it expires ``expires_in_seconds`` from now (the worker's clock).
+
+    Refused ``hold_not_pending`` unless the hold is pending, ``hold_expired`` once its expiry has passed
+    (the sweeper releases it), and ``expiry_not_later`` unless the new expiry is later than the current one,
+    so an extension never shortens a hold (nor gives one that never expires an expiry). The amount, the
+    recipient and the funds held stay as they are; a hold that authorises an intent is the intent's.
+    """
+
+    hold_id: Annotated[UUID, Ref("hold")]
+    expires_in_seconds: ExpiresIn
+
+
 class ExpireHold(Contract):
     """Release a pending hold whose expiry has passed (sent by the worker's sweeper)."""
 
@@ -113,7 +126,7 @@ class Refund(Contract):
 
 
 #: Event types about a hold (payload ``contracts.events.HoldChanged``, on the holder's account's stream).
-HOLD_EVENTS = ("hold.placed", "hold.incremented", "hold.captured", "hold.released", "hold.expired")
+HOLD_EVENTS = ("hold.placed", "hold.incremented", "hold.extended", "hold.captured", "hold.released", "hold.expired")
 #: Event types about a payment intent (payload ``contracts.events.IntentChanged``, on the merchant's account's stream).
 INTENT_EVENTS = (
     "intent.created",
@@ -153,6 +166,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
         Scope.HOLDS,
         post("/v1/holds/{hold_id}/release", "holds.release"),
         parties=(PartyRule("hold", recipient_too=True),),
+    ),
+    CommandSpec(
+        "hold.extend", ExtendHold, Scope.HOLDS, post("/v1/holds/{hold_id}/extend", "holds.extend"), parties=own("hold")
     ),
     CommandSpec("hold.expire", ExpireHold, None),
     CommandSpec(

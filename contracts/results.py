@@ -61,6 +61,8 @@ class Refusal(StrEnum):
     HOLD_NOT_PENDING = "hold_not_pending"
     HOLD_EXPIRED = "hold_expired"
     HOLD_NOT_EXPIRED = "hold_not_expired"
+    #: ``hold.extend``: the new expiry is not later than the hold's (or the hold never expires).
+    EXPIRY_NOT_LATER = "expiry_not_later"
     CAPTURE_EXCEEDS_HOLD = "capture_exceeds_hold"
     RECIPIENT_REQUIRED = "recipient_required"
     HOLD_BELONGS_TO_INTENT = "hold_belongs_to_intent"

@@ -226,6 +226,12 @@ class HoldNotExpired(Refused):
     refusal = Refusal.HOLD_NOT_EXPIRED
 
 
+class ExpiryNotLater(Refused):
+    """``expiry_not_later``"""
+
+    refusal = Refusal.EXPIRY_NOT_LATER
+
+
 class CaptureExceedsHold(Refused):
     """``capture_exceeds_hold``"""
 
@@ -348,6 +354,7 @@ REFUSED: dict[Refusal, type[Refused]] = {
     Refusal.HOLD_NOT_PENDING: HoldNotPending,
     Refusal.HOLD_EXPIRED: HoldExpired,
     Refusal.HOLD_NOT_EXPIRED: HoldNotExpired,
+    Refusal.EXPIRY_NOT_LATER: ExpiryNotLater,
     Refusal.CAPTURE_EXCEEDS_HOLD: CaptureExceedsHold,
     Refusal.RECIPIENT_REQUIRED: RecipientRequired,
     Refusal.HOLD_BELONGS_TO_INTENT: HoldBelongsToIntent,
@@ -381,6 +388,7 @@ __all__ = [
     "ExceedsDailyCount",
     "ExceedsKeyLimit",
     "ExceedsTransactionLimit",
+    "ExpiryNotLater",
     "ExternalRefTaken",
     "ForbiddenParty",
     "ForbiddenPrincipal",

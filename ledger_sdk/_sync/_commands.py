@@ -395,6 +395,13 @@ class HoldsCommands(Resource):
         """Give a pending hold's funds back to the account's available balance. (``hold.release``)"""
         return self._client.write("POST", f"/v1/holds/{v.path_id(hold_id)}/release", None, options)
 
+    @route("POST", "/v1/holds/{hold_id}/extend")
+    def extend(self, hold_id: UUID | str, *, expires_in_seconds: int, **options: Unpack[CallOptions]) -> CommandResult:
+        """Push a pending hold's expiry later: it expires ``expires_in_seconds`` from now (the worker's clock).
+        (``hold.extend``)"""
+        body = {"expires_in_seconds": expires_in_seconds}
+        return self._client.write("POST", f"/v1/holds/{v.path_id(hold_id)}/extend", body, options)
+
 
 class PaymentIntentsCommands(Resource):
     """``client.payment_intents``: its commands."""

@@ -1,4 +1,4 @@
-"""Rules for holds (two-phase debits): place, capture, release, expire.
+"""Rules for holds (two-phase debits): place, increment, extend, capture, release, expire.
 
 A pending hold adds its amount to the account's ``held``, so available funds (balance minus held)
 shrink at once. Capturing takes all or part of it with a real transaction and releases the rest;
@@ -12,7 +12,7 @@ from uuid import UUID
 
 from contracts.base import Party
 from contracts.commands import Command
-from contracts.holds import CaptureHold, ExpireHold, IncrementHold, PlaceHold, ReleaseHold
+from contracts.holds import CaptureHold, ExpireHold, ExtendHold, IncrementHold, PlaceHold, ReleaseHold
 from contracts.ids import object_id
 from contracts.results import Refusal
 from ledger_worker.book import Book
@@ -108,6 +108,25 @@ def increment_hold(book: Book, cmd: Command, p: IncrementHold) -> Outcome:
     out.touch(account)
     out.hold_id, out.account_id = hold.id, account.id
     out.emit("hold.incremented", hold_changed(hold, account), account=account)
+    return out
+
+
+@rule("hold.extend")
+def extend_hold(book: Book, cmd: Command, p: ExtendHold) -> Outcome:
+    """A later expiry for a pending hold; never an earlier one (a hold that never expires stays so)."""
+    out = outcome(cmd)
+    hold = _own_hold(book, p.hold_id)
+    _check_pending(book, hold)
+    expires_at = book.now + timedelta(seconds=p.expires_in_seconds)
+    if hold.expires_at is None or expires_at <= hold.expires_at:
+        current = "never" if hold.expires_at is None else f"at {hold.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        asked = f"{expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        raise Refused(Refusal.EXPIRY_NOT_LATER, f"hold {hold.id} expires {current}: {asked} is not later")
+    account = book.account(hold.account_id)
+    book.set(hold, expires_at=expires_at)
+    out.touch(account)
+    out.hold_id, out.account_id = hold.id, account.id
+    out.emit("hold.extended", hold_changed(hold, account), account=account)
     return out
 
 
