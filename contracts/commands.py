@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from functools import cached_property
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, TypeAdapter, create_model
+from pydantic import Field, PrivateAttr, TypeAdapter, create_model
 
 from contracts.base import CommandId, Contract
 from contracts.catalogue import COMMANDS, CommandSpec
@@ -35,11 +34,17 @@ class Command(Contract):
     type: str
     payload: Contract
 
-    @cached_property
+    #: The payload the digest was computed for, and the digest: computed once per command (the worker
+    #: compares it and stores it), and again for a copy with another payload.
+    _digest: tuple[Contract, str] | None = PrivateAttr(default=None)
+
+    @property
     def digest(self) -> str:
-        """:func:`payload_digest`, computed once per command (the worker compares it and stores it)."""
-        body = self.payload.model_dump_json(exclude_defaults=True)
-        return hashlib.sha256(f"{self.type}|{body}".encode()).hexdigest()
+        """:func:`payload_digest`."""
+        if self._digest is None or self._digest[0] is not self.payload:
+            body = self.payload.model_dump_json(exclude_defaults=True)
+            self._digest = (self.payload, hashlib.sha256(f"{self.type}|{body}".encode()).hexdigest())
+        return self._digest[1]
 
 
 def envelope_name(spec: CommandSpec) -> str:
