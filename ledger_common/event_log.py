@@ -100,8 +100,9 @@ MAX_READERS_PER_PRINCIPAL = 20
 READERS = """
 SELECT r.name, r.principal, r.transport, r.position, r.updated_at,
        greatest(s.head - r.position, 0) AS behind_events,
-       coalesce(extract(epoch FROM clock_timestamp() - (SELECT l.logged_at FROM event_log l
-                                                         WHERE l.position = r.position + 1)), 0)::float8 AS behind_seconds
+       coalesce(extract(epoch FROM clock_timestamp()
+                        - (SELECT l.logged_at FROM event_log l WHERE l.position = r.position + 1)), 0)::float8
+         AS behind_seconds
   FROM event_readers r, event_log_state s
  ORDER BY r.name
 """
@@ -109,7 +110,8 @@ SELECT r.name, r.principal, r.transport, r.position, r.updated_at,
 #: The log's head, how far the stream publisher got, and the age of the oldest event not in the stream.
 STATE = """
 SELECT s.head, t.published, t.owner,
-       coalesce(extract(epoch FROM clock_timestamp() - (SELECT l.logged_at FROM event_log l
-                                                         WHERE l.position = t.published + 1)), 0)::float8 AS behind
+       coalesce(extract(epoch FROM clock_timestamp()
+                        - (SELECT l.logged_at FROM event_log l WHERE l.position = t.published + 1)), 0)::float8
+         AS behind
   FROM event_log_state s, event_stream_state t
 """

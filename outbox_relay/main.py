@@ -142,7 +142,8 @@ async def _pump(relay: Relay, progress: Progress) -> int:
 
 
 class _Listener:
-    """LISTEN ledger_outbox (or ``channels``) on a dedicated connection; re-made after it drops (polling covers the gap)."""
+    """LISTEN ledger_outbox (or ``channels``) on a dedicated connection; re-made after it drops (polling covers
+    the gap)."""
 
     def __init__(self, dsn: str, channels: tuple[str, ...] = ("ledger_outbox",)) -> None:
         self._dsn, self._channels = dsn, channels

@@ -156,7 +156,7 @@ class StreamPublisher:
         tail = await _probe.last(self._connection, self._topology.log_stream)
         if tail is not None:
             if tail[1] != recorded:
-                log.info("event log stream ends at position %d, %d recorded: continuing after %d", tail[1], recorded, tail[1])
+                log.info("event log stream ends at position %d, %d recorded: continuing after it", tail[1], recorded)
             return tail[1]
         if recorded == 0:
             return 0

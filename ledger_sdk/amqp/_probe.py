@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
-from contracts.topology import POSITION_HEADER
+from contracts.topology import LOGGED_AT_HEADER, POSITION_HEADER
+from ledger_sdk.amqp._seek import Behind, Found, bisect
 
 #: Seconds to wait for the first message of a probe before deciding the stream has none there.
 FIRST_WAIT = 2.0
@@ -37,6 +40,14 @@ def position_of(message: AbstractIncomingMessage) -> int:
     return value
 
 
+def logged_at_of(message: AbstractIncomingMessage) -> int:
+    """When the event was logged, in milliseconds since 1970 (``x-ledger-logged-at``)."""
+    value = (message.headers or {}).get(LOGGED_AT_HEADER)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"message {message.message_id} has no valid {LOGGED_AT_HEADER} header")
+    return value
+
+
 def offset_of(message: AbstractIncomingMessage) -> int:
     """The stream offset RabbitMQ put in the ``x-stream-offset`` header of a delivery."""
     value = (message.headers or {}).get("x-stream-offset")
@@ -45,10 +56,14 @@ def offset_of(message: AbstractIncomingMessage) -> int:
     return value
 
 
+#: (offset, position, logged at in ms) of one message.
+Seen = tuple[int, int, int]
+
+
 async def messages_at(
     connection: AbstractConnection, stream: str, start: Any, *, count: int, quiet: float = QUIET
-) -> list[tuple[int, int]]:
-    """(offset, position) of up to ``count`` messages from ``start`` (an ``x-stream-offset`` value), stopping
+) -> list[Seen]:
+    """(offset, position, logged at) of up to ``count`` messages from ``start`` (an ``x-stream-offset`` value), stopping
     after ``quiet`` seconds without one (``FIRST_WAIT`` for the first). Nothing is handled or kept."""
     async with connection.channel() as channel:
         await channel.set_qos(prefetch_count=min(count, 1000))  # a stream consumer must have a prefetch
@@ -56,13 +71,13 @@ async def messages_at(
         return await _take(queue, start, count, quiet)
 
 
-async def _take(queue: AbstractQueue, start: Any, count: int, quiet: float) -> list[tuple[int, int]]:
-    found: list[tuple[int, int]] = []
+async def _take(queue: AbstractQueue, start: Any, count: int, quiet: float) -> list[Seen]:
+    found: list[Seen] = []
     arrived = asyncio.Event()
 
     async def take(message: AbstractIncomingMessage) -> None:
         if len(found) < count:
-            found.append((offset_of(message), position_of(message)))
+            found.append((offset_of(message), position_of(message), logged_at_of(message)))
             arrived.set()
         await message.ack()
 
@@ -82,14 +97,14 @@ async def _take(queue: AbstractQueue, start: Any, count: int, quiet: float) -> l
     return found
 
 
-async def first(connection: AbstractConnection, stream: str) -> tuple[int, int] | None:
-    """(offset, position) of the oldest message the stream still has; None if it is empty."""
+async def first(connection: AbstractConnection, stream: str) -> Seen | None:
+    """The oldest message the stream still has; None if it is empty."""
     found = await messages_at(connection, stream, "first", count=1)
     return found[0] if found else None
 
 
-async def last(connection: AbstractConnection, stream: str) -> tuple[int, int] | None:
-    """(offset, position) of the newest message: the last chunk is read until it goes quiet. None if empty."""
+async def last(connection: AbstractConnection, stream: str) -> Seen | None:
+    """The newest message: the last chunk is read until it goes quiet. None if the stream is empty."""
     found = await messages_at(connection, stream, "last", count=100_000)
     return max(found) if found else None
 
@@ -99,16 +114,47 @@ async def seek(connection: AbstractConnection, stream: str, position: int) -> in
 
     Raises :class:`ledger_sdk.amqp._seek.Behind` when ``position`` is older than the oldest the stream keeps.
     """
-    from ledger_sdk.amqp._seek import bisect  # pure, tested alone
+    ends = await _ends(connection, stream)
+    if ends is None:
+        return None
+    low, high = ends
+    return await bisect(_prober(connection, stream, 1), (low[0], low[1]), (high[0], high[1]), position)
 
+
+async def position_before(connection: AbstractConnection, stream: str, moment: datetime) -> int:
+    """The last position logged before ``moment`` (reading after it starts with the first logged at or after).
+
+    Raises :class:`ledger_sdk.amqp._seek.Behind` when the stream no longer reaches back to ``moment``.
+    """
+    ends = await _ends(connection, stream)
+    if ends is None:
+        return 0
+    low, high = ends
+    wanted = int(moment.timestamp() * 1000)
+    if wanted <= low[2]:
+        if low[1] > 1:  # what was logged between the moment and the oldest kept is gone
+            raise Behind(low[1] - 1, low[1])
+        return 0
+    if wanted > high[2]:
+        return high[1]
+    offset = await bisect(_prober(connection, stream, 2), (low[0], low[2]), (high[0], high[2]), wanted)
+    found = await messages_at(connection, stream, offset, count=1)
+    return found[0][1] - 1 if found else high[1]
+
+
+async def _ends(connection: AbstractConnection, stream: str) -> tuple[Seen, Seen] | None:
     low = await first(connection, stream)
     if low is None:
         return None
     high = await last(connection, stream)
-    assert high is not None
+    return low, high if high is not None else low
 
-    async def probe(offset: int) -> tuple[int, int] | None:
+
+def _prober(connection: AbstractConnection, stream: str, key: int) -> Callable[[int], Awaitable[Found | None]]:
+    """``probe(offset)`` for :func:`bisect`: the first message at or after it, as (offset, its ``key`` field)."""
+
+    async def probe(offset: int) -> Found | None:
         found = await messages_at(connection, stream, offset, count=1)
-        return found[0] if found else None
+        return (found[0][0], found[0][key]) if found else None
 
-    return await bisect(probe, low, high, position)
+    return probe
