@@ -105,6 +105,8 @@ class LogReader:
         self._report, self._report_every = report, report_every
         #: The last position handled (or skipped by the filters); None until the start is resolved.
         self.position: int | None = None
+        #: The position of the event the handler is given (read it in the handler).
+        self.handling: int | None = None
         self._recorded = 0  # the last position given to store.record
         self._checked_behind: int | None = None  # ``position`` at which the stream's oldest was last checked
         self.reconnects = 0
@@ -161,12 +163,14 @@ class LogReader:
                 if messages.empty():
                     await self._settle()
                     await self._checkpoint()  # caught up: what the filters skipped is recorded now
-                got = asyncio.ensure_future(messages.get())
-                await asyncio.wait({got, stopped}, return_when=asyncio.FIRST_COMPLETED)
-                if not got.done():
-                    got.cancel()
-                    return
-                message = got.result()
+                    got = asyncio.ensure_future(messages.get())
+                    await asyncio.wait({got, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                    if not got.done():
+                        got.cancel()
+                        return
+                    message = got.result()
+                else:  # backfilling: no future per message
+                    message = messages.get_nowait()
                 if message is None:
                     raise ConnectionError("the channel or connection closed")
                 await self._process(connection, message, handler, stop)
@@ -204,6 +208,7 @@ class LogReader:
             log.warning("log reader %s: skipping position %d (%s): %s", self.name, position, message.message_id, exc)
             return
         if self._wanted(item):
+            self.handling = position
             if not await self._handle(item, handler, stop):
                 return  # stopped while the handler kept failing: not recorded
             await self.store.record(item.event_id, self.key, position)
