@@ -1,4 +1,5 @@
-"""The event log over HTTP (``client.events``) and the named readers whose lag the ledger watches (``client.readers``)."""
+"""The event log over HTTP (``client.events``) and the named readers whose lag the ledger watches
+(``client.readers``)."""
 
 from __future__ import annotations
 

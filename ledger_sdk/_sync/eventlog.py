@@ -1,5 +1,6 @@
 # Generated from ledger_sdk/_async/eventlog.py by tools/sdk_generate.py; edit that file, not this one.
-"""The event log over HTTP (``client.events``) and the named readers whose lag the ledger watches (``client.readers``)."""
+"""The event log over HTTP (``client.events``) and the named readers whose lag the ledger watches
+(``client.readers``)."""
 
 from __future__ import annotations
 

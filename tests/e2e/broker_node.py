@@ -37,7 +37,9 @@ class BrokerNode:
         self.port, self.dist_port = _free_port(), _free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="ledger-broker-"))
         shutil.chown(self.dir, "rabbitmq", "rabbitmq")
-        (self.dir / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        (self.dir / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        )
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -61,18 +63,20 @@ class BrokerNode:
 
     def _ctl(self, *args: str, timeout: float = BOOT_TIMEOUT) -> subprocess.CompletedProcess[bytes]:
         argv = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in self._env().items())]
-        return subprocess.run(  # noqa: S603 - fixed programs, our own arguments
+        return subprocess.run(
             [*argv, str(SBIN / "rabbitmqctl"), "-n", self.node, *args], capture_output=True, timeout=timeout
         )
 
     def start(self) -> None:
         argv = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in self._env().items())]
         with (self.dir / "server.out").open("ab") as out:
-            self._proc = subprocess.Popen([*argv, str(SBIN / "rabbitmq-server")], stdout=out, stderr=out, cwd=self.dir)  # noqa: S603
+            self._proc = subprocess.Popen([*argv, str(SBIN / "rabbitmq-server")], stdout=out, stderr=out, cwd=self.dir)
         deadline = time.monotonic() + BOOT_TIMEOUT
         while self._ctl("await_startup", "--timeout", "5", timeout=30).returncode != 0:
             if self._proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"broker node {self.node} did not start: {(self.dir / 'server.out').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"broker node {self.node} did not start: {(self.dir / 'server.out').read_text()[-2000:]}"
+                )
 
     def stop(self) -> None:
         if self._proc is None:

@@ -60,7 +60,7 @@ async def wait_logged(conn: asyncpg.Connection, count: int, *, stream: bool = Tr
     """Wait until ``count`` events have positions (and are in the stream); the seconds it took."""
     started = time.monotonic()
     column = "(SELECT published FROM event_stream_state)" if stream else "(SELECT head FROM event_log_state)"
-    while await conn.fetchval(f"SELECT {column}") < count:  # noqa: S608 - one of two constants
+    while await conn.fetchval(f"SELECT {column}") < count:
         if time.monotonic() - started > timeout:
             raise AssertionError(f"fewer than {count} events logged after {timeout} s")
         await asyncio.sleep(0.2)

@@ -23,6 +23,7 @@ from ledger_sdk.amqp import _probe
 from ledger_sdk.amqp.log import LogReader
 from tests.e2e import log_load
 from tests.e2e.broker_node import BrokerNode, available
+from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -35,6 +36,10 @@ async def db(isolated_settings: Settings) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(isolated_settings.database_url.get_secret_value())
     yield conn
     await conn.close()
+
+
+async def _all_applied(db: asyncpg.Connection) -> bool:
+    return bool(await db.fetchval("SELECT count(*) >= $1 FROM events", EVENTS))
 
 
 class Collected:
@@ -113,8 +118,7 @@ async def test_relay_killed_after_publishing_to_the_stream_before_recording_it(
     isolated.start("worker")
     ids = await log_load.accounts(isolated_settings, 200)
     await log_load.transfers(isolated_settings, ids, EVENTS // 2, tag="early")
-    while await db.fetchval("SELECT count(*) FROM events") < EVENTS:  # all applied: the relay finds them at once
-        await asyncio.sleep(0.2)
+    await wait_until(lambda: _all_applied(db))  # the relay finds them all at once
     isolated.start("relay", crash_at="relay.after_log_publish")
     assert isolated.wait_exit("relay") == -signal.SIGKILL
     assert await db.fetchval("SELECT published FROM event_stream_state") == 0  # nothing recorded...
@@ -132,7 +136,9 @@ async def test_relay_killed_after_publishing_to_the_stream_before_recording_it(
 
 
 @pytest.mark.skipif(not available(), reason="needs RabbitMQ's scripts and root to run a node as rabbitmq")
-async def test_broker_restart_mid_read(isolated_system: object, isolated_settings: Settings, db: asyncpg.Connection) -> None:
+async def test_broker_restart_mid_read(
+    isolated_system: object, isolated_settings: Settings, db: asyncpg.Connection
+) -> None:
     """On a broker node of the test's own: the broker restarts while a reader backfills and while events are
     published; relay and reader reconnect, and the reader still reads every event once, in order."""
     from ledger_cli.system import OwnSystem

@@ -43,9 +43,7 @@ async def _writer(pool: asyncpg.Pool, accounts: list[uuid.UUID], rng: random.Ran
             tx = conn.transaction()
             await tx.start()
             await conn.execute("SELECT pg_advisory_xact_lock(42, hashtext($1))", str(account))
-            sequence = await conn.fetchval(
-                "UPDATE seq SET n = n + 1 WHERE account = $1 RETURNING n", account
-            )
+            sequence = await conn.fetchval("UPDATE seq SET n = n + 1 WHERE account = $1 RETURNING n", account)
             await conn.execute(
                 "INSERT INTO events (event_id, type, command_id, account_id, sequence, occurred_at, body)"
                 " VALUES ($1, 'account.credited', $2, $3, $4, $5, '\\x7b7d')",
