@@ -1,59 +1,20 @@
-"""Events in bulk for the event log tests: transfers between bench accounts, published straight to the broker.
-
-Each transfer is two events (the payer's ``account.debited``, the payee's ``account.credited``); the
-accounts are made in SQL (``ledger_cli.bench.accounts``), so a test of 100,000 events takes the ledger's
-time, not the test's. :func:`check` is every property a reader of the log must see.
-"""
+"""The event log tests' load (``ledger_cli.bench.bulk``: transfers, two events each) and :func:`check`, every
+property a reader of the log must see."""
 
 from __future__ import annotations
 
 import asyncio
-import json
-import random
 import time
 from collections import defaultdict
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import aio_pika
 import asyncpg
 
 from contracts.events import EventEnvelope
-from ledger_cli.bench.accounts import create_accounts
-from ledger_common.settings import Settings
+from ledger_cli.bench import bulk
 
-IN_FLIGHT = 500
-
-
-async def accounts(settings: Settings, count: int) -> list[str]:
-    made = await create_accounts(settings.database_url.get_secret_value(), count=count, owner="log-test")
-    return made.ids
-
-
-async def transfers(settings: Settings, ids: list[str], count: int, *, tag: str, seed: int = 1) -> None:
-    """Publish ``count`` transfers (``2 * count`` events) with confirms, ``IN_FLIGHT`` at a time."""
-    rng = random.Random(seed)
-    connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
-    try:
-        channel = await connection.channel(publisher_confirms=True)
-        exchange, _ = await settings.topology.declare_commands(channel)
-
-        async def one(n: int) -> None:
-            debit, credit = rng.sample(ids, 2)
-            body = {
-                "command_id": f"{tag}-{n}",
-                "type": "transfer",
-                "issued_at": datetime.now(UTC).isoformat(),
-                "payload": {"debit_account_id": debit, "credit_account_id": credit, "amount": 7, "currency": "USD"},
-            }
-            message = aio_pika.Message(json.dumps(body).encode(), user_id=settings.amqp_user, delivery_mode=2)
-            await exchange.publish(message, routing_key="transfer")
-
-        for start in range(0, count, IN_FLIGHT):
-            await asyncio.gather(*(one(n) for n in range(start, min(count, start + IN_FLIGHT))))
-    finally:
-        await connection.close()
+accounts, transfers = bulk.accounts, bulk.transfers
 
 
 async def wait_logged(conn: asyncpg.Connection, count: int, *, stream: bool = True, timeout: float = 600) -> float:

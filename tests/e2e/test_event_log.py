@@ -17,12 +17,12 @@ import pytest
 from pydantic import SecretStr
 
 from contracts.events import EventEnvelope
+from ledger_cli.broker_node import BrokerNode, available
 from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from ledger_sdk.amqp import _probe
 from ledger_sdk.amqp.log import LogReader
 from tests.e2e import log_load
-from tests.e2e.broker_node import BrokerNode, available
 from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e

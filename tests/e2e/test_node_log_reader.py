@@ -32,7 +32,7 @@ def _run(processes: Processes, *args: str) -> list[dict[str, object]]:
     }
     node = shutil.which("node")
     assert node is not None
-    done = subprocess.run(  # noqa: S603 - our own script
+    done = subprocess.run(
         [node, str(READER / "reader.mjs"), *args], cwd=READER, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr

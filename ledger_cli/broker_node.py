@@ -1,8 +1,9 @@
-"""A RabbitMQ node of the test's own, so a test can restart a broker without touching the machine's (5672).
+"""A RabbitMQ node of our own: a test restarts it without touching the machine's broker (5672), and
+``ledger bench --log`` measures the broker's CPU with nothing else on it.
 
 Run as the ``rabbitmq`` user (its Erlang cookie), with a unique node name, free loopback ports and a
-temporary directory for its data and logs; stopped (and its directory removed) by the test. Restarting
-keeps the data directory, so durable queues and streams come back as after any broker restart.
+temporary directory for its data and logs; stopped (and its directory removed) by whoever started it.
+Restarting keeps the data directory, so durable queues and streams come back as after any broker restart.
 """
 
 from __future__ import annotations
@@ -63,14 +64,15 @@ class BrokerNode:
 
     def _ctl(self, *args: str, timeout: float = BOOT_TIMEOUT) -> subprocess.CompletedProcess[bytes]:
         argv = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in self._env().items())]
-        return subprocess.run(
+        return subprocess.run(  # noqa: S603 - fixed programs, our own arguments
             [*argv, str(SBIN / "rabbitmqctl"), "-n", self.node, *args], capture_output=True, timeout=timeout
         )
 
     def start(self) -> None:
         argv = ["runuser", "-u", "rabbitmq", "--", "env", *(f"{k}={v}" for k, v in self._env().items())]
         with (self.dir / "server.out").open("ab") as out:
-            self._proc = subprocess.Popen([*argv, str(SBIN / "rabbitmq-server")], stdout=out, stderr=out, cwd=self.dir)
+            server = [*argv, str(SBIN / "rabbitmq-server")]
+            self._proc = subprocess.Popen(server, stdout=out, stderr=out, cwd=self.dir)  # noqa: S603 - as above
         deadline = time.monotonic() + BOOT_TIMEOUT
         while self._ctl("await_startup", "--timeout", "5", timeout=30).returncode != 0:
             if self._proc.poll() is not None or time.monotonic() > deadline:
@@ -88,6 +90,14 @@ class BrokerNode:
             self._proc.kill()  # our own process (runuser, then the node under it)
             self._proc.wait()
         self._proc = None
+
+    @property
+    def pid(self) -> int | None:
+        """The node's Erlang VM (for its CPU time), from its pid file."""
+        try:
+            return int((self.dir / "pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
 
     def restart(self) -> None:
         self.stop()
