@@ -78,7 +78,7 @@ async def log_bench(settings: Settings, events: int, *, own_broker: bool, as_jso
 
 async def _one(settings: Settings, path: Path, events: int, node: BrokerNode | None) -> Figures:
     own = await OwnSystem.create(settings.model_copy(update={"event_delivery": path}), prefix="benchlog")
-    s = own.direct.model_copy(update={"log_level": "WARNING"})
+    s = own.direct  # at INFO: Processes.start returns once the relay serves, its start-up not measured
     procs = own.processes(s)
     try:
         if path == "exchange":  # one subscriber's queue: what the exchange path costs the broker with a reader
