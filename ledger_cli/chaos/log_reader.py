@@ -76,9 +76,7 @@ class LateReader:
                 self._task.cancel()
 
 
-def check(
-    v: Verdict, read: list[Read], logged: list[tuple[int, str]], *, events: int, failure: str | None
-) -> None:
+def check(v: Verdict, read: list[Read], logged: list[tuple[int, str]], *, events: int, failure: str | None) -> None:
     """Every event numbered; every position read once, in order; the ledger's event at each; each stream's
     sequences in order. ``events``: how many events the ledger wrote."""
     v.figures["log_reader_read"] = len(read)
