@@ -48,7 +48,7 @@ SELECT h.head, x.* FROM (SELECT head FROM event_log_state) h LEFT JOIN LATERAL (
 _BY_WINDOW = f"""
 SELECT h.head, x.* FROM (SELECT head FROM event_log_state) h LEFT JOIN LATERAL (
     SELECT {_COLUMNS} FROM event_log l JOIN events e ON e.id = l.event_pk
-     WHERE l.position > $1 AND l.position <= $1 + $4 AND ($2::text[] IS NULL OR e.type = ANY($2))
+     WHERE l.position > $1 AND l.position <= $4 AND ($2::text[] IS NULL OR e.type = ANY($2))
        AND (e.type NOT LIKE 'key.%' OR $5) AND (e.type <> 'command.refused' OR e.principal = $6 OR $5)
      ORDER BY l.position LIMIT $3) x ON true
 """  # noqa: S608 - constant
@@ -94,7 +94,8 @@ async def read_log(
             rows = await pool.fetch(_BY_WALLET, wallet_id, start, types, limit)
         else:
             admin = Scope.ADMIN in principal.scopes
-            rows = await pool.fetch(_BY_WINDOW, start, types, limit, SCAN, admin, principal.name)
+            window = min(start + SCAN, 2**63 - 1)  # the last position this page may look at
+            rows = await pool.fetch(_BY_WINDOW, start, types, limit, window, admin, principal.name)
         page = _page(rows, start, limit, bounded=wallet_id is None)
         if page.events or page.next_after > start or time.monotonic() >= deadline:
             return page

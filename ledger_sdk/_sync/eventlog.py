@@ -46,7 +46,7 @@ class Events(Resource):
     def follow(
         self,
         *,
-        after: int = 0,
+        after: int | Literal["now"] = 0,
         types: Sequence[str] | None = None,
         wallet: str | None = None,
         wait: float = 20.0,
@@ -56,9 +56,10 @@ class Events(Resource):
     ) -> Iterator[docs.LogEntry]:
         """Every event after ``after``, then each new one as it is logged, forever: long-polls of ``list``.
 
-        Each page's ``after`` is the last position handed out before it, so with ``reader`` the ledger's
-        record of the reader's position trails what the caller consumed by at most one page."""
-        position = after
+        ``after="now"``: only events logged from now on (after the head of the first answer). Each page's
+        ``after`` is the last position handed out before it, so with ``reader`` the ledger's record of the
+        reader's position trails what the caller consumed by at most one page."""
+        position = (self.list(limit=1, **options)).head if after == "now" else after
         while True:
             page = self.list(
                 after=position, types=types, wallet=wallet, wait=wait, limit=limit, reader=reader, **options
