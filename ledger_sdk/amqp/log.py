@@ -142,6 +142,7 @@ class LogReader:
         finally:
             if reporter is not None:
                 reporter.cancel()
+                await self._report_once()  # where it stopped
             await self._checkpoint()
 
     async def _follow(self, connection: AbstractConnection, handler: LogHandler, stop: asyncio.Event) -> None:
@@ -285,14 +286,17 @@ class LogReader:
         self._checked_behind = self.position
 
     async def _report_loop(self, stop: asyncio.Event) -> None:
-        assert self._report is not None
         while not stop.is_set():
             await _pause(stop, self._report_every)
-            if self.position is not None:
-                try:
-                    await self._report.readers.report(self.name, position=self.position, transport="amqp")
-                except Exception as exc:  # reporting is best effort: never stop reading for it
-                    log.warning("log reader %s: could not report its position (%s)", self.name, exc)
+            await self._report_once()
+
+    async def _report_once(self) -> None:
+        if self._report is None or self.position is None:
+            return
+        try:
+            await self._report.readers.report(self.name, position=self.position, transport="amqp")
+        except Exception as exc:  # reporting is best effort: never stop reading for it
+            log.warning("log reader %s: could not report its position (%s)", self.name, exc)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

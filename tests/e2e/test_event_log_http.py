@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.events import EventEnvelope
 from contracts.keys import Scope
 from ledger_cli.processes import Processes
 from ledger_sdk import AsyncClient
+from ledger_sdk.amqp import LogReader
 from tests.e2e.access import bearer, make_key
 from tests.e2e.api import get, new_wallet, write
 
@@ -134,3 +136,50 @@ async def test_named_readers_and_their_lag(system: Processes, client: httpx.Asyn
         assert (r.status_code, r.json()["code"]) == (409, "reader_taken")
         r = await them.get("/v1/admin/readers")
         assert r.status_code == 403
+
+
+async def test_the_amqp_reader_starts_at_a_time_a_position_or_now_and_reports_its_lag(
+    system: Processes, client: httpx.AsyncClient
+) -> None:
+    s = system.settings
+    before = await new_wallet(client)
+    await _wallet_logged(client, before.id)
+    moment = datetime.now(UTC)
+    after = await new_wallet(client)
+    await _wallet_logged(client, after.id)
+    log = await _all(client)
+    first_after = next(e["position"] for e in log if datetime.fromisoformat(e["logged_at"]) >= moment)
+
+    async def first_read(start: object, **options: object) -> tuple[int, LogReader]:
+        got: list[int] = []
+        stop = asyncio.Event()
+        reader = LogReader(
+            s.amqp_url.get_secret_value(),
+            name=f"start-{len(str(start))}",
+            signing_keys=s.event_signing_keys.get_secret_value(),
+            namespace=s.ledger_namespace,
+            start=start,  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]
+        )
+
+        async def handle(_: EventEnvelope) -> None:
+            assert reader.handling is not None
+            got.append(reader.handling)
+            stop.set()
+
+        task = asyncio.create_task(reader.run(handle, stop=stop))
+        if start == "now":
+            await asyncio.sleep(2)  # attached at the end: only what comes next
+            await new_wallet(client)
+        await asyncio.wait_for(task, 60)
+        return got[0], reader
+
+    assert (await first_read(moment))[0] == first_after
+    assert (await first_read(first_after - 1))[0] == first_after
+    head = (await get(client, "/v1/events", limit=1))["head"]
+    async with AsyncClient(system.base_url, api_key=s.service_api_key.get_secret_value()) as sdk:
+        position, reader = await first_read("now", report=sdk, report_every=0.2)
+        assert position > head
+        await asyncio.sleep(0.5)
+    reported = {r["name"]: r for r in (await get(client, "/v1/admin/readers"))["readers"]}
+    assert reported[reader.name]["transport"] == "amqp" and reported[reader.name]["position"] >= position
