@@ -25,6 +25,10 @@ from outbox_relay.stream import StreamPublisher
 
 log = logging.getLogger("outbox_relay")
 
+#: Events published to the stream per batch (one transaction, one pipelined burst, one wait for the confirms):
+#: the stream has one publisher at a time, so its batches are larger than the outbox's per-partition ones.
+STREAM_BATCH = 1000
+
 
 def start(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> asyncio.Task[None]:
     """Run the task; if it fails (a bug: broker and database faults are retried inside) the relay stops."""
@@ -46,7 +50,7 @@ async def run(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> No
         pool,
         settings.topology,
         signing_keys=settings.signing_keys,
-        batch_size=settings.relay_batch_size,
+        batch_size=STREAM_BATCH,
         owner=f"{socket.gethostname()}:{os.getpid()}",
     )
     gauges = asyncio.create_task(_gauges(settings, pool, stop, streaming)) if settings.metrics_enabled else None
@@ -85,7 +89,7 @@ async def _loop(
     while not stop.is_set():
         numbered = await _retried(lambda: _sequence(pool))
         published = await _retried(publisher.publish_once) if publisher is not None else 0
-        if numbered == 0 and published < settings.relay_batch_size:
+        if numbered == 0 and published < STREAM_BATCH:
             await listener.wait(stop, timeout=settings.relay_poll_seconds)
 
 
