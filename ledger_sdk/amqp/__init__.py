@@ -24,8 +24,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise ImportError("ledger_sdk.amqp needs aio-pika: pip install 'ledger-sdk[amqp]'") from exc
 
+from ledger_sdk.amqp._seek import ReaderBehind
 from ledger_sdk.amqp.errors import PublishNotConfirmed, ReplyTimeout
-from ledger_sdk.amqp.log import LogHandler, LogKeyHandler, LogReader, ReaderBehind, Start
+from ledger_sdk.amqp.log import LogHandler, LogKeyHandler, LogReader, Start
 from ledger_sdk.amqp.publisher import CommandPublisher
 from ledger_sdk.amqp.store import EventStore, MemoryEventStore
 from ledger_sdk.amqp.streams import Order, Stalls, order, stream_of

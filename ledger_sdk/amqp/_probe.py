@@ -24,7 +24,7 @@ from typing import Any
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage, AbstractQueue
 
 from contracts.topology import LOGGED_AT_HEADER, POSITION_HEADER
-from ledger_sdk.amqp._seek import Behind, Found, bisect
+from ledger_sdk.amqp._seek import Found, ReaderBehind, bisect
 
 #: Seconds to wait for the first message of a probe before deciding the stream has none there.
 FIRST_WAIT = 2.0
@@ -112,7 +112,7 @@ async def last(connection: AbstractConnection, stream: str) -> Seen | None:
 async def seek(connection: AbstractConnection, stream: str, position: int) -> int | None:
     """The offset to start at to read ``position`` and everything after it (None: the stream is empty).
 
-    Raises :class:`ledger_sdk.amqp._seek.Behind` when ``position`` is older than the oldest the stream keeps.
+    Raises :class:`ledger_sdk.amqp._seek.ReaderBehind` when ``position`` is older than the oldest the stream keeps.
     """
     ends = await _ends(connection, stream)
     if ends is None:
@@ -124,7 +124,7 @@ async def seek(connection: AbstractConnection, stream: str, position: int) -> in
 async def position_before(connection: AbstractConnection, stream: str, moment: datetime) -> int:
     """The last position logged before ``moment`` (reading after it starts with the first logged at or after).
 
-    Raises :class:`ledger_sdk.amqp._seek.Behind` when the stream no longer reaches back to ``moment``.
+    Raises :class:`ledger_sdk.amqp._seek.ReaderBehind` when the stream no longer reaches back to ``moment``.
     """
     ends = await _ends(connection, stream)
     if ends is None:
@@ -133,13 +133,28 @@ async def position_before(connection: AbstractConnection, stream: str, moment: d
     wanted = int(moment.timestamp() * 1000)
     if wanted <= low[2]:
         if low[1] > 1:  # what was logged between the moment and the oldest kept is gone
-            raise Behind(low[1] - 1, low[1])
+            raise ReaderBehind(low[1] - 1, low[1])
         return 0
     if wanted > high[2]:
         return high[1]
     offset = await bisect(_prober(connection, stream, 2), (low[0], low[2]), (high[0], high[2]), wanted)
     found = await messages_at(connection, stream, offset, count=1)
     return found[0][1] - 1 if found else high[1]
+
+
+async def start_position(connection: AbstractConnection, stream: str, start: object) -> int:
+    """The last position already handled for a reader's ``start``: ``"beginning"`` 0, an int itself, ``"now"``
+    the stream's last position, a ``datetime`` the last position logged before it."""
+    if start == "beginning":
+        return 0
+    if isinstance(start, int) and not isinstance(start, bool):
+        return start
+    if isinstance(start, datetime):
+        return await position_before(connection, stream, start)
+    if start != "now":
+        raise ValueError(f"start is 'beginning', 'now', a datetime or a position, not {start!r}")
+    tail = await last(connection, stream)
+    return tail[1] if tail is not None else 0
 
 
 async def _ends(connection: AbstractConnection, stream: str) -> tuple[Seen, Seen] | None:

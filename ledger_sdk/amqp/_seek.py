@@ -12,8 +12,9 @@ from enum import Enum
 Found = tuple[int, int]
 
 
-class Behind(LookupError):
-    """The position a reader needs next is older than the oldest the stream keeps."""
+class ReaderBehind(LookupError):
+    """The reader needs position ``wanted``; the stream keeps ``oldest`` and later (retention dropped the rest).
+    Nothing was skipped: read the missing positions over HTTP (``GET /v1/events``), then start again."""
 
     def __init__(self, wanted: int, oldest: int) -> None:
         super().__init__(f"position {wanted} is no longer in the stream; its oldest is {oldest}")
@@ -28,7 +29,7 @@ async def bisect(probe: Callable[[int], Awaitable[Found | None]], low: Found, hi
     lower, so the answer is exact: every position from ``position`` on is at or after the offset returned.
     """
     if position < low[1]:
-        raise Behind(position, low[1])
+        raise ReaderBehind(position, low[1])
     if position == low[1]:
         return low[0]
     if position > high[1]:

@@ -50,7 +50,7 @@ from contracts.keys import KeyEvent
 from contracts.signing import SignatureError, check_message, parse_keys
 from contracts.topology import Topology
 from ledger_sdk.amqp import _probe
-from ledger_sdk.amqp._seek import Behind, Step, step
+from ledger_sdk.amqp._seek import ReaderBehind, Step, step
 from ledger_sdk.amqp.store import EventStore, MemoryEventStore
 
 if TYPE_CHECKING:
@@ -62,10 +62,6 @@ Start = Literal["beginning", "now"] | datetime | int
 LogHandler = Callable[[EventEnvelope], Awaitable[object]]
 LogKeyHandler = Callable[[KeyEvent], Awaitable[object]]
 _LOST = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
-
-
-class ReaderBehind(Behind):
-    """The reader needs position ``wanted``; the stream keeps ``oldest`` and later (retention dropped the rest)."""
 
 
 class LogReader:
@@ -202,13 +198,17 @@ class LogReader:
             return
         try:
             if self._keys is not None:
-                check_message(message, self._keys)
+                check_message(message, self._keys)  # before the position moves: a forgery must not move it
             kind = message.type or ""
-            item = KeyEvent.model_validate_json(message.body) if kind.startswith("key.") else parse_event(message.body)
+            # The type is signed: an event the filters leave out is not even parsed.
+            unwanted = (self._types is not None and kind not in self._types) or (
+                kind.startswith("key.") and self._on_key_event is None
+            )
+            item = None if unwanted else _parse(kind, message.body)
         except (SignatureError, ValidationError, ValueError) as exc:
             log.warning("log reader %s: skipping position %d (%s): %s", self.name, position, message.message_id, exc)
             return
-        if self._wanted(item):
+        if item is not None and self._wanted(item):
             self.handling = position
             if not await self._handle(item, handler, stop):
                 return  # stopped while the handler kept failing: not recorded
@@ -253,27 +253,10 @@ class LogReader:
     async def _start_at(self, connection: AbstractConnection) -> int:
         """The last position already handled: the store's, or what ``start`` means."""
         stored = await self.store.position(self.key)
-        if stored > 0:
-            return stored
-        start = self.start
-        if start == "beginning":
-            return 0
-        if isinstance(start, int) and not isinstance(start, bool):
-            return start
-        tail = await _probe.last(connection, self.stream)
-        if start == "now" or tail is None:
-            return tail[1] if tail is not None else 0
-        assert isinstance(start, datetime)
-        try:
-            return await _probe.position_before(connection, self.stream, start)
-        except Behind as behind:
-            raise ReaderBehind(behind.wanted, behind.oldest) from None
+        return stored if stored > 0 else await _probe.start_position(connection, self.stream, self.start)
 
     async def _seek(self, connection: AbstractConnection, position: int) -> int | str:
-        try:
-            offset = await _probe.seek(connection, self.stream, position)
-        except Behind as behind:
-            raise ReaderBehind(behind.wanted, behind.oldest) from None
+        offset = await _probe.seek(connection, self.stream, position)
         return "first" if offset is None else offset
 
     async def _not_behind(self, connection: AbstractConnection) -> None:
@@ -297,6 +280,10 @@ class LogReader:
             await self._report.readers.report(self.name, position=self.position, transport="amqp")
         except Exception as exc:  # reporting is best effort: never stop reading for it
             log.warning("log reader %s: could not report its position (%s)", self.name, exc)
+
+
+def _parse(kind: str, body: bytes) -> EventEnvelope | KeyEvent:
+    return KeyEvent.model_validate_json(body) if kind.startswith("key.") else parse_event(body)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

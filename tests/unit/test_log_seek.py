@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.topology import Retention
-from ledger_sdk.amqp._seek import Behind, Step, bisect, step
+from ledger_sdk.amqp._seek import ReaderBehind, Step, bisect, step
 
 
 @st.composite
@@ -72,7 +72,7 @@ def test_a_position_older_than_the_stream_keeps_is_refused(stream: list[tuple[in
     if low[1] == 1:
         return
     wanted = data.draw(st.integers(1, low[1] - 1))
-    with pytest.raises(Behind) as refused:
+    with pytest.raises(ReaderBehind) as refused:
         asyncio.run(bisect(_probe(stream), low, high, wanted))
     assert (refused.value.wanted, refused.value.oldest) == (wanted, low[1])
 
