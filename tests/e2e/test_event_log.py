@@ -118,7 +118,7 @@ async def test_relay_killed_after_publishing_to_the_stream_before_recording_it(
     isolated.start("worker")
     ids = await log_load.accounts(isolated_settings, 200)
     await log_load.transfers(isolated_settings, ids, EVENTS // 2, tag="early")
-    await wait_until(lambda: _all_applied(db))  # the relay finds them all at once
+    await wait_until(lambda: _all_applied(db), timeout=900)  # the relay finds them all at once
     isolated.start("relay", crash_at="relay.after_log_publish")
     assert isolated.wait_exit("relay") == -signal.SIGKILL
     assert await db.fetchval("SELECT published FROM event_stream_state") == 0  # nothing recorded...
