@@ -7,11 +7,18 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from contracts.bounds import (
+    MAX_AMOUNT,
+    MAX_COMMAND_ID_CHARS,
+    MAX_EXTERNAL_REF_CHARS,
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_TEXT_CHARS,
+)
 from contracts.refs import parties
 
-#: Largest amount or balance in minor units: 38 decimal digits (about an unsigned 128-bit integer),
-#: so assets with up to 18 decimal places still hold more than 10^20 whole units.
-MAX_AMOUNT = 10**38 - 1
+__all__ = ["MAX_AMOUNT"]  # re-exported: where amounts were always imported from
 
 #: Integer amount in the currency's minor units (cents for USD). Never a float.
 Amount = Annotated[int, Field(gt=0, le=MAX_AMOUNT, strict=True)]
@@ -20,11 +27,11 @@ Bound = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, strict=True)]
 #: ISO-4217-style code; custom asset codes (GOLD, POINTS) use the same shape.
 Currency = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9]{2,11}$")]
 #: Client-chosen command id; doubles as the idempotency key.
-CommandId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+CommandId = Annotated[str, Field(min_length=1, max_length=MAX_COMMAND_ID_CHARS, pattern=r"^[A-Za-z0-9._:\-]+$")]
 #: A wallet's unique public name, written with its ``@``.
 Handle = Annotated[str, Field(pattern=r"^@[a-z0-9_]{2,32}$")]
 #: A reference the owner's own systems use for the wallet (unique).
-ExternalRef = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
+ExternalRef = Annotated[str, Field(min_length=1, max_length=MAX_EXTERNAL_REF_CHARS, pattern=r"^[A-Za-z0-9._:\-]+$")]
 #: Names a wallet wherever a party is expected: ``@handle``, ``ext:<external ref>`` or the wallet id.
 WalletRef = Annotated[
     str,
@@ -34,11 +41,11 @@ WalletRef = Annotated[
         description="@handle, ext:<external_ref>, or the wallet id",
     ),
 ]
-MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:\-]{1,64}$")]
-MetadataValue = Annotated[str, StringConstraints(max_length=512)]
+MetadataKey = Annotated[str, StringConstraints(pattern=rf"^[A-Za-z0-9_.:\-]{{1,{MAX_METADATA_KEY_CHARS}}}$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=MAX_METADATA_VALUE_CHARS)]
 #: String key/values on wallets, transactions, holds and intents; searchable by key.
-Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=32)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Metadata = Annotated[dict[MetadataKey, MetadataValue], Field(max_length=MAX_METADATA_KEYS)]
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
 
 
 class Contract(BaseModel):

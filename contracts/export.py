@@ -1,6 +1,6 @@
 """Write every generated contract file (``make schemas``): the JSON Schemas of every public message in
 ``contracts/schemas``, the AsyncAPI document ``contracts/asyncapi.json``, the command catalogue table
-of docs/topology.md and the capability table of docs/security.md. Tests check each committed file equals
+of docs/topology.md and the capability and bounds tables of docs/security.md. Tests check each committed file equals
 its rendering."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import asyncapi, capabilities, catalogue_table
+from contracts import asyncapi, bounds, capabilities, catalogue_table
 from contracts.commands import COMMAND_ADAPTER, COMMAND_CLASSES
 from contracts.events import EventEnvelope
 from contracts.keys import KeyEvent
@@ -53,8 +53,8 @@ def main() -> None:
     doc = catalogue_table.TOPOLOGY_DOC
     doc.write_text(catalogue_table.splice(doc.read_text()))
     print(f"wrote the command catalogue table of {doc}")
-    SECURITY_DOC.write_text(capabilities.replace_in(SECURITY_DOC.read_text()))
-    print(f"wrote the capability table of {SECURITY_DOC}")
+    SECURITY_DOC.write_text(bounds.replace_in(capabilities.replace_in(SECURITY_DOC.read_text())))
+    print(f"wrote the capability and bounds tables of {SECURITY_DOC}")
 
 
 if __name__ == "__main__":

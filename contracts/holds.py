@@ -8,10 +8,11 @@ from uuid import UUID
 from pydantic import Field
 
 from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
+from contracts.bounds import MAX_EXPIRY_SECONDS
 from contracts.refs import Ref
 
 #: Expiry given as a duration, so the worker's clock (not the caller's) decides; at most 90 days.
-ExpiresIn = Annotated[int, Field(ge=1, le=90 * 86400, strict=True)]
+ExpiresIn = Annotated[int, Field(ge=1, le=MAX_EXPIRY_SECONDS, strict=True)]
 
 
 class PlaceHold(WithParties):

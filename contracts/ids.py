@@ -3,6 +3,11 @@
 System accounts have fixed ids so subscribers can recognise them: one system wallet per role,
 and in it one account per currency. Ids a command leaves out (account, wallet, hold, intent) are
 derived from the command id, so a retried command names the same object.
+
+Every id the ledger derives is a version-5 UUID (``uuid5`` in the ledger's namespace), and no caller may
+choose one (:func:`is_ledger_id`; refused ``reserved_id``): the ids callers choose and the ids the ledger
+derives are two disjoint sets, so no caller can open an account under a system account's id or the id a
+wallet's account in a new currency will get. docs/security.md ("Ids belong to the ledger") says why.
 """
 
 from __future__ import annotations
@@ -14,6 +19,11 @@ _NS = uuid5(NAMESPACE_URL, "urn:ledger")
 
 SystemRole = Literal["treasury", "revenue", "fees", "promotions"]
 SYSTEM_ROLES: tuple[SystemRole, ...] = ("treasury", "revenue", "fees", "promotions")
+
+
+def is_ledger_id(value: UUID) -> bool:
+    """Whether ``value`` is of the kind the ledger derives (version 5), which callers may not choose."""
+    return value.version == 5
 
 
 def system_wallet_id(role: SystemRole) -> UUID:

@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from contracts.base import Amount, Contract, Currency, Metadata, Text, WalletRef, WithParties
+from contracts.bounds import MAX_LEGS
 from contracts.refs import Ref
 
 
@@ -74,7 +75,7 @@ class PostTransaction(Contract):
     """N postings in one currency that commit together or not at all; debits must equal credits."""
 
     currency: Annotated[Currency, Ref("currency")]
-    legs: Annotated[tuple[Leg, ...], Field(min_length=2, max_length=64)]
+    legs: Annotated[tuple[Leg, ...], Field(min_length=2, max_length=MAX_LEGS)]
     description: Text | None = None
     metadata: Metadata = {}
 

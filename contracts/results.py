@@ -24,6 +24,9 @@ class Refusal(StrEnum):
     UNBOUND_KEY_REQUIRED = "unbound_key_required"
     FORBIDDEN_PARTY = "forbidden_party"
     RESERVED_COMMAND_ID = "reserved_command_id"
+    #: An id the caller chose for a new wallet, account, hold or intent is of the ledger's own kind (a
+    #: version-5 UUID: every id the ledger derives is one), so it could equal a derived id.
+    RESERVED_ID = "reserved_id"
     # currencies
     CURRENCY_NOT_FOUND = "currency_not_found"
     CURRENCY_EXISTS = "currency_exists"
@@ -45,6 +48,9 @@ class Refusal(StrEnum):
     # funds and limits
     INSUFFICIENT_FUNDS = "insufficient_funds"
     BALANCE_OVERFLOW = "balance_overflow"
+    #: A sum the ledger would store (a transaction's total, a hold's total after increments) is over the
+    #: largest amount (contracts.bounds.MAX_AMOUNT).
+    AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     EXCEEDS_TRANSACTION_LIMIT = "exceeds_transaction_limit"
     EXCEEDS_DAILY_AMOUNT = "exceeds_daily_amount"
     EXCEEDS_DAILY_COUNT = "exceeds_daily_count"

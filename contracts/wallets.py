@@ -21,6 +21,13 @@ from contracts.base import (
     WalletRef,
     WithParties,
 )
+from contracts.bounds import (
+    MAX_CURRENCY_NAME_CHARS,
+    MAX_DAILY_DEBIT_COUNT,
+    MAX_METADATA_KEYS,
+    MAX_OWNER_ID_CHARS,
+    MAX_WALLET_CURRENCIES,
+)
 from contracts.refs import Ref
 
 WalletKind = Literal["user", "merchant", "group"]
@@ -30,7 +37,7 @@ class RegisterCurrency(Contract):
     """Add a currency or asset type. Its exponent (minor-unit digits) can never change afterwards."""
 
     code: Annotated[Currency, Ref("currency", new=True)]
-    name: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=MAX_CURRENCY_NAME_CHARS)]
     exponent: Annotated[int, Field(ge=0, le=18, strict=True)]
 
 
@@ -38,11 +45,11 @@ class CreateWallet(Contract):
     """Create a wallet for an owner, with an account in each listed currency."""
 
     wallet_id: Annotated[UUID | None, Ref("wallet_id", new=True)] = None
-    owner_id: Annotated[str, Field(min_length=1, max_length=128)]
+    owner_id: Annotated[str, Field(min_length=1, max_length=MAX_OWNER_ID_CHARS)]
     kind: WalletKind = "user"
     handle: Annotated[Handle | None, Ref("handle", new=True)] = None
     external_ref: Annotated[ExternalRef | None, Ref("external_ref", new=True)] = None
-    currencies: Annotated[tuple[Currency, ...], Field(max_length=16), Ref("currency")] = ()
+    currencies: Annotated[tuple[Currency, ...], Field(max_length=MAX_WALLET_CURRENCIES), Ref("currency")] = ()
     metadata: Metadata = {}
 
     @model_validator(mode="after")
@@ -76,7 +83,7 @@ class SetWalletMetadata(Contract):
     """Merge into the wallet's metadata; a key set to ``null`` is removed."""
 
     wallet: Annotated[WalletRef, Ref("wallet", lock=True)]
-    metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(min_length=1, max_length=32)]
+    metadata: Annotated[dict[MetadataKey, MetadataValue | None], Field(min_length=1, max_length=MAX_METADATA_KEYS)]
 
 
 class OpenAccount(Contract):
@@ -103,4 +110,4 @@ class SetAccountLimits(WithParties):
     min_balance: Bound = 0
     max_per_transaction: Amount | None = None
     daily_debit_amount: Amount | None = None
-    daily_debit_count: Annotated[int, Field(ge=1, le=10**9, strict=True)] | None = None
+    daily_debit_count: Annotated[int, Field(ge=1, le=MAX_DAILY_DEBIT_COUNT, strict=True)] | None = None

@@ -19,6 +19,7 @@ from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
 from http_gateway.dispatch import check_command_routes
+from http_gateway.edge import BodyLimit
 from http_gateway.keycache import KeyCache
 from http_gateway.log_waiter import LogWaiter
 from http_gateway.routes import (
@@ -73,6 +74,9 @@ def create_app(settings: Settings) -> FastAPI:
         # (FastAPI's was a second, unlinked one, its http.route without the /v1 prefix), and its exception logs
         # would bypass the redaction of ledger_common/logs.py.
         telemetry={"tracing": False, "operation_spans": False, "logs": False},
+        # No 307 from /v1/wallets/ to /v1/wallets: Starlette builds that Location from the request's Host
+        # and X-Forwarded-Proto, which the caller writes. A path with a trailing slash is a 404 like any other.
+        redirect_slashes=False,
     )
     problems.install(app)
     gateway_metrics.install(app, enabled=settings.metrics_enabled)  # GET /metrics, outside /v1 and the schema
@@ -81,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
         from http_gateway.traced import TraceRequests
 
         app.add_middleware(TraceRequests)
+    app.add_middleware(BodyLimit)  # outermost: a body over the bound is refused before anything reads it
     # Authentication for all of /v1 (401 before anything else); each route adds its scope (403).
     # Every error a route can answer is declared once per kind of route, as a problem document.
     v1 = APIRouter(

@@ -104,6 +104,8 @@ async def authenticate(
     if parsed is None:
         raise Problem(401, "unauthorized", _UNAUTHORIZED)
     digest = hash_secret(settings.api_key_pepper.get_secret_value().encode(), parsed)
+    if keys.unknown(parsed.public_id):
+        raise Problem(401, "unauthorized", _UNAUTHORIZED)  # found in no key row a moment ago
     key = keys.get(parsed.public_id)
     if key is None:
         key, retry_after = await _from_database(pool, keys, parsed.public_id, digest)
@@ -135,6 +137,7 @@ async def _from_database(
     epoch = keys.epoch
     row = await pool.fetchrow(_AUTHENTICATE, public_id, digest, MIN_RATE)
     if row is None:
+        keys.put_unknown(public_id, epoch=epoch)
         return None, None
     key = CachedKey(
         id=row["id"],

@@ -13,6 +13,10 @@ Commands do not depend on this at all: the worker reads the caller's key in the 
 and refuses a revoked key's command there (ledger_worker/callers.py). What the cache can delay, by
 the few milliseconds a notification takes, is a read served to a key revoked just before.
 
+A public id that matches no key is remembered too (a bounded set, for a minute at most), so a caller
+sending made-up tokens costs one database read per id, not one per request; a key created under such an id
+is announced like any change, so the set never hides a key that exists.
+
 Rate limits lease tokens from the shared bucket (``ledger_take_tokens``): a key may take at once what
 its rate refills in ``LEASE_SECONDS`` (at most ``MAX_LEASE``, at least one), spent from memory until
 used up or expired. Every token is still taken from the one bucket, so no gateway, nor all of them
@@ -28,6 +32,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -46,6 +51,11 @@ TOUCH_SECONDS = 60.0
 #: The listening connection is checked this often; a failed check empties and bypasses the cache.
 KEEPALIVE_SECONDS = 5.0
 RECONNECT_SECONDS = 1.0
+#: Public ids found in no key row, remembered so a flood of made-up tokens costs no database read each:
+#: at most this many (the oldest forgotten first), each for at most ``UNKNOWN_SECONDS``. A key created
+#: with such an id is announced on ``CHANNEL`` (migration 0011) and forgotten here at once.
+MAX_UNKNOWN = 10_000
+UNKNOWN_SECONDS = 60.0
 
 TOUCH = """
 UPDATE api_keys SET last_used_at = clock_timestamp()
@@ -115,6 +125,7 @@ class KeyCache:
         self._dsn = dsn
         self._enabled = enabled
         self._keys: dict[str, CachedKey] = {}
+        self._unknown: OrderedDict[str, float] = OrderedDict()  # public id -> monotonic time it expires
         self._live = False
         self._epoch = 0
         self._task: asyncio.Task[None] | None = None
@@ -136,6 +147,25 @@ class KeyCache:
         """Keep ``key``, read from the database when the epoch was ``epoch``, unless something changed since."""
         if self._live and epoch == self._epoch:
             self._keys[public_id] = key
+
+    def unknown(self, public_id: str) -> bool:
+        """Whether ``public_id`` was found in no key row a moment ago (and nothing about it changed since)."""
+        expires = self._unknown.get(public_id) if self._live else None
+        if expires is None:
+            return False
+        if expires < time.monotonic():
+            del self._unknown[public_id]
+            return False
+        return True
+
+    def put_unknown(self, public_id: str, *, epoch: int) -> None:
+        """Remember that no key has ``public_id``, read when the epoch was ``epoch``, unless something changed."""
+        if not self._live or epoch != self._epoch:
+            return
+        self._unknown[public_id] = time.monotonic() + UNKNOWN_SECONDS
+        self._unknown.move_to_end(public_id)
+        while len(self._unknown) > MAX_UNKNOWN:
+            self._unknown.popitem(last=False)
 
     def forget(self, key_id: UUID) -> None:
         """Drop a key this process just changed, without waiting for its notification."""
@@ -167,8 +197,10 @@ class KeyCache:
         self._epoch += 1
         if public_id == "*":
             self._keys.clear()
+            self._unknown.clear()
         else:
             self._keys.pop(public_id, None)
+            self._unknown.pop(public_id, None)
 
     def _down(self, *_: object) -> None:
         if self._live:
@@ -176,6 +208,7 @@ class KeyCache:
         self._live = False
         self._epoch += 1
         self._keys.clear()
+        self._unknown.clear()
 
     async def _listen_forever(self) -> None:
         while True:
@@ -186,6 +219,7 @@ class KeyCache:
                 await conn.add_listener(CHANNEL, self._forget)
                 self._epoch += 1
                 self._keys.clear()
+                self._unknown.clear()
                 self._live = True
                 while True:
                     await asyncio.sleep(KEEPALIVE_SECONDS)

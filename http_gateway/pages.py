@@ -14,6 +14,14 @@ from fastapi import Depends, Query, Request
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
+from contracts.bounds import (
+    MAX_CURSOR_CHARS,
+    MAX_JSON_DEPTH,
+    MAX_METADATA_FILTERS,
+    MAX_METADATA_KEY_CHARS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_PAGE_ITEMS,
+)
 from http_gateway.problems import Problem
 from ledger_common.strict_json import NotStrictJson, check_json
 
@@ -47,13 +55,15 @@ def _utc(value: datetime) -> datetime:
 Moment = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_utc)]
 #: A (created_at, id) keyset position.
 KEYSET: TypeAdapter[tuple[datetime, UUID]] = TypeAdapter(tuple[Moment, UUID])
-Limit = Annotated[int, Query(ge=1, le=500, description="Items per page")]
-Cursor = Annotated[str | None, Query(max_length=4096, description="`next_cursor` of the previous page; opaque")]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_ITEMS, description="Items per page")]
+Cursor = Annotated[
+    str | None, Query(max_length=MAX_CURSOR_CHARS, description="`next_cursor` of the previous page; opaque")
+]
 From = Annotated[Moment | None, Query(alias="from", description="Only what was posted at or after this moment")]
 To = Annotated[Moment | None, Query(alias="to", description="Only what was posted before this moment")]
 At = Annotated[Moment | None, Query(description="As of this moment (default: now)")]
 
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+_METADATA_KEY = re.compile(rf"^[A-Za-z0-9_.:\-]{{1,{MAX_METADATA_KEY_CHARS}}}$")
 #: How the list endpoints describe their metadata filters (they cannot be declared one by one).
 METADATA_HELP = (
     " Filter by metadata with `metadata.<key>=<value>` (repeatable, all must match; exact values),"
@@ -104,10 +114,6 @@ def _declared(route: APIRoute) -> tuple[frozenset[str], bool]:
 _DECLARED: dict[int, tuple[frozenset[str], bool]] = {}  # by id(route): routes live as long as the app
 
 
-#: Deepest JSON nesting a request body may have (the deepest, a multi-leg transaction, nests three).
-MAX_BODY_DEPTH = 32
-
-
 async def strict_body(request: Request) -> None:
     """422 for a JSON body that is not strict JSON (``ledger_common.strict_json``): a repeated key would
     otherwise be read as its last value (``{"amount": 1, "amount": 7}`` deposits 7). The same check as
@@ -118,7 +124,7 @@ async def strict_body(request: Request) -> None:
     if not body or "json" not in request.headers.get("content-type", ""):
         return
     try:
-        check_json(body, max_depth=MAX_BODY_DEPTH)
+        check_json(body, max_depth=MAX_JSON_DEPTH)
     except NotStrictJson as exc:
         errors = [{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
         raise Problem(422, "validation_error", f"the body is not strict JSON: {exc}", errors=errors) from None
@@ -163,17 +169,18 @@ async def metadata_filter(request: Request) -> dict[str, str]:
         if not name.startswith("metadata."):
             continue
         key = name.removeprefix("metadata.")
-        bad_value = len(value) > 512 or "\x00" in value
+        bad_value = len(value) > MAX_METADATA_VALUE_CHARS or "\x00" in value
         if not _METADATA_KEY.fullmatch(key) or bad_value or (key in wanted and wanted[key] != value):
             raise Problem(
                 422,
                 "validation_error",
-                f"{name}: a metadata key is 1-64 of A-Z a-z 0-9 _ . : - with one value of at most 512 characters",
+                f"{name}: a metadata key is 1-{MAX_METADATA_KEY_CHARS} of A-Z a-z 0-9 _ . : - with one value of at most"
+                f" {MAX_METADATA_VALUE_CHARS} characters",
                 errors=[{"loc": ["query", name], "msg": "invalid metadata filter", "type": "value_error"}],
             )
         wanted[key] = value
-    if len(wanted) > 16:
-        raise Problem(422, "validation_error", "at most 16 metadata filters")
+    if len(wanted) > MAX_METADATA_FILTERS:
+        raise Problem(422, "validation_error", f"at most {MAX_METADATA_FILTERS} metadata filters")
     return wanted
 
 

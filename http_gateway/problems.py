@@ -40,9 +40,8 @@ class Problem(Rejected):
             self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
-def problem_response(
-    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
-) -> JSONResponse:
+def problem_document(status: int, code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The RFC 9457 document of a refusal, as JSON-ready data."""
     body = {
         "type": f"urn:ledger:problem:{code}",
         "title": code.replace("_", " "),
@@ -51,7 +50,14 @@ def problem_response(
         "code": code,
         **extra,
     }
-    return JSONResponse(jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return dict(jsonable_encoder(body))
+
+
+def problem_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = problem_document(status, code, detail, **extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 _DESCRIPTIONS = {
@@ -128,6 +134,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     406: "not_acceptable",
     413: "payload_too_large",
+    431: "headers_too_large",
     429: "rate_limited",
     415: "unsupported_media_type",
 }

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
+from contracts.ids import SYSTEM_ROLES, system_account_id, system_wallet_id
 from ledger_common.db import connect
 from ledger_common.settings import Settings
 
@@ -98,6 +99,15 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ),
     HASH_CHECK,
     HEAD_CHECK,
+    (
+        "system_accounts",
+        "a system account's id is held by an account that is not that system account, or none holds it",
+        # each registered currency's system account ids, their role's wallet and the currency
+        "SELECT t.a::text AS subject, coalesce('in wallet ' || x.wallet_id || ' (' || x.kind || ', '"
+        " || x.currency || ')', 'missing') AS detail FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(a, w, c)"
+        " LEFT JOIN accounts x ON x.id = t.a"
+        " WHERE x.id IS NULL OR x.kind <> 'system' OR x.wallet_id <> t.w OR x.currency <> t.c",
+    ),
 )
 
 
@@ -113,9 +123,14 @@ async def run_audit(conn: asyncpg.Connection, *, outbox_max_age: float) -> list[
     """All findings (at most 1,000 per check), in one repeatable-read snapshot."""
     findings: list[Finding] = []
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        codes = [r["code"] for r in await conn.fetch("SELECT code FROM currencies")]
+        system = [(system_account_id(c, role), system_wallet_id(role), c) for c in codes for role in SYSTEM_ROLES]
+        params = {
+            "outbox_stuck": (outbox_max_age,),
+            "system_accounts": tuple([row[i] for row in system] for i in range(3)),
+        }
         for name, meaning, sql in CHECKS:
-            args = (outbox_max_age,) if "$1" in sql else ()
-            for row in await conn.fetch(sql + " LIMIT 1000", *args):
+            for row in await conn.fetch(sql + " LIMIT 1000", *params.get(name, ())):
                 findings.append(Finding(name, meaning, row["subject"], row["detail"]))
     return findings
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.bounds import MAX_BODY_BYTES
 from contracts.errors import Rejected
 from contracts.topology import Topology
 from ledger_common.settings import Settings
@@ -144,6 +145,15 @@ def _ctl(*args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
+def set_max_message_size(size: int) -> None:
+    """The broker refuses a message over ``size`` bytes (the channel is closed with 406), for every vhost:
+    a publisher cannot make the broker store or the worker read megabytes (contracts.bounds.MAX_BODY_BYTES).
+
+    Set at run time on the node ``rabbitmqctl`` reaches (each node of a cluster needs it) and lost on its
+    restart: put ``max_message_size`` in rabbitmq.conf too, as deploy/rabbitmq/rabbitmq.conf does."""
+    _ctl("eval", f"application:set_env(rabbit, max_message_size, {int(size)}).")
+
+
 def apply(grants: list[Grant], topology: Topology, *, vhost: str, passwords: Mapping[str, str]) -> None:
     """Create or update the vhost, users, passwords and permissions, then import the topology."""
     if vhost not in _ctl("-s", "list_vhosts", "name").split():
@@ -167,6 +177,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     b.add_argument("--subscriber", action="append", default=[], help="downstream subscriber user (repeatable)")
     b.add_argument("--write-definitions", type=Path, default=None, help="write a definitions file instead")
     b.add_argument("--admin", default=None, help="with --write-definitions: also an administrator user")
+    b.add_argument(
+        "--max-message-size",
+        type=int,
+        default=MAX_BODY_BYTES,
+        help=f"the broker's max_message_size in bytes, for every vhost (default {MAX_BODY_BYTES}, the body bound;"
+        " 0 leaves the broker's own)",
+    )
 
 
 def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
@@ -186,6 +203,9 @@ def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
         else:
             apply(grants, topology, vhost=vhost, passwords=secret)
             print(f"vhost {vhost}: {len(grants)} users and permissions set, topology declared")
+            if args.max_message_size > 0:
+                set_max_message_size(args.max_message_size)
+                print(f"broker max_message_size: {args.max_message_size} bytes")
         if args.publisher and not args.write_definitions:
             from ledger_cli.publishers import grant_all
 

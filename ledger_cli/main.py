@@ -22,6 +22,7 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     from http_gateway.app import create_app
+    from http_gateway.edge import BoundedHttpTools
 
     app = create_app(settings)
     tune_gc(settings.gc_threshold)
@@ -33,6 +34,7 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
         log_config=None,  # keep our root handler, whose formatter redacts secrets
         timeout_keep_alive=75,  # longer than client/LB idle timeouts, so the client closes first
         access_log=False,
+        http=BoundedHttpTools,  # httptools with a bound on the request head (contracts.bounds)
     )
     return 0
 

@@ -13,15 +13,13 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from contracts.bounds import MAX_BODY_BYTES, MAX_JSON_DEPTH
+
+__all__ = ["MAX_BODY_BYTES", "MAX_REASON", "Undecodable", "decode"]
 from contracts.commands import Command, parse_command
 from contracts.errors import Rejected
 from ledger_common.strict_json import NotStrictJson, check_json
 
-#: Largest body accepted. A command envelope is well under 1 KiB; the bound keeps a hostile or
-#: broken publisher from making the worker parse megabytes.
-MAX_BODY_BYTES = 256 * 1024
-#: Deepest JSON nesting accepted; commands nest three levels.
-MAX_DEPTH = 32
 #: Longest reason put in a header (pydantic locations can echo arbitrary field names).
 MAX_REASON = 300
 
@@ -53,7 +51,7 @@ def decode(body: bytes, content_type: str | None) -> Command:
     except UnicodeDecodeError as exc:
         raise Undecodable(f"body is not UTF-8 (byte {exc.start})") from None
     try:
-        check_json(text, max_depth=MAX_DEPTH)
+        check_json(text, max_depth=MAX_JSON_DEPTH)
     except NotStrictJson as exc:
         raise Undecodable(f"invalid JSON: {exc}") from None
     try:

@@ -52,6 +52,12 @@ class ReservedCommandId(Refused, PermissionDenied):
     refusal = Refusal.RESERVED_COMMAND_ID
 
 
+class ReservedId(Refused):
+    """``reserved_id``"""
+
+    refusal = Refusal.RESERVED_ID
+
+
 class CurrencyNotFound(Refused, NotFoundError):
     """``currency_not_found``"""
 
@@ -158,6 +164,12 @@ class BalanceOverflow(Refused):
     """``balance_overflow``"""
 
     refusal = Refusal.BALANCE_OVERFLOW
+
+
+class AmountOutOfRange(Refused):
+    """``amount_out_of_range``"""
+
+    refusal = Refusal.AMOUNT_OUT_OF_RANGE
 
 
 class ExceedsTransactionLimit(Refused):
@@ -307,6 +319,7 @@ REFUSED: dict[Refusal, type[Refused]] = {
     Refusal.UNBOUND_KEY_REQUIRED: UnboundKeyRequired,
     Refusal.FORBIDDEN_PARTY: ForbiddenParty,
     Refusal.RESERVED_COMMAND_ID: ReservedCommandId,
+    Refusal.RESERVED_ID: ReservedId,
     Refusal.CURRENCY_NOT_FOUND: CurrencyNotFound,
     Refusal.CURRENCY_EXISTS: CurrencyExists,
     Refusal.CURRENCY_MISMATCH: CurrencyMismatch,
@@ -325,6 +338,7 @@ REFUSED: dict[Refusal, type[Refused]] = {
     Refusal.METADATA_LIMIT: MetadataLimit,
     Refusal.INSUFFICIENT_FUNDS: InsufficientFunds,
     Refusal.BALANCE_OVERFLOW: BalanceOverflow,
+    Refusal.AMOUNT_OUT_OF_RANGE: AmountOutOfRange,
     Refusal.EXCEEDS_TRANSACTION_LIMIT: ExceedsTransactionLimit,
     Refusal.EXCEEDS_DAILY_AMOUNT: ExceedsDailyAmount,
     Refusal.EXCEEDS_DAILY_COUNT: ExceedsDailyCount,
@@ -357,6 +371,7 @@ __all__ = [
     "AccountFrozen",
     "AccountNotFound",
     "AlreadyReversed",
+    "AmountOutOfRange",
     "BalanceOverflow",
     "CaptureExceedsHold",
     "CurrencyExists",
@@ -392,6 +407,7 @@ __all__ = [
     "RecipientRequired",
     "RefundExceedsPaid",
     "ReservedCommandId",
+    "ReservedId",
     "SameAccount",
     "SystemAccount",
     "TransactionNotFound",

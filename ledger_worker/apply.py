@@ -21,11 +21,11 @@ from typing import Any
 import asyncpg
 
 from contracts.commands import Command, payload_digest
-from contracts.ids import SystemRole, command_scope
+from contracts.ids import command_scope
 from contracts.results import CommandResult, Refusal
 from ledger_common import metrics
 from ledger_worker.callers import load_callers
-from ledger_worker.load import collect, ensure_system_accounts, load, load_currencies
+from ledger_worker.load import collect, load, load_currencies
 from ledger_worker.model import Caller, Currency
 from ledger_worker.run import run
 from ledger_worker.store import LostRace, store
@@ -34,11 +34,10 @@ log = logging.getLogger("ledger_worker")
 
 
 class Applier:
-    """Applies batches; keeps the process-wide caches (currencies, known system accounts)."""
+    """Applies batches; keeps the process-wide cache of currencies."""
 
     def __init__(self) -> None:
         self._currencies: dict[str, Currency] = {}
-        self._system_ready: set[tuple[SystemRole, str]] = set()
 
     async def apply(
         self,
@@ -85,7 +84,8 @@ class Applier:
         traced: Sequence[str | None] | None = None,
     ) -> list[CommandResult]:
         needs = collect(cmds)
-        await self._prepare(conn, needs.currencies, needs.system)
+        if not self._currencies or needs.currencies - self._currencies.keys():
+            self._currencies = await load_currencies(conn)  # a code not seen yet: registered since?
         results: list[CommandResult | None] = [None] * len(cmds)
         known: list[Currency] = []
         keys = [command_scope(c.principal, c.command_id) for c in cmds]
@@ -113,17 +113,6 @@ class Applier:
             if results[i] is None:
                 results[i] = _replay(cmd, *stored[keys[i]])
         return [r for r in results if r is not None]
-
-    async def _prepare(
-        self, conn: asyncpg.Connection, currencies: set[str], system: set[tuple[SystemRole, str]]
-    ) -> None:
-        """Refresh the currency cache for unknown codes; create missing system accounts (committed)."""
-        if not self._currencies or currencies - self._currencies.keys():
-            self._currencies = await load_currencies(conn)
-        missing = {(r, c) for r, c in system if c in self._currencies} - self._system_ready
-        if missing:
-            await ensure_system_accounts(conn, missing)
-            self._system_ready |= missing
 
 
 async def _lookup(conn: asyncpg.Connection, cmds: Sequence[Command]) -> tuple[datetime, dict[str, tuple[str, Any]]]:

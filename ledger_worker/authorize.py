@@ -19,9 +19,10 @@ from uuid import UUID
 from contracts.base import Party, WithParties
 from contracts.catalogue import SPECS, PartyRule
 from contracts.commands import Command
-from contracts.ids import RESERVED_COMMAND_PREFIXES
+from contracts.ids import RESERVED_COMMAND_PREFIXES, is_ledger_id
 from contracts.keys import Scope
 from contracts.money import PostTransaction
+from contracts.refs import references
 from contracts.results import Refusal
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Caller, Refused, Wallet
@@ -43,6 +44,7 @@ def check(book: Book, cmd: Command, caller: Caller) -> None:
         )
     if caller.revoked:
         raise Refused(Refusal.KEY_REVOKED, "the API key that sent this command is revoked or unknown")
+    _check_chosen_ids(cmd)
     if spec.scope is None:
         raise Refused(Refusal.FORBIDDEN_SCOPE, f"only the ledger itself sends {cmd.type}")
     if spec.scope not in caller.scopes:
@@ -52,6 +54,17 @@ def check(book: Book, cmd: Command, caller: Caller) -> None:
     for rule in spec.parties:
         for side, credited in _sides(book, cmd, rule):
             _check_side(caller, rule, side, credited=credited)
+
+
+def _check_chosen_ids(cmd: Command) -> None:
+    """Refuse an id the caller chose for a new object if it is of the kind the ledger derives."""
+    for declared in references(type(cmd.payload)):  # new objects are named at the top level only
+        value = getattr(cmd.payload, declared.field)
+        if declared.ref.new and isinstance(value, UUID) and is_ledger_id(value):
+            raise Refused(
+                Refusal.RESERVED_ID,
+                f"{declared.field}: version-5 UUIDs are the ids the ledger derives; choose a random one (version 4)",
+            )
 
 
 def _check_side(caller: Caller, rule: PartyRule, side: Side | list[Side], *, credited: bool) -> None:

@@ -14,12 +14,24 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from contracts.base import Party, WalletRefParts
-from contracts.ids import SystemRole, system_account_id
+from contracts.base import MAX_AMOUNT, Party, WalletRefParts
+from contracts.errors import Bug
+from contracts.ids import SystemRole, system_account_id, system_wallet_id
 from contracts.results import Refusal
 from ledger_worker.model import Account, Currency, Hold, Intent, KeyLimit, PastTransaction, Refused, Wallet
 
 Loaded = Account | Wallet | Hold | Intent | PastTransaction | KeyLimit
+
+#: Fields stored as ``numeric(38, 0)``: a change leaving ±MAX_AMOUNT is refused here, whichever rule makes
+#: it, and never reaches the database as an error that would sink the batch.
+_STORED_AMOUNTS = {
+    "balance": Refusal.BALANCE_OVERFLOW,
+    "held": Refusal.BALANCE_OVERFLOW,
+    "amount": Refusal.AMOUNT_OUT_OF_RANGE,
+    "captured_amount": Refusal.AMOUNT_OUT_OF_RANGE,
+    "paid_amount": Refusal.AMOUNT_OUT_OF_RANGE,
+    "refunded_amount": Refusal.AMOUNT_OUT_OF_RANGE,
+}
 
 
 class Book:
@@ -115,8 +127,16 @@ class Book:
         return self.wallet_account(wallet, currency) or wallet
 
     def system(self, role: SystemRole, currency: str) -> Account:
+        """The ``role`` system account in ``currency``: found by its well-known id, trusted by its row.
+
+        Being a system account is a property of the row (its kind, its wallet), never of the id; the ids
+        are closed to callers (``contracts.ids.is_ledger_id``), so a row at this id that is not the system
+        account is damage from before that rule: no flow pays into it (``ledger audit`` names it)."""
         self.currency(currency)
-        return self.account(system_account_id(currency, role), currency)
+        account = self.account(system_account_id(currency, role), currency)
+        if account.kind != "system" or account.wallet_id != system_wallet_id(role):
+            raise Bug(f"account {account.id}, the {role} account of {currency}, is not a system account")
+        return account
 
     def hold(self, hold_id: UUID) -> Hold:
         if hold_id not in self.holds:
@@ -132,6 +152,8 @@ class Book:
 
     def set(self, obj: object, **changes: Any) -> None:
         for name, value in changes.items():
+            if name in _STORED_AMOUNTS and not -MAX_AMOUNT <= value <= MAX_AMOUNT:
+                raise Refused(_STORED_AMOUNTS[name], f"the {name} would be {value}, beyond what the ledger stores")
             old = getattr(obj, name)
             self._undo.append(_restore(obj, name, old))
             setattr(obj, name, value)

@@ -12,13 +12,18 @@ from ledger_worker.model import KeySpendRow, Refused
 from ledger_worker.outcome import Outcome
 
 
-def charge_key(book: Book, out: Outcome, amount: int, currency: str) -> None:
-    """Count ``amount`` of ``currency`` against the command's API key; refuse what exceeds its limits."""
+def charge_key(book: Book, out: Outcome, amount: int, currency: str, *, payment: int | None = None) -> None:
+    """Count ``amount`` of ``currency`` against the command's API key; refuse what exceeds its limits.
+
+    ``payment``: the whole payment ``amount`` adds to (a hold's total after an increment), which the
+    per-transaction maximum covers; the 24 h total counts only what is new.
+    """
     key_id = out.key_id
     limit = book.key_limits.get((key_id, currency)) if key_id is not None and amount > 0 else None
     if limit is None:
         return
-    if limit.per_transaction_max is not None and amount > limit.per_transaction_max:
+    whole = amount if payment is None else payment
+    if limit.per_transaction_max is not None and whole > limit.per_transaction_max:
         raise Refused(
             Refusal.EXCEEDS_KEY_LIMIT,
             f"this API key may commit at most {limit.per_transaction_max} {currency} per transaction",

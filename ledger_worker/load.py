@@ -19,13 +19,13 @@ from contracts.base import WalletRefParts
 from contracts.catalogue import SPECS
 from contracts.commands import Command
 from contracts.ids import (
+    SYSTEM_ROLES,
     SystemRole,
     command_scope,
     derived_id,
     object_id,
     principal_key,
     system_account_id,
-    system_wallet_id,
     wallet_account_id,
 )
 from contracts.refs import Declared, walk
@@ -76,6 +76,8 @@ class Needs:
                 self.transaction_ids.add(value)
             case "currency":
                 self.currencies.update(value if isinstance(value, tuple) else (value,))
+                if ref.new:  # registering a currency opens its system accounts: load any taken id
+                    self.system.update((role, value) for role in SYSTEM_ROLES)
 
 
 def collect(cmds: Sequence[Command]) -> Needs:
@@ -94,21 +96,6 @@ def collect(cmds: Sequence[Command]) -> Needs:
             needs.key_ids.add(key_id)
     needs.wallet_refs -= needs.locked_wallet_refs
     return needs
-
-
-async def ensure_system_accounts(conn: asyncpg.Connection, wanted: set[tuple[SystemRole, str]]) -> None:
-    """Create missing system accounts, each committed on its own before any batch locks it.
-
-    Creating one inside a batch would let a concurrent batch miss it until the first commits.
-    """
-    await conn.execute(
-        "INSERT INTO accounts (id, wallet_id, currency, kind, min_balance)"
-        " SELECT a, w, c, 'system', NULL FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS t(a, w, c)"
-        " WHERE EXISTS (SELECT 1 FROM currencies WHERE code = c) ON CONFLICT DO NOTHING",
-        [system_account_id(c, role) for role, c in wanted],
-        [system_wallet_id(role) for role, _ in wanted],
-        [c for _, c in wanted],
-    )
 
 
 async def load(conn: asyncpg.Connection, needs: Needs, *, now: datetime, currencies: dict[str, Currency]) -> Book:

@@ -50,6 +50,12 @@ def post(
     currency = legs[0][0].currency
     if sum(m for _, m in legs) != 0 or any(a.currency != currency for a, _ in legs):
         raise Bug("a rule built an unbalanced transaction")  # never a refusal
+    if amount > MAX_AMOUNT:  # legs are each in range; their sum (64 of them) need not be
+        raise Refused(Refusal.AMOUNT_OUT_OF_RANGE, f"the transaction's total {amount} is over {MAX_AMOUNT}")
+    if len({a.id for a, _ in legs}) < len(legs):
+        # An account named twice gets its credits first, so no balance recorded on the way to its final
+        # one is below its minimum (the minimum is checked on the net; a debit first would record less).
+        legs = sorted(legs, key=lambda leg: leg[1] < 0)
     net: dict[UUID, int] = defaultdict(int)
     debited: dict[UUID, int] = defaultdict(int)
     for account, signed in legs:

@@ -101,7 +101,7 @@ def increment_hold(book: Book, cmd: Command, p: IncrementHold) -> Outcome:
     account = book.account(hold.account_id)
     total = hold.amount + p.amount
     check_debit(account, total, -p.amount)
-    charge_key(book, out, p.amount, account.currency)
+    charge_key(book, out, p.amount, account.currency, payment=total)
     expires_at = book.now + timedelta(seconds=p.expires_in_seconds) if p.expires_in_seconds else hold.expires_at
     book.set(hold, amount=total, expires_at=expires_at)
     book.set(account, held=account.held + p.amount)

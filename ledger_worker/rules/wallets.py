@@ -10,7 +10,7 @@ from contracts.events import (
     WalletMetadataChanged,
     WalletStatusChanged,
 )
-from contracts.ids import object_id, wallet_account_id
+from contracts.ids import SYSTEM_ROLES, object_id, system_account_id, system_wallet_id, wallet_account_id
 from contracts.results import Refusal
 from contracts.wallets import (
     CloseWallet,
@@ -23,7 +23,7 @@ from contracts.wallets import (
     UnfreezeWallet,
 )
 from ledger_worker.book import Book
-from ledger_worker.model import Currency, Refused, Wallet
+from ledger_worker.model import Account, Currency, Refused, Wallet
 from ledger_worker.outcome import Outcome
 from ledger_worker.rules.common import customer_wallet, open_account, payer
 from ledger_worker.rules.registry import outcome, rule
@@ -35,6 +35,11 @@ def register_currency(book: Book, cmd: Command, p: RegisterCurrency) -> Outcome:
     if p.code in book.currencies:
         raise Refused(Refusal.CURRENCY_EXISTS, f"currency {p.code} is already registered")
     book.add_currency(Currency(p.code, p.name, p.exponent))
+    for role in SYSTEM_ROLES:  # a currency's system accounts exist from here on, never made on first use
+        account_id = system_account_id(p.code, role)
+        if account_id in book.accounts:  # only an account opened before ids were closed to callers
+            raise Refused(Refusal.ACCOUNT_EXISTS, f"account {account_id}, the {role} account of {p.code}, exists")
+        book.add(Account(account_id, system_wallet_id(role), p.code, "system", min_balance=None, new=True))
     out.emit("currency.registered", CurrencyRegistered(code=p.code, name=p.name, exponent=p.exponent))
     return out
 

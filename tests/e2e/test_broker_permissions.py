@@ -70,7 +70,11 @@ def broker(isolated: Processes) -> Iterator[Broker]:
 
 def _setup(system: Processes, b: Broker) -> subprocess.CompletedProcess[str]:
     users = ["--user-prefix", b.prefix, "--publisher", b.publisher, "--scope", "wallets", "--subscriber", b.subscriber]
-    return system.run_cli("broker-setup", "--vhost", b.vhost, *users, env=b.env(), check=False, timeout=120)
+    # --max-message-size 0: the machine's own broker is shared and never reconfigured (tests/e2e/test_cluster.py
+    # checks the setting on a broker node of the test's own).
+    return system.run_cli(
+        "broker-setup", "--vhost", b.vhost, *users, "--max-message-size", "0", env=b.env(), check=False, timeout=120
+    )
 
 
 async def _connect(b: Broker, user: str) -> AbstractRobustConnection:

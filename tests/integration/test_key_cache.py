@@ -147,3 +147,37 @@ async def test_concurrent_requests_of_one_key_share_one_lease(pool: asyncpg.Pool
     assert all(w == 0 for w in waits)
     left = await pool.fetchval("SELECT tokens FROM api_key_buckets WHERE key_id = $1", key_id)
     assert 100_000 - left < 1000 + 50  # one lease of 1000 (plus the refill meanwhile), not 200 leases
+
+
+async def test_an_unknown_public_id_is_remembered_until_a_key_has_it(cache: KeyCache, pool: asyncpg.Pool) -> None:
+    """A flood of made-up tokens costs one read per public id; a key created with that id (here: a copy of a
+    real key row given it) is announced on insert and forgotten as unknown at once (migration 0011)."""
+    key_id, _ = await _key(pool)
+    public_id = uuid.uuid4().hex[:12]
+    cache.put_unknown(public_id, epoch=cache.epoch)
+    assert cache.unknown(public_id) and not cache.unknown(uuid.uuid4().hex[:12])
+    await pool.execute(
+        "INSERT INTO api_keys (id, name, prefix, public_id, secret_hash, scopes, created_by)"
+        " SELECT $2, name, 'lk_test_' || $3, $3, secret_hash, scopes, created_by FROM api_keys WHERE id = $1",
+        key_id,
+        uuid.uuid4(),
+        public_id,
+    )
+    await _eventually(lambda: not cache.unknown(public_id))
+
+
+async def test_unknown_public_ids_are_bounded_and_expire(cache: KeyCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    from http_gateway import keycache
+
+    monkeypatch.setattr(keycache, "MAX_UNKNOWN", 3)
+    ids = [uuid.uuid4().hex[:12] for _ in range(4)]
+    for public_id in ids:
+        cache.put_unknown(public_id, epoch=cache.epoch)
+    assert [cache.unknown(p) for p in ids] == [False, True, True, True]  # the oldest went first
+    stale = cache.epoch
+    cache.forget(uuid.uuid4())  # any change since the read: the read is not remembered
+    cache.put_unknown(ids[0], epoch=stale)
+    assert not cache.unknown(ids[0])
+    monkeypatch.setattr(keycache, "UNKNOWN_SECONDS", -1.0)
+    cache.put_unknown(ids[0], epoch=cache.epoch)
+    assert not cache.unknown(ids[0])  # expired at once

@@ -77,3 +77,36 @@ async def test_parallel_debits_never_exceed_an_accounts_daily_limits(pool: async
     counted = await asyncio.gather(*(apply_one(pool, m) for m in small))
     assert sum(r.status == "applied" for r in counted) == 2  # 15 debits a day at most
     assert {r.refusal for r in counted if r.status == "refused"} == {"exceeds_daily_count"}
+
+
+async def test_a_keys_per_transaction_maximum_covers_a_holds_total_after_increments(pool: asyncpg.Pool) -> None:
+    """Issue: a hold of 400 incremented by 400 was captured as one 800 under a 500 maximum."""
+    principal = await _key_with_daily_limit(pool, per_day=10_000, per_transaction=500)
+    _, account = await funded_wallet(pool, 10_000)
+    hold = await apply_one(
+        pool, cmd("hold.place", account_id=str(account), amount=400, currency="USD", principal=principal)
+    )
+    assert hold.status == "applied"
+    over = await apply_one(pool, cmd("hold.increment", hold_id=str(hold.hold_id), amount=400, principal=principal))
+    assert over.refusal == "exceeds_key_limit"
+    within = await apply_one(pool, cmd("hold.increment", hold_id=str(hold.hold_id), amount=100, principal=principal))
+    assert within.status == "applied"  # 500 in all: at the maximum
+
+
+async def test_every_recorded_balance_after_respects_the_minimum(pool: asyncpg.Pool) -> None:
+    """Issue: legs debiting then crediting one account recorded a balance_after far below its minimum."""
+    _, a = await funded_wallet(pool, 100)
+    _, b = await funded_wallet(pool, 0)
+    legs = [
+        {"account_id": str(a), "side": "debit", "amount": 1_000},
+        {"account_id": str(a), "side": "credit", "amount": 950},
+        {"account_id": str(b), "side": "credit", "amount": 50},
+    ]
+    result = await apply_one(pool, cmd("transaction.post", currency="USD", legs=legs, principal="service"))
+    assert result.status == "applied", result
+    rows = await pool.fetch(
+        "SELECT amount, balance_after FROM postings WHERE account_id = $1 AND transaction_id = $2 ORDER BY id",
+        a,
+        result.transaction_id,
+    )
+    assert [(r["amount"], r["balance_after"]) for r in rows] == [(950, 1_050), (-1_000, 50)]
