@@ -9,14 +9,14 @@ round's. ``event_stream_state`` is where the stream publisher records how far it
 
 Both new tables are append-only like ``events``; the state rows change, never disappear.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 from migrations.sql import run
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 
 UPGRADE = r"""
 -- Nullable and without a rewrite: rows written before now keep NULL (they are numbered below).
