@@ -120,7 +120,7 @@ async def test_relay_killed_after_publishing_to_the_stream_before_recording_it(
     await log_load.transfers(isolated_settings, ids, EVENTS // 2, tag="early")
     await wait_until(lambda: _all_applied(db), timeout=900)  # the relay finds them all at once
     isolated.start("relay", crash_at="relay.after_log_publish")
-    assert isolated.wait_exit("relay") == -signal.SIGKILL
+    assert isolated.wait_exit("relay", timeout=900) == -signal.SIGKILL  # numbering them all comes first
     assert await db.fetchval("SELECT published FROM event_stream_state") == 0  # nothing recorded...
     connection = await aio_pika.connect(isolated_settings.amqp_url.get_secret_value())
     try:
