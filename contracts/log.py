@@ -20,7 +20,7 @@ from contracts.keys import KeyEvent
 ReaderName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")]
 Transport = Literal["http", "amqp"]
 #: A log position as a reader holds it (0: before the first event).
-Position = Annotated[int, Field(ge=0, lt=2**63)]
+Position = Annotated[int, Field(ge=0, lt=2**63, strict=True)]
 
 
 class LogEntry(BaseModel):
