@@ -75,7 +75,7 @@ async def read_log(
     since: Annotated[pages.Moment | None, Query(description="Instead of `after`: from the first logged then")] = None,
     types: Annotated[list[str] | None, Query(alias="type", description="Event types (repeatable)")] = None,
     wallet: Annotated[WalletRef | None, Query(description="Only this wallet's events")] = None,
-    wait: Annotated[float, Query(ge=0, le=30, description="Seconds to wait for an event when none is there")] = 0,
+    wait: Annotated[int, Query(ge=0, le=30, description="Whole seconds to wait for an event when none is there")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000, description="Events per page")] = 100,
     reader: Annotated[docs.ReaderName | None, Query(description="Record `after` as this reader's position")] = None,
 ) -> docs.LogPage:
