@@ -21,13 +21,13 @@ from ledger_cli.system import OwnSystem
 from ledger_common import event_log
 from tests.conftest import base_settings
 
-WRITERS, ACCOUNTS, PER_WRITER = 8, 5, 40
+WRITERS, ACCOUNTS, PER_WRITER = 6, 5, 50
 
 
 @pytest.fixture
 async def db() -> AsyncIterator[asyncpg.Pool]:
     own = await OwnSystem.create(base_settings(), prefix="test")
-    pool = await asyncpg.create_pool(own.dsn, min_size=2, max_size=WRITERS + 6)
+    pool = await asyncpg.create_pool(own.dsn, min_size=2, max_size=WRITERS + 4)  # writers, 2 sequencers, watcher
     try:
         yield pool
     finally:
