@@ -4,6 +4,9 @@ STAMP := $(VENV)/.installed
 #: The AsyncAPI validator the tests run (@asyncapi/parser on node, pinned by its package-lock.json).
 NODE_TOOLS := tools/asyncapi
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
+#: The Node.js event log reader the tests run (amqplib, pinned by its package-lock.json).
+LOG_READER := examples/node-log-reader
+LOG_READER_STAMP := $(LOG_READER)/node_modules/.installed
 
 .PHONY: venv tools prometheus-tools browser-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench schemas clean
 
@@ -17,10 +20,14 @@ $(NODE_STAMP): $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
 	cd $(NODE_TOOLS) && npm ci --ignore-scripts --no-audit --no-fund
 	touch $(NODE_STAMP)
 
-venv: $(STAMP) $(NODE_STAMP)
+$(LOG_READER_STAMP): $(LOG_READER)/package.json $(LOG_READER)/package-lock.json
+	cd $(LOG_READER) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(LOG_READER_STAMP)
+
+venv: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP)
 
 ## tools: the node packages, the Prometheus binaries and the browser the tests use (make venv and make test install them)
-tools: $(NODE_STAMP) prometheus-tools browser-tools cluster-tools
+tools: $(NODE_STAMP) $(LOG_READER_STAMP) prometheus-tools browser-tools cluster-tools
 
 ## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
 ## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
@@ -56,7 +63,7 @@ run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP) prometheus-tools browser-tools cluster-tools
+test: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP) prometheus-tools browser-tools cluster-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
@@ -82,4 +89,4 @@ schemas: $(STAMP)
 	$(PY) -m ledger_common.metrics_table
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules $(LOG_READER)/node_modules
