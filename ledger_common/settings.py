@@ -11,9 +11,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_core import to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.nodes import node_urls
 from contracts.signing import parse_keys
 from contracts.topology import Retention, Topology
-from contracts.nodes import node_urls
 
 DEV_API_KEY = "dev-service-key-change-me"
 DEV_PEPPER = "dev-api-key-pepper-change-me"

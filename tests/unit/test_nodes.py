@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.errors import DatabaseUnavailable
-from ledger_common import db
 from contracts.nodes import address, hosts_in_query, node_urls
+from ledger_common import db
 from ledger_common.settings import Settings
 
 _text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)
