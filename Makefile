@@ -4,6 +4,9 @@ STAMP := $(VENV)/.installed
 #: The AsyncAPI validator the tests run (@asyncapi/parser on node, pinned by its package-lock.json).
 NODE_TOOLS := tools/asyncapi
 NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed
+#: The Node.js event log reader the tests run (amqplib, pinned by its package-lock.json).
+LOG_READER := examples/node-log-reader
+LOG_READER_STAMP := $(LOG_READER)/node_modules/.installed
 
 #: openapi-python-client, in a venv of its own (tests/e2e/test_openapi_client.py generates a client with it).
 OPENAPI_VENV := .venv-openapi
@@ -27,7 +30,11 @@ $(OPENAPI_STAMP): tools/openapi-client/requirements.txt constraints.txt
 	$(OPENAPI_VENV)/bin/python -m pip install -q -c constraints.txt -r tools/openapi-client/requirements.txt
 	touch $(OPENAPI_STAMP)
 
-venv: $(STAMP) $(NODE_STAMP)
+$(LOG_READER_STAMP): $(LOG_READER)/package.json $(LOG_READER)/package-lock.json
+	cd $(LOG_READER) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(LOG_READER_STAMP)
+
+venv: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP)
 
 ## openapi-client-tools: openapi-python-client (pinned in constraints.txt) in .venv-openapi, apart from the project's
 ## own dependencies: what an outside team generates a client with, for the generated-client test
@@ -35,7 +42,7 @@ openapi-client-tools: $(OPENAPI_STAMP)
 
 ## tools: the node packages, the Prometheus binaries, the browser, the cluster packages and the client generator
 ## the tests use (make venv and make test install them)
-tools: $(NODE_STAMP) prometheus-tools browser-tools cluster-tools $(OPENAPI_STAMP)
+tools: $(NODE_STAMP) $(LOG_READER_STAMP) prometheus-tools browser-tools cluster-tools $(OPENAPI_STAMP)
 
 ## prometheus-tools: Debian's prometheus (prometheus + promtool) when not on PATH. Tests run their own
 ## prometheus on a free port; the system service the package may start is stopped, so nothing relies on it.
@@ -71,7 +78,7 @@ run: $(STAMP)
 	$(PY) -m ledger_cli.main run
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
-test: $(STAMP) $(NODE_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools cluster-tools
+test: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools cluster-tools
 	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
@@ -104,4 +111,4 @@ generate: $(STAMP)
 schemas: generate
 
 clean:
-	rm -rf $(VENV) $(OPENAPI_VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
+	rm -rf $(VENV) $(OPENAPI_VENV) .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules $(LOG_READER)/node_modules

@@ -19,6 +19,7 @@ from contracts.asyncapi_messages import (
     COMMAND_MESSAGES,
     DEAD_LETTER_MESSAGES,
     EVENT_MESSAGES,
+    LOG_MESSAGES,
     REPLY_MESSAGES,
     SCHEMAS,
     Json,
@@ -39,7 +40,7 @@ ROLES = {
     "publisher": "Upstream services and the HTTP gateway: send commands, receive their results.",
     "worker": "ledger-worker: applies commands, replies, dead-letters what is not a command.",
     "relay": "outbox-relay: publishes each committed event, signed, in per-stream order.",
-    "subscriber": "Downstream services: bind their own queues to ledger.events.",
+    "subscriber": "Downstream services: bind their own queues to ledger.events, or read the event log stream.",
     "operator": "`ledger dlq list` / `ledger dlq replay`: inspects and replays dead-lettered commands.",
 }
 
@@ -123,6 +124,23 @@ def channels(t: Topology) -> Json:
             DEAD_LETTER_MESSAGES,
             queues[t.commands_dead_queue],
         ),
+        "logExchange": _channel(
+            None,
+            t.log_exchange,
+            "Fanout exchange of the event log: its one binding is the log stream. Only the relay publishes here.",
+            LOG_MESSAGES,
+            exchanges[t.log_exchange],
+        ),
+        "log": _channel(
+            t.log_stream,
+            t.log_stream,
+            "The event log: a RabbitMQ stream of every event in position order (x-ledger-position 1, 2, 3 …), "
+            "kept for its retention (x-max-age, x-max-length-bytes; whole segments are dropped). Read it with "
+            "basic.qos (a prefetch) and basic.consume argument x-stream-offset: first, last, next, an offset or a "
+            "timestamp. Positions are the ledger's: the same ones GET /v1/events gives.",
+            LOG_MESSAGES,
+            queues[t.log_stream],
+        ),
     }
 
 
@@ -141,6 +159,7 @@ def operations() -> Json:
     reply = ref("components", "replies", "commandResult")
     public = [spec.type for spec in COMMANDS if not spec.internal]
     every, events, dead = list(COMMAND_MESSAGES), list(EVENT_MESSAGES), list(DEAD_LETTER_MESSAGES)
+    logged = list(LOG_MESSAGES)
     persistent, acked = amqp(deliveryMode=PERSISTENT), amqp(ack=True)
     op = _operation
     return {
@@ -187,6 +206,25 @@ def operations() -> Json:
             "subscriber",
             events,
             "Consume events at least once; deduplicate on event_id.",
+            bindings=acked,
+        ),
+        "publishLog": op(
+            "send",
+            "logExchange",
+            "relay",
+            logged,
+            "Publish the event log in position order, one relay at a time, continuing after the stream's last "
+            "position when it takes over (so a crash does not publish an event twice).",
+            bindings=persistent,
+        ),
+        "readLog": op(
+            "receive",
+            "log",
+            "subscriber",
+            logged,
+            "Read from the beginning, a time, a position or now, then live: handle position n + 1 after n, skip any "
+            "at or below the last handled (published again after a relay crash). If the oldest position the stream "
+            "keeps is above the one needed next, retention dropped events: read them over GET /v1/events.",
             bindings=acked,
         ),
     }

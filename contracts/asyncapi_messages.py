@@ -19,7 +19,12 @@ from contracts.events import PAYLOADS, EventEnvelope
 from contracts.keys import KEY_EVENT_TYPES, KeyEvent
 from contracts.results import CommandResult
 from contracts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, SIGNATURE_PATTERN, SIGNED_AT_HEADER
-from contracts.topology import DEAD_LETTER_REASON_HEADER, ORIGINAL_ROUTING_KEY_HEADER
+from contracts.topology import (
+    DEAD_LETTER_REASON_HEADER,
+    LOGGED_AT_HEADER,
+    ORIGINAL_ROUTING_KEY_HEADER,
+    POSITION_HEADER,
+)
 
 Json = dict[str, Any]
 
@@ -30,6 +35,8 @@ REPLY_MESSAGE_TYPE = "command.result"
 #: Component message names, by their key in the channels.
 COMMAND_MESSAGES = {spec.type: f"command.{spec.type}" for spec in COMMANDS}
 EVENT_MESSAGES = {kind: f"event.{kind}" for kind in (*PAYLOADS, *KEY_EVENT_TYPES)}
+#: The same events as the event log stream carries them (with their position).
+LOG_MESSAGES = {kind: f"log.{kind}" for kind in EVENT_MESSAGES}
 DEAD_LETTER_MESSAGES = {"rejected": "deadLetter.rejected", "deliveryLimit": "deadLetter.deliveryLimit"}
 REPLY_MESSAGES = {"commandResult": "commandResult"}
 
@@ -58,6 +65,22 @@ def schemas() -> Json:
             SIGNATURE_HEADER: {"type": "string", "pattern": SIGNATURE_PATTERN, "description": "v2=<hex HMAC>."},
         },
         optional=TRACE_HEADERS,
+    )
+    signature = found["EventSignatureHeaders"]
+    found["LogHeaders"] = _headers(
+        "Every event in the event log stream: the signature headers, the event's log position and when it was "
+        "logged; RabbitMQ adds the stream offset to each delivery. A position is the ledger's (the same one "
+        "GET /v1/events gives); after a relay crash a position may come again at a later offset: skip any at or "
+        "below the last one handled.",
+        {
+            **{k: signature["properties"][k] for k in signature["required"]},
+            POSITION_HEADER: {"type": "integer", "minimum": 1, "description": "The log position: 1, 2, 3 … no gaps."},
+            LOGGED_AT_HEADER: {"type": "integer", "description": "When it was logged: milliseconds since 1970, UTC."},
+        },
+        optional={
+            "x-stream-offset": {"type": "integer", "description": "Set by RabbitMQ on delivery: the stream offset."},
+            **TRACE_HEADERS,
+        },
     )
     found["CommandHeaders"] = _headers(
         "Optional: a publisher's W3C trace context; the worker's span for the command continues it.", {}, TRACE_HEADERS
@@ -111,7 +134,7 @@ def _command(spec: CommandSpec) -> Json:
     }
 
 
-def _event(kind: str) -> Json:
+def _event(kind: str, *, log: bool = False) -> Json:
     envelope, payload = (KeyEvent, None) if kind in KEY_EVENT_TYPES else (EventEnvelope, PAYLOADS[kind])
     narrowed: Json = {"type": {"const": kind}}
     if payload is not None:
@@ -121,7 +144,7 @@ def _event(kind: str) -> Json:
         "title": f"{kind} event",
         "summary": f"Routing key and AMQP type `{kind}`; {(payload or envelope).__name__} payload.",
         "contentType": "application/json",
-        "headers": {"$ref": SCHEMAS + "EventSignatureHeaders"},
+        "headers": {"$ref": SCHEMAS + ("LogHeaders" if log else "EventSignatureHeaders")},
         "payload": {"allOf": [{"$ref": SCHEMAS + envelope.__name__}, {"type": "object", "properties": narrowed}]},
         "bindings": amqp(messageType=kind),
         "x-ledger-properties": {"message_id": "$message.payload#/event_id"},
@@ -134,6 +157,7 @@ def messages() -> Json:
     return {
         **{COMMAND_MESSAGES[spec.type]: _command(spec) for spec in COMMANDS},
         **{name: _event(kind) for kind, name in EVENT_MESSAGES.items()},
+        **{name: _event(kind, log=True) for kind, name in LOG_MESSAGES.items()},
         "commandResult": {
             "name": REPLY_MESSAGE_TYPE,
             "title": "CommandResult",

@@ -23,6 +23,41 @@ DEAD_LETTER_REASON_HEADER = "x-ledger-dead-letter-reason"
 ORIGINAL_ROUTING_KEY_HEADER = "x-ledger-original-routing-key"
 #: Redeliveries before RabbitMQ itself dead-letters a command (poison message guard).
 DELIVERY_LIMIT = 20
+#: Header of every message in the event log stream: the event's log position (an integer, 1, 2, 3 …).
+POSITION_HEADER = "x-ledger-position"
+#: Header of every message in the event log stream: when the event was logged (milliseconds since 1970, UTC).
+LOGGED_AT_HEADER = "x-ledger-logged-at"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long the event log stream keeps events: whichever limit is reached first drops the oldest segment.
+
+    RabbitMQ applies retention a whole segment at a time, so a stream keeps up to one segment more than
+    the limits say. Fixed when the stream is declared; change them later with a policy
+    (``rabbitmqctl set_policy``), not here: a stream's arguments cannot change once it exists.
+    """
+
+    #: ``x-max-age``: ``<n><Y|M|D|h|m|s>``, e.g. ``7D``.
+    max_age: str = "7D"
+    #: ``x-max-length-bytes``.
+    max_bytes: int = 20_000_000_000
+    #: ``x-stream-max-segment-size-bytes``: the unit retention drops.
+    segment_bytes: int = 100_000_000
+
+    def arguments(self) -> dict[str, Any]:
+        return {
+            "x-queue-type": "stream",
+            "x-max-age": self.max_age,
+            "x-max-length-bytes": self.max_bytes,
+            "x-stream-max-segment-size-bytes": self.segment_bytes,
+        }
+
+    @property
+    def max_age_seconds(self) -> int:
+        """``max_age`` in seconds (a month is 30 days, a year 365)."""
+        unit = {"Y": 365 * 86_400, "M": 30 * 86_400, "D": 86_400, "h": 3600, "m": 60, "s": 1}
+        return int(self.max_age[:-1]) * unit[self.max_age[-1]]
 
 
 @dataclass(frozen=True)
@@ -33,6 +68,8 @@ class Topology:
     declare: bool = True
     #: Command queue partitions (``COMMAND_PARTITIONS``): every process of a deployment must agree.
     partitions: int = 1
+    #: The event log stream's retention (``EVENT_STREAM_*``).
+    retention: Retention = Retention()
 
     def _n(self, name: str) -> str:
         return f"{self.namespace}{name}"
@@ -86,6 +123,16 @@ class Topology:
     def events_exchange(self) -> str:
         return self._n("ledger.events")
 
+    @property
+    def log_stream(self) -> str:
+        """The event log: a RabbitMQ stream of every event in position order (docs/topology.md)."""
+        return self._n("ledger.events.log")
+
+    @property
+    def log_exchange(self) -> str:
+        """The fanout exchange the relay publishes the log through (its only binding is the stream)."""
+        return self._n("ledger.events.log")
+
     def definitions(self, vhost: str) -> dict[str, list[dict[str, Any]]]:
         """The same entities as RabbitMQ definitions (``rabbitmqctl import_definitions``, load at boot)."""
         quorum = {"x-queue-type": "quorum"}
@@ -106,10 +153,12 @@ class Topology:
                 exchange(self.commands_exchange, "topic"),
                 exchange(self.commands_dlx, "fanout"),
                 exchange(self.events_exchange, "topic"),
+                exchange(self.log_exchange, "fanout"),
             ],
             "queues": [
                 *(queue(q, self.queue_arguments()) for q in self.command_queues),
                 queue(self.commands_dead_queue, quorum),
+                queue(self.log_stream, self.retention.arguments()),
             ],
             "bindings": [
                 *(
@@ -118,6 +167,7 @@ class Topology:
                     for key in self.binding_keys(p)
                 ),
                 binding(self.commands_dlx, self.commands_dead_queue, ""),
+                binding(self.log_exchange, self.log_stream, ""),
             ],
         }
 
@@ -143,3 +193,13 @@ class Topology:
         if not self.declare:
             return await channel.declare_exchange(self.events_exchange, passive=True)
         return await channel.declare_exchange(self.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+
+    async def declare_log(self, channel: AbstractChannel) -> AbstractExchange:
+        """Declare the log's fanout exchange and the stream bound to it (passively: only check both exist)."""
+        if not self.declare:
+            await channel.declare_queue(self.log_stream, passive=True)
+            return await channel.declare_exchange(self.log_exchange, passive=True)
+        exchange = await channel.declare_exchange(self.log_exchange, aio_pika.ExchangeType.FANOUT, durable=True)
+        stream = await channel.declare_queue(self.log_stream, durable=True, arguments=self.retention.arguments())
+        await stream.bind(exchange)
+        return exchange

@@ -20,6 +20,7 @@ from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
 from http_gateway.edge import BodyLimit
 from http_gateway.keycache import KeyCache
+from http_gateway.log_waiter import LogWaiter
 from http_gateway.routes import (
     accounts,
     commands,
@@ -28,6 +29,7 @@ from http_gateway.routes import (
     history,
     holds,
     intents,
+    log,
     me,
     operations,
     transactions,
@@ -47,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
         app.state.keys = KeyCache(settings.database_url.get_secret_value(), enabled=settings.gateway_key_cache)
         await app.state.keys.start()
+        app.state.log_waiter = LogWaiter(settings.database_url.get_secret_value())  # GET /v1/events?wait=
         app.state.bus = CommandBus(settings)
         await app.state.bus.start()
         metrics.watch_pool(app.state.pool)
@@ -57,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             if probe_port is not None:
                 await probe_port.close()
             await app.state.keys.close()
+            await app.state.log_waiter.close()
             await app.state.bus.close()
             await app.state.pool.close()
 
@@ -94,7 +98,7 @@ def create_app(settings: Settings) -> FastAPI:
     v1 = APIRouter(prefix=PREFIX, dependencies=dependencies, responses=answers)
     # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference.
     routers = (me, currencies, wallets, accounts, transactions, holds, intents, history, flows, commands, admin)
-    for module in (*routers, operations):
+    for module in (*routers, log, operations):
         v1.include_router(module.router, responses=each)
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)

@@ -60,8 +60,9 @@ def service_grants(namespace: str, user_prefix: str = "ledger-") -> list[Grant]:
             rf"^({n}ledger\.commands\.dlx|amq\.default)$",
             rf"^{n}ledger\.commands\.worker(\.[0-9]+)?$",  # one queue, or one per partition
         ),
-        # Publishes events, nothing else.
-        Grant(f"{user_prefix}relay", NOTHING, rf"^{n}ledger\.events$", NOTHING),
+        # Publishes events, to the exchange and to the event log (its exchange); reads the log's tail when it
+        # takes over publishing it (outbox_relay/stream.py).
+        Grant(f"{user_prefix}relay", NOTHING, rf"^{n}ledger\.events(\.log)?$", rf"^{n}ledger\.events\.log$"),
     ]
 
 
@@ -73,10 +74,10 @@ def publisher_grant(namespace: str, name: str) -> Grant:
 
 
 def subscriber_grant(namespace: str, name: str) -> Grant:
-    """Downstream service: its own queues ``<name>.*``, bound to (read on) ``ledger.events`` only."""
+    """Downstream service: its own queues ``<name>.*``, bound to (read on) ``ledger.events``; reads the log stream."""
     _check_name(namespace, name)
     own = rf"{re.escape(name)}\..+"
-    return Grant(name, f"^{own}$", f"^{own}$", rf"^({own}|{re.escape(namespace)}ledger\.events)$")
+    return Grant(name, f"^{own}$", f"^{own}$", rf"^({own}|{re.escape(namespace)}ledger\.events(\.log)?)$")
 
 
 def _check_name(namespace: str, name: str) -> None:

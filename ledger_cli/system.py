@@ -40,10 +40,10 @@ async def delete_namespace(settings: Settings, extra_queues: tuple[str, ...] = (
     except Exception:  # the broker is gone
         return
     async with connection:
-        for queue in (*t.command_queues, t.commands_dead_queue, *extra_queues):
+        for queue in (*t.command_queues, t.commands_dead_queue, t.log_stream, *extra_queues):
             async with connection.channel() as channel:
                 await channel.queue_delete(queue)
-        for exchange in (t.commands_exchange, t.commands_dlx, t.events_exchange):
+        for exchange in (t.commands_exchange, t.commands_dlx, t.events_exchange, t.log_exchange):
             async with connection.channel() as channel:
                 await channel.exchange_delete(exchange)
 

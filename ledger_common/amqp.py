@@ -17,7 +17,7 @@ from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from contracts.errors import BrokerUnavailable, Bug, LedgerError
-from ledger_common.nodes import address, node_urls
+from contracts.nodes import address, node_urls
 from ledger_common.settings import Settings
 
 log = logging.getLogger("ledger")
@@ -33,7 +33,7 @@ async def connect(settings: Settings, role: str) -> AbstractConnection:
 
 
 async def connect_url(url: str, name: str, *, role: str = "", retry: bool = True) -> AbstractConnection:
-    """Connect to a node of ``url`` (one node or a cluster's, ledger_common/nodes.py), as connection ``name``.
+    """Connect to a node of ``url`` (one node or a cluster's, contracts/nodes.py), as connection ``name``.
 
     Each round tries every node once, from a random one on, so the processes of a deployment spread
     over the cluster and one lost node moves its clients to the others; a round that reaches none

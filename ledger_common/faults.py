@@ -11,7 +11,15 @@ import signal
 
 #: Every crash point in the code, each the step that makes one guarantee (docs/design.md, "Crash points");
 #: tests/unit/test_crash_points.py checks the code, the docs and the tests against it.
-POINTS = frozenset({"gateway.after_publish", "worker.after_commit", "worker.after_dead_letter", "relay.after_publish"})
+POINTS = frozenset(
+    {
+        "gateway.after_publish",
+        "worker.after_commit",
+        "worker.after_dead_letter",
+        "relay.after_publish",
+        "relay.after_log_publish",
+    }
+)
 _ARMED = frozenset(p for p in os.environ.get("LEDGER_CRASH_AT", "").split(",") if p)
 
 

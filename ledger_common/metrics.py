@@ -3,7 +3,8 @@
 Names follow Prometheus' conventions: base units (``_seconds``), ``_total`` on counters (the client adds
 it), and label values from closed sets only: route templates (``/v1/wallets/{wallet}``, never a path),
 command types (``contracts.catalogue.COMMANDS``), outcomes, refusal codes (``contracts.results.Refusal``),
-dead-letter sources. Never an id. ``DECLARED`` is the list the table of docs/observability.md, the
+dead-letter sources, and the names of event log readers (chosen by their keys, at most
+``MAX_READERS_PER_PRINCIPAL`` each). Never an id. ``DECLARED`` is the list the table of docs/observability.md, the
 dashboard test and the e2e test are derived from.
 
 Metrics are cheap on the hot path: the worker counts a batch's results with one increment per (type,
@@ -163,6 +164,32 @@ RELAY_PUBLISH_SECONDS = _histogram(
 OUTBOX_BACKLOG = _gauge("ledger_outbox_backlog", "Outbox rows waiting to be published (not dead)", by=("relay",))
 OUTBOX_OLDEST = _gauge(
     "ledger_outbox_oldest_age_seconds", "Age of the oldest outbox row waiting to be published (0: none)", by=("relay",)
+)
+LOG_HEAD = _gauge("ledger_event_log_head", "The last position the event log gave an event", by=("relay",))
+LOG_PUBLISHED = _counter(
+    "ledger_event_stream_published", "Event log positions published to the stream and confirmed", by=("relay",)
+)
+STREAM_BEHIND = _gauge(
+    "ledger_event_stream_behind_seconds",
+    "Age of the oldest logged event not yet in the event log stream (0: none; only with the stream on)",
+    by=("relay",),
+)
+STREAM_RETENTION = _gauge(
+    "ledger_event_stream_retention_seconds", "EVENT_STREAM_MAX_AGE: how long the stream keeps events", by=("relay",)
+)
+#: ``transport`` of a named event log reader: what it reads with (closed set; names are bounded per key).
+READER_TRANSPORTS = ("http", "amqp")
+READER_LAG_EVENTS = _gauge(
+    "ledger_event_reader_lag_events",
+    "Positions the named event log reader has not yet reported handled",
+    ("reader", "transport"),
+    by=("relay",),
+)
+READER_LAG_SECONDS = _gauge(
+    "ledger_event_reader_lag_seconds",
+    "Age of the oldest event the named reader has not yet reported handled (0: none)",
+    ("reader", "transport"),
+    by=("relay",),
 )
 RECONNECTS = _counter("ledger_broker_reconnects", "Broker connections made again after one was lost", by=ALL)
 DB_RETRIES = _counter("ledger_database_retries", "Database operations retried after a transient error", by=ALL)

@@ -11,9 +11,9 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_core import to_jsonable_python
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.nodes import node_urls
 from contracts.signing import parse_keys
-from contracts.topology import Topology
-from ledger_common.nodes import node_urls
+from contracts.topology import Retention, Topology
 
 DEV_API_KEY = "dev-service-key-change-me"
 DEV_PEPPER = "dev-api-key-pepper-change-me"
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     #: (every connection goes to the primary, and after a failover to the new one: docs/operations.md).
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/ledger")
     #: One broker node, or a cluster's: ``amqp://user:pass@mq1:5672,mq2:5672,mq3:5672/vhost``
-    #: (ledger_common/nodes.py); a process connects to one and moves to another when it is lost.
+    #: (contracts/nodes.py); a process connects to one and moves to another when it is lost.
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     #: Bootstrap admin credential: a bearer token acting as principal ``service`` with every scope.
     service_api_key: SecretStr = SecretStr(DEV_API_KEY)
@@ -73,6 +73,15 @@ class Settings(BaseSettings):
     #: ... up to this.
     relay_backoff_max_seconds: float = Field(default=300.0, gt=0)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    #: Where the relay sends events: ``both``, the ``exchange`` only (subscribers' queues), or the event log
+    #: ``stream`` only (docs/topology.md). Positions (GET /v1/events) are given whatever this says.
+    event_delivery: Literal["both", "exchange", "stream"] = "both"
+    #: The event log stream's retention when it is declared: ``x-max-age`` (``<n><Y|M|D|h|m|s>``) ...
+    event_stream_max_age: str = Field(default="7D", pattern=r"^[1-9][0-9]{0,5}[YMDhms]$")
+    #: ... ``x-max-length-bytes`` ...
+    event_stream_max_bytes: int = Field(default=20_000_000_000, ge=1)
+    #: ... and ``x-stream-max-segment-size-bytes`` (retention drops whole segments).
+    event_stream_segment_bytes: int = Field(default=100_000_000, ge=4096)
     log_level: str = "INFO"
     #: ``text``: one readable line per record; ``json``: one JSON object per line (ledger_common/logs.py),
     #: what the container image sets. Tracing is configured by the standard ``OTEL_*`` variables instead.
@@ -137,7 +146,10 @@ class Settings(BaseSettings):
 
     @property
     def topology(self) -> Topology:
-        return Topology(self.ledger_namespace, declare=self.amqp_declare, partitions=self.command_partitions)
+        retention = Retention(self.event_stream_max_age, self.event_stream_max_bytes, self.event_stream_segment_bytes)
+        return Topology(
+            self.ledger_namespace, declare=self.amqp_declare, partitions=self.command_partitions, retention=retention
+        )
 
     @property
     def owned_partitions(self) -> tuple[int, ...]:

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ledger_common.nodes import hosts_in_query
+from contracts.nodes import hosts_in_query
 from ledger_common.settings import get_settings
 
 

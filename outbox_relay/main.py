@@ -32,6 +32,9 @@ async def run_relay(settings: Settings) -> None:
     listener = _Listener(dsn)
     state = _State()
     server, gauges = await _observe(settings, pool, state, stop)
+    from outbox_relay import log as event_log  # it imports this module's listener
+
+    log_task = event_log.start(settings, pool, stop)  # positions and the event log stream (outbox_relay/log.py)
     try:
         while not stop.is_set():
             connection = await connect(settings, "relay")
@@ -49,6 +52,7 @@ async def run_relay(settings: Settings) -> None:
                 await _quietly(connection.close())
     finally:
         stop.set()
+        await log_task
         if gauges is not None:
             await gauges
         if server is not None:
@@ -119,6 +123,7 @@ async def _serve(
         signing_keys=settings.signing_keys,
         backoff_seconds=settings.relay_backoff_seconds,
         backoff_max_seconds=settings.relay_backoff_max_seconds,
+        publish=settings.event_delivery != "stream",
     )
     log.info("relay publishing to %s", settings.topology.events_exchange)
     lost = amqp.connection_lost(connection)  # type: ignore[arg-type]
@@ -143,10 +148,11 @@ async def _pump(relay: Relay, progress: Progress) -> int:
 
 
 class _Listener:
-    """LISTEN ledger_outbox on a dedicated connection; re-made after it drops (polling covers the gap)."""
+    """LISTEN ledger_outbox (or ``channels``) on a dedicated connection; re-made after it drops (polling covers
+    the gap)."""
 
-    def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
+    def __init__(self, dsn: str, channels: tuple[str, ...] = ("ledger_outbox",)) -> None:
+        self._dsn, self._channels = dsn, channels
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
 
@@ -162,7 +168,8 @@ class _Listener:
     async def _connect(self) -> None:
         try:
             self._conn = await asyncpg.connect(self._dsn, server_settings={"application_name": LISTENER_NAME})
-            await self._conn.add_listener("ledger_outbox", lambda *_: self._wake.set())
+            for channel in self._channels:
+                await self._conn.add_listener(channel, lambda *_: self._wake.set())
         except Exception as exc:
             log.warning("LISTEN unavailable (%s); polling", type(exc).__name__)
             self._conn = None

@@ -74,8 +74,11 @@ class Relay:
         signing_keys: Mapping[str, bytes],
         backoff_seconds: float,
         backoff_max_seconds: float,
+        publish: bool = True,
     ) -> None:
         self._pool = pool
+        #: False (``EVENT_DELIVERY=stream``): rows leave the outbox unpublished; the event log carries them.
+        self._publish = publish
         self._signing_keys = signing_keys
         self._channel = channel
         self._exchange = exchange
@@ -111,6 +114,8 @@ class Relay:
 
     async def _publish_in_order(self, rows: list[_Row]) -> tuple[list[int], tuple[_Row, str] | None]:
         sent: list[int] = []
+        if not self._publish:
+            return [row.id for row in rows], None
         # Straight onto the underlying channel: aio-pika's Message and publish wrappers were a third
         # of the relay's CPU. Not mandatory: an event nobody subscribed to is not an error.
         channel = await self._channel.get_underlay_channel()

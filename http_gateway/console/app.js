@@ -749,6 +749,7 @@ async function opsPage() {
   const [summaryBox, summaryBody] = box("see the operations summary", "Outbox and audit");
   const [cmdBox, cmdBody] = box("list dead letters", "Dead commands");
   const [evBox, evBody] = box("list dead letters", "Dead events");
+  const [logBox, logBody] = box("see the event log readers", "Event log readers");
   const status = h("div", { id: "ops-status", role: "status", "aria-live": "polite" });
   const source = h("select", { id: "by-id-source" }, h("option", { value: "commands" }, "command"), h("option", { value: "events" }, "event"));
   const letterId = h("input", { id: "by-id", required: true, autocomplete: "off" });
@@ -764,12 +765,14 @@ async function opsPage() {
     "Operations",
     status,
     summaryBox,
+    logBox,
     cmdBox,
     evBox,
     h("section", {}, h("h2", {}, "Replay or purge by id"), h("p", { class: "hint" }, "An id from the lists above or from `ledger dlq list`. Only an admin key may act."), byId),
   );
   const refresh = () => {
     section(summaryBody, operationsSummary);
+    section(logBody, logReaders);
     section(cmdBody, () => deadLetters("commands", 50, cmdBody));
     section(evBody, () => deadLetters("events", 50, evBody));
   };
@@ -788,7 +791,11 @@ async function opsPage() {
   }
   opsActions = act;
   refresh();
-  const timer = setInterval(() => (summaryBody.isConnected ? section(summaryBody, operationsSummary) : clearInterval(timer)), 10000);
+  const timer = setInterval(() => {
+    if (!summaryBody.isConnected) return clearInterval(timer);
+    section(summaryBody, operationsSummary);
+    section(logBody, logReaders);
+  }, 10000);
   stopPage = () => clearInterval(timer);
 }
 
@@ -819,6 +826,24 @@ async function operationsSummary() {
     ),
   );
   return cards;
+}
+
+// Named readers of the event log (GET /v1/events?reader=, PUT /v1/readers/{name}) and how far behind each is.
+async function logReaders() {
+  const found = await api("/v1/admin/readers");
+  const rows = (found.readers || []).map((r) => [
+    code(r.name),
+    r.transport,
+    r.principal,
+    h("span", { class: "num" }, String(r.position)),
+    h("span", { class: `num ${r.behind_seconds > 600 ? "bad" : ""}` }, String(r.behind_events)),
+    age(r.behind_seconds),
+    when(r.updated_at),
+  ]);
+  return [
+    h("p", {}, `The log's head is position ${found.head}. A reader over AMQP that falls further behind than the stream keeps stops with ReaderBehind.`),
+    table("Event log readers", ["Reader", "Transport", "Key", "Position", "Behind (events)", "Behind (time)", "Last report"], rows, { empty: "no named readers." }),
+  ];
 }
 
 function auditFindings(audit) {

@@ -81,6 +81,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="record a py-spy profile of each own process during each scenario into DIR (folded stacks and"
         " a Markdown summary per scenario)",
     )
+    parser.add_argument(
+        "--log",
+        action="store_true",
+        help="instead of the scenarios: the event log's costs, stream against exchange (ledger_cli/bench/log.py)",
+    )
+    parser.add_argument("--events", type=int, default=20_000, help="with --log: events to publish and read")
+    parser.add_argument(
+        "--shared-broker", action="store_true", help="with --log: use AMQP_URL's broker, not a node of its own"
+    )
     parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench ceiling")
     parser.add_argument("--pgbench-seconds", type=float, default=10.0, help="duration of each pgbench run")
     parser.add_argument("--seed", type=int, default=None, help="seed of the account choices (default: random)")

@@ -52,6 +52,10 @@ def _say(text: str) -> None:
 
 async def bench(settings: Settings, args: argparse.Namespace) -> int:
     """Run the chosen scenarios and print the report; 1 if a command failed or a process died."""
+    if args.log:
+        from ledger_cli.bench.log import log_bench
+
+        return await log_bench(settings, args.events, own_broker=not args.shared_broker, as_json=args.json)
     opts = Options.from_args(args)
     for noisy in ("httpx", "alembic"):  # a line per request, a line per migration
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -14,6 +14,7 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,8 +22,8 @@ import asyncpg
 
 from http_gateway.keycache import LISTENER_NAME as KEY_CACHE_NAME
 from ledger_cli.audit import run_audit
+from ledger_cli.chaos import log_reader, schedule
 from ledger_cli.chaos import plan as plans
-from ledger_cli.chaos import schedule
 from ledger_cli.chaos.broker import BrokerProbe
 from ledger_cli.chaos.checks import Inputs, check, snapshot
 from ledger_cli.chaos.collector import Collector
@@ -172,6 +173,8 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
         window=WINDOW,
         partitions=opts.partitions,
     )
+    late = log_reader.LateReader(sb.proxied)  # joins the event log mid-run, through the proxy
+    joining: asyncio.Task[None] | None = None
     try:
         await collector.start()
         await _start(supervisor, opts)
@@ -182,16 +185,23 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
         await _wait_recorded(pool, [i.command_id for i in plan.opens])
         runner = FaultRunner(injector, faults)
         fault_task = asyncio.create_task(runner.run())
+        joining = asyncio.create_task(late.join_when(tally.attempted, len(plan.opens) + len(plan.main) // 2))
         completed = await driver.run(plan.main, gate=runner.gate, deadline=started + opts.duration_cap)
         await runner.halt()
         await fault_task
-        drained = await _drain(pool, probe, collector, supervisor, tally)
+        await joining  # a load cut short by the deadline may not have reached half: it joins now
+        drained = await _drain(pool, probe, collector, supervisor, tally, lambda: late.caught_up(pool))
         await supervisor.stop_all()
+        await late.close()
         dead = await probe.drain_dead_letters()
         async with pool.acquire() as conn:
             findings = await run_audit(conn, outbox_max_age=60.0)
             snap = await snapshot(conn)
+            logged = [(r["position"], r["event_id"]) for r in await conn.fetch(log_reader.LOGGED)]
     finally:
+        if joining is not None:
+            joining.cancel()
+        await late.close()
         await supervisor.stop_all()
         await asyncio.gather(*(p.close() for p in publishers), *(c.close() for c in clients), return_exceptions=True)
         await collector.close()
@@ -209,6 +219,7 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
         unexpected_exits=sum(supervisor.unexpected_exits.values()),
     )
     verdict = check(inputs, snap)
+    log_reader.check(verdict, late.read, logged, events=snap.outbox_rows, failure=late.failure)
     verdict.rule("drain_timeouts", [] if drained else ["drain"], f"the system did not drain in {DRAIN_TIMEOUT:.0f} s")
     return Report(
         seed=opts.seed,
@@ -222,6 +233,7 @@ async def _run(sb: Sandbox, opts: Options, cluster: Cluster | None = None) -> Re
         extra={
             "restarts": dict(supervisor.starts),
             "collector_reconnects": collector.reconnects,
+            "log_reader_reconnects": late.reader.reconnects,
             **(_cluster_figures(servers, members) if servers else {}),
         },
     )
@@ -255,7 +267,12 @@ async def _wait_recorded(pool: asyncpg.Pool, ids: list[str]) -> None:
 
 
 async def _drain(
-    pool: asyncpg.Pool, probe: BrokerProbe, collector: Collector, supervisor: Supervisor, tally: Tally
+    pool: asyncpg.Pool,
+    probe: BrokerProbe,
+    collector: Collector,
+    supervisor: Supervisor,
+    tally: Tally,
+    log_read: Callable[[], Awaitable[bool]],
 ) -> bool:
     """Wait until the system is quiet and complete; False if it did not get there in time."""
     acked = sorted((tally.confirmed | set(tally.answers)) & tally.attempted)
@@ -270,6 +287,7 @@ async def _drain(
                 " (SELECT count(*) FROM outbox WHERE dead_at IS NULL) AS unsent"
             )
             queued = await probe.commands_waiting()
+            log_done = await log_read()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # a failover under the checker
             log.warning("drain: probe failed (%s)", type(exc).__name__)
             stable = 0
@@ -280,6 +298,7 @@ async def _drain(
             and queued == 0
             and outbox["unsent"] == 0
             and len(collector.first) >= outbox["n"]
+            and log_done
         )
         stable = stable + 1 if quiet else 0
         if stable >= DRAIN_STABLE_POLLS:

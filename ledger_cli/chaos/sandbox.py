@@ -14,11 +14,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from pydantic import SecretStr
 
+from contracts.nodes import node_urls
 from ledger_cli.chaos.faults import CHECKER_APP_NAME
 from ledger_cli.chaos.proxy import ProxyGroup
 from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
-from ledger_common.nodes import node_urls
 from ledger_common.settings import Settings
 
 #: The chaos checker's own subscriber queue (``collector.py``), deleted with the namespace.

@@ -74,7 +74,7 @@ class RabbitCluster:
         return cls(Path(data["base"]), nodes, data["epmd_port"], data["cookie"], data["epmd_pid"])
 
     def url(self, user: str = "guest", password: str = "guest") -> str:  # noqa: S107 - the broker's default user
-        """``AMQP_URL`` naming every node (ledger_common/nodes.py)."""
+        """``AMQP_URL`` naming every node (contracts/nodes.py)."""
         hosts = ",".join(f"127.0.0.1:{n.amqp_port}" for n in self.nodes)
         return f"amqp://{user}:{password}@{hosts}/"
 

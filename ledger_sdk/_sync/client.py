@@ -106,7 +106,7 @@ class Client:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._sync import history, money, operations, payments, wallets
+        from ledger_sdk._sync import eventlog, history, money, operations, payments, wallets
 
         self.currencies = wallets.Currencies(self)
         self.wallets = wallets.Wallets(self)
@@ -127,6 +127,8 @@ class Client:
         self.flows = operations.Flows(self)
         self.operations = operations.Operations(self)
         self.dead_letters = operations.DeadLetters(self)
+        self.events = eventlog.Events(self)
+        self.readers = eventlog.Readers(self)
 
     def __enter__(self) -> Client:
         return self

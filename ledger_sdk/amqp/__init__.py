@@ -5,6 +5,8 @@
 - Downstream services consume events with :class:`EventSubscriber` (a durable quorum queue, signatures
   verified, de-duplication on ``event_id`` behind an :class:`EventStore`, per-stream gap detection,
   ack only after the handler returned).
+- Or they read the event log with :class:`LogReader`: every event in position order from the beginning,
+  a time, a position or now, then live; the position kept in the same :class:`EventStore`.
 
 ::
 
@@ -22,7 +24,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on what is installed
     raise ImportError("ledger_sdk.amqp needs aio-pika: pip install 'ledger-sdk[amqp]'") from exc
 
+from ledger_sdk.amqp._seek import ReaderBehind
 from ledger_sdk.amqp.errors import PublishNotConfirmed, ReplyTimeout
+from ledger_sdk.amqp.log import LogHandler, LogKeyHandler, LogReader, Start
 from ledger_sdk.amqp.publisher import CommandPublisher
 from ledger_sdk.amqp.store import EventStore, MemoryEventStore
 from ledger_sdk.amqp.streams import Order, Stalls, order, stream_of
@@ -35,11 +39,16 @@ __all__ = [
     "GapHandler",
     "Handler",
     "KeyHandler",
+    "LogHandler",
+    "LogKeyHandler",
+    "LogReader",
     "MemoryEventStore",
     "Order",
     "PublishNotConfirmed",
+    "ReaderBehind",
     "ReplyTimeout",
     "Stalls",
+    "Start",
     "order",
     "stream_of",
 ]

@@ -1,16 +1,44 @@
-"""A connection the helper owns (opened from a URL, closed on exit) or one the caller lent it (left open)."""
+"""Connections of the AMQP helpers: to one broker node or any of a cluster's, and owned or lent.
+
+A URL may name several nodes, as the ledger's own ``AMQP_URL`` does (``contracts.nodes``):
+``amqp://user:secret@mq1:5672,mq2:5672,mq3:5672/vhost``. Each connection tries them from a random one
+on, so a reader that reconnects after losing its node lands on another.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+
 import aio_pika
 from aio_pika.abc import AbstractConnection
+
+from contracts.nodes import node_urls
+
+#: What a node that is down or unreachable raises on connecting.
+UNREACHABLE = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
+
+
+async def connect_any(url: str, *, robust: bool = False) -> AbstractConnection:
+    """A connection to the first node of ``url`` that answers (a robust one: aio-pika reconnects it)."""
+    urls = node_urls(url)
+    start = random.randrange(len(urls))
+    failed: BaseException | None = None
+    for node in urls[start:] + urls[:start]:
+        try:
+            return await (aio_pika.connect_robust(node) if robust else aio_pika.connect(node))
+        except UNREACHABLE as exc:
+            failed = exc
+    assert failed is not None
+    raise failed
 
 
 class Borrowed:
     """Opens a robust connection from a URL, or uses the caller's; closes only what it opened.
 
     Robust: after a broker restart aio-pika reconnects and restores the channel, queues and consumers,
-    so a long-running publisher or subscriber does not have to.
+    so a long-running publisher or subscriber does not have to. It reconnects to the node it first
+    reached; a cluster's other nodes are tried when it is opened.
     """
 
     def __init__(self, url_or_connection: str | AbstractConnection) -> None:
@@ -20,7 +48,7 @@ class Borrowed:
     async def open(self) -> AbstractConnection:
         if not isinstance(self._given, str):
             return self._given
-        self._owned = await aio_pika.connect_robust(self._given)
+        self._owned = await connect_any(self._given, robust=True)
         return self._owned
 
     async def close(self) -> None:

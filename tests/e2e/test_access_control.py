@@ -106,6 +106,12 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
         path={"key_id": w.key_id}, json={"rate_limit": None, "spending_limits": []}
     ),
     ("GET", "/v1/flows"): lambda w: Example(wallet=False),  # a bound key gets the edges of its own wallet
+    ("GET", "/v1/events"): lambda w: Example(wallet=False),  # a bound key reads its own wallet's events
+    ("PUT", "/v1/readers/{name}"): lambda w: Example(
+        path={"name": f"r-{uuid.uuid4().hex[:12]}"}, json={"position": 0}, wallet=False
+    ),
+    ("DELETE", "/v1/readers/{name}"): lambda w: Example(path={"name": "no-such-reader"}, wallet=False, accepted=404),
+    ("GET", "/v1/admin/readers"): lambda w: Example(),  # across every key: a bound key gets 403 wrong_wallet
     # Operations and dead letters span every wallet: a key bound to any wallet gets 403 wrong_wallet.
     ("GET", "/v1/admin/operations"): lambda w: Example(),
     ("GET", "/v1/admin/dead_letters"): lambda w: Example(),

@@ -21,10 +21,12 @@ import pytest
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 
+from contracts.events import EventEnvelope
 from contracts.results import CommandResult
 from contracts.topology import Topology
 from ledger_cli.broker import Grant, definitions, password_variable, service_grants, subscriber_grant
 from ledger_cli.processes import CODE_ROOT, Processes
+from ledger_sdk.amqp.log import LogReader
 from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -200,6 +202,21 @@ async def test_broker_setup_grants_least_privilege(
         assert (await c.get("/v1/admin/operations")).json()["dead_letters"]["commands"] == 0
     await wait_until(lambda: _true([m for m in received if m.routing_key == "account.credited"]))
     assert {m.routing_key for m in received} >= {"account.opened", "account.credited"}
+
+    # The event log: the relay (as its user) published it; the subscriber reads it, nobody else writes it.
+    read: list[str] = []
+    log_reader = LogReader(b.url(b.subscriber), name="perm", signing_keys=None, namespace=b.namespace)
+    stop = asyncio.Event()
+
+    async def on_event(event: EventEnvelope) -> None:
+        read.append(event.type)
+        if event.type == "account.credited":
+            stop.set()
+
+    await asyncio.wait_for(log_reader.run(on_event, stop=stop), 60)
+    assert read[0] == "account.opened" and read[-1] == "account.credited"
+    await _refused(sub, lambda ch: _publish(ch, b.n("ledger.events.log"), b"{}"))
+    await _refused(pub, lambda ch: _consume(ch, b.n("ledger.events.log")))
 
 
 async def _true(value: object) -> bool:

@@ -39,6 +39,12 @@ MUST_BE_ZERO = (
     "malformed_not_dead_lettered",
     "unexpected_exits",
     "drain_timeouts",
+    "log_unnumbered",
+    "log_reader_stopped",
+    "log_reader_out_of_order",
+    "log_reader_wrong_event",
+    "log_reader_missing",
+    "log_reader_stream_order",
 )
 
 
@@ -67,4 +73,5 @@ def test_chaos_run_keeps_every_guarantee(settings: Settings) -> None:
     assert figures["applied"] + figures["refused"] == 1500
     assert figures["refusals"]["insufficient_funds"] > 0
     assert figures["events_received"] == figures["events_expected"] == figures["outbox_rows"]
+    assert figures["log_reader_read"] == figures["outbox_rows"]  # joined mid-run, read every event once
     assert figures["dead_lettered_distinct"] == figures["malformed_injected"] > 0

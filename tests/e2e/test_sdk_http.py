@@ -170,6 +170,13 @@ async def scenario(c: Any, admin: Any, make_client: Any) -> None:
     with pytest.raises(ledger_sdk.Conflict):
         await run(admin.dead_letters.purge(source="events", id=f"no-such-{s}"))
 
+    # The event log, and a named reader's position.
+    page = await run(c.events.list(after=0, wallet=a, limit=2, reader=f"sdk-{s}"))
+    assert [e.position for e in page.events] == sorted(e.position for e in page.events) and page.head >= 2
+    assert (await run(c.readers.report(f"sdk-{s}", position=1))).position == 1
+    assert any(r.name == f"sdk-{s}" for r in (await run(admin.readers.list())).readers)
+    assert (await run(c.readers.forget(f"sdk-{s}"))).name == f"sdk-{s}"
+
 
 def _expected() -> set[str]:
     """Every method the scenario must call: all but the command methods, which test_sdk_commands.py calls,

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]  # PyYAML ships no types
 
-from ledger_common.nodes import node_urls
+from contracts.nodes import node_urls
 
 ROOT = Path(__file__).resolve().parents[2]
 HA = ROOT / "docker-compose.ha.yml"

@@ -1,4 +1,4 @@
-"""Several servers behind one URL (ledger_common/nodes.py), and what a failover looks like to the retry policy."""
+"""Several servers behind one URL (contracts/nodes.py), and what a failover looks like to the retry policy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contracts.errors import DatabaseUnavailable
+from contracts.nodes import address, hosts_in_query, node_urls
 from ledger_common import db
-from ledger_common.nodes import address, hosts_in_query, node_urls
 from ledger_common.settings import Settings
 
 _text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)

@@ -75,8 +75,9 @@ def test_the_amqp_helpers_exports_are_pinned() -> None:
     import ledger_sdk.amqp
 
     assert set(ledger_sdk.amqp.__all__) == {
-        "CommandPublisher", "EventStore", "EventSubscriber", "GapHandler", "Handler", "KeyHandler",
-        "MemoryEventStore", "Order", "PublishNotConfirmed", "ReplyTimeout", "Stalls", "order", "stream_of",
+        "CommandPublisher", "EventStore", "EventSubscriber", "GapHandler", "Handler", "KeyHandler", "LogHandler",
+        "LogKeyHandler", "LogReader", "MemoryEventStore", "Order", "PublishNotConfirmed", "ReaderBehind",
+        "ReplyTimeout", "Stalls", "Start", "order", "stream_of",
     }  # fmt: skip
     for name in ledger_sdk.amqp.__all__:
         assert hasattr(ledger_sdk.amqp, name), name

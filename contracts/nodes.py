@@ -7,7 +7,8 @@ hosts: one URL whose host part is a comma list, sharing the credentials, virtual
 
 (a list of whole URLs, ``amqp://a@mq1/,amqp://a@mq2/``, is read too). One variable per service
 keeps every process, tool and compose file as they were, and a single node is the one-element case.
-Pure functions only: :mod:`ledger_common.amqp` does the connecting.
+Pure functions only, shared by the processes (:mod:`ledger_common.amqp` connects) and the SDK
+(:mod:`ledger_sdk.amqp`), whose users name a cluster the same way.
 """
 
 from __future__ import annotations
