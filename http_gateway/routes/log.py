@@ -66,7 +66,7 @@ async def _waiter(request: Request) -> LogWaiter:
     return waiter
 
 
-@router.get("/events", response_model=docs.LogPage)
+@router.get("/events", operation_id="events.list", response_model=docs.LogPage)
 async def read_log(
     request: Request,
     pool: PoolDep,
@@ -136,7 +136,7 @@ async def _readers(pool: asyncpg.Pool, principal: str | None) -> list[docs.Reade
     return [docs.Reader(**dict(r)) for r in rows if principal is None or r["principal"] == principal]
 
 
-@router.put("/readers/{name}", response_model=docs.Reader)
+@router.put("/readers/{name}", operation_id="readers.report", response_model=docs.Reader)
 async def report_reader(
     name: Name, pool: PoolDep, principal: Reader, body: Annotated[docs.ReaderPosition, Body()]
 ) -> docs.Reader:
@@ -145,7 +145,7 @@ async def report_reader(
     return next(r for r in await _readers(pool, principal.name) if r.name == name)
 
 
-@router.delete("/readers/{name}", response_model=docs.Reader)
+@router.delete("/readers/{name}", operation_id="readers.forget", response_model=docs.Reader)
 async def forget_reader(name: Name, pool: PoolDep, principal: Reader) -> docs.Reader:
     """Forget one of the key's readers (its lag is no longer measured or alerted on)."""
     mine = [r for r in await _readers(pool, principal.name) if r.name == name]
@@ -155,7 +155,7 @@ async def forget_reader(name: Name, pool: PoolDep, principal: Reader) -> docs.Re
     return mine[0]
 
 
-@router.get("/admin/readers", response_model=docs.ReaderList, dependencies=[UNBOUND])
+@router.get("/admin/readers", operation_id="readers.list", response_model=docs.ReaderList, dependencies=[UNBOUND])
 async def list_readers(pool: PoolDep, principal: Annotated[Principal, require(Scope.ADMIN)]) -> docs.ReaderList:
     """Every named reader and how far behind the log's head it is."""
     return docs.ReaderList(readers=await _readers(pool, None), head=await event_log.head(pool))
