@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from contracts.bounds import MAX_AMOUNT, MAX_LEGS, MAX_METADATA_KEYS, MAX_TEXT_CHARS
 from contracts.catalogue import COMMANDS, CommandSpec, Route
 from contracts.refs import nested, parties, references
-from tests.e2e.attacker.world import World
-from tests.examples import Side, _bare, _item, example, made_here, request
+from tests.e2e.attacker.world import UNBOUND_COMMANDS, Caller, World
+from tests.examples import Party, Side, _bare, _item, example, made_here, request
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
@@ -30,27 +30,41 @@ TEXT_SIZES = (None, None, MAX_TEXT_CHARS, MAX_TEXT_CHARS + 1)
 METADATA_SIZES = (None, None, MAX_METADATA_KEYS, MAX_METADATA_KEYS + 1)
 
 
-def _leg_sides(draw: Draw, world: World, spec: CommandSpec) -> dict[str, Side | None]:
+def pick(draw: Draw, items: list[str]) -> str:
+    """One of ``items``, a pool that grows as commands create things: drawn as an index, so that what
+    hypothesis draws does not depend on the pool's size (it replays draws across examples)."""
+    index: int = draw(st.integers(0, 1 << 16))
+    return items[index % len(items)]
+
+
+def _leg_sides(draw: Draw, spec: CommandSpec, sides: st.SearchStrategy[Side]) -> dict[str, Side | None]:
     """A side for each value of each nested item's ``side`` (``leg:debit``, ``leg:credit``)."""
     out: dict[str, Side | None] = {}
     for name in nested(spec.payload):
         item = _item(spec.payload.model_fields[name])
         for party in parties(item) if item is not None else ():
             for value in typing.get_args(_bare(item.model_fields["side"].annotation)):  # type: ignore[union-attr]
-                out[f"{party.name}:{value}"] = draw(st.sampled_from(world.sides))
+                out[f"{party.name}:{value}"] = draw(sides)
     return out
 
 
-def payload(draw: Draw, world: World, spec: CommandSpec) -> dict[str, Any]:
-    """A payload of ``spec`` whose every id, amount and size an attacker chose."""
+def payload(draw: Draw, world: World, spec: CommandSpec, caller: Caller) -> dict[str, Any]:
+    """A payload of ``spec`` whose every id, amount and size ``caller`` chose; a side is as often its own wallet
+    as any (to get past the party checks to the rules behind them)."""
+    own = [
+        s
+        for s in world.sides
+        if isinstance(s, Party) and caller.wallet and s.ref == world.wallets[caller.wallet].handle
+    ]
+    anyone = st.sampled_from(world.sides)
+    drawn = st.one_of(st.sampled_from(own), anyone) if own else anyone
     sides: dict[str, Side | None] = {}
     for party in parties(spec.payload):
         absent = party.optional and draw(st.booleans())
-        sides[party.name] = None if absent else draw(st.sampled_from(world.sides))
-    sides |= _leg_sides(draw, world, spec)
-    anything = st.sampled_from(world.ids)
-    made = {
-        field: draw(st.one_of(st.sampled_from(world.objects[kind]), anything) if world.objects[kind] else anything)
+        sides[party.name] = None if absent else draw(drawn)
+    sides |= _leg_sides(draw, spec, drawn)
+    made = {  # as often one of the kind's objects as any id at all
+        field: pick(draw, world.objects[kind] if draw(st.booleans()) and world.objects[kind] else world.ids)
         for field, kind in made_here(spec).items()
     }
     out = example(spec, sides, made, by_wallet=draw(st.booleans()), route=None)
@@ -62,7 +76,7 @@ def payload(draw: Draw, world: World, spec: CommandSpec) -> dict[str, Any]:
         elif ref.kind == "currency" and field in out:
             out[field] = draw(currencies)
         elif ref.new and draw(st.booleans()):  # an id of its own choosing for what it creates
-            out[field] = draw(anything)
+            out[field] = pick(draw, world.ids)
     if draw(st.booleans()):
         _extreme_amounts(draw, out)
     _sizes(draw, spec, out)
@@ -96,7 +110,7 @@ def http_request(draw: Draw, world: World, spec: CommandSpec, body: dict[str, An
     route: Route = draw(st.sampled_from(spec.routes))
     for param in route.params:
         if body.get(param) is None:
-            body[param] = draw(st.sampled_from(world.ids))
+            body[param] = pick(draw, world.ids)
     return request(route, body)
 
 
@@ -105,8 +119,10 @@ def prepare(draw: Draw, world: World, over_amqp: bool) -> Coroutine[Any, Any, ob
     a command (any over AMQP, the ledger's own too; one with a route over HTTP) and its payload."""
     caller = draw(st.sampled_from(world.attackers))
     over_amqp = over_amqp or caller.token is None
-    spec = draw(st.sampled_from(COMMANDS if over_amqp else HTTP_COMMANDS))
-    body = payload(draw, world, spec)
+    specs = (COMMANDS if over_amqp else HTTP_COMMANDS) if caller.wallet else UNBOUND_COMMANDS
+    allowed = [s for s in specs if s.scope in caller.scopes]  # as often a command of its scopes as any
+    spec = draw(st.one_of(st.sampled_from(allowed), st.sampled_from(specs)) if allowed else st.sampled_from(specs))
+    body = payload(draw, world, spec, caller)
     if over_amqp:
         return world.over_amqp(caller, spec.type, body)
     return world.over_http(caller, *http_request(draw, world, spec, body))

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractRobustConnection
 from contracts.catalogue import COMMANDS, SPECS
 from contracts.ids import SYSTEM_ROLES, object_id, system_account_id, system_wallet_id, wallet_account_id
 from contracts.keys import Scope
-from contracts.refs import references
+from contracts.refs import parties
 from contracts.results import CommandResult
 from ledger_cli.processes import Processes
 from ledger_common.intake import Undecodable, decode
@@ -35,27 +35,27 @@ HONEST, BYSTANDER, ATTACKERS = "honest", "bystander", ("attacker1", "attacker2")
 FUNDS = 1_000_000
 
 
+#: What a key bound to no wallet is let send: the commands that create something and name no side (register a
+#: currency, create a wallet, open an account). The others act on any customer wallet by design (an unbound
+#: ``transfer`` key debits any wallet, an unbound ``wallets`` key freezes any), so no invariant could tell
+#: their attack from their job; what an unbound key may *name* when it creates is the attack here.
+UNBOUND_COMMANDS = tuple(spec for spec in COMMANDS if spec.creates and not parties(spec.payload))
+
+
 def scope_sets() -> list[tuple[frozenset[Scope], bool]]:
     """``(scopes, bound)`` of every attacker key, from the capability table's declaration (contracts.catalogue).
 
     Bound to an attacker's wallet: each scope alone, each command's scope with each scope a side of it needs
     besides (``treasury`` where a system account may stand, ``transfer`` to name a new recipient), and every
-    scope together. Unbound: the scopes whose commands name no wallet, account or object. Other unbound keys
-    act on any customer wallet by design (an unbound ``transfer`` key debits any wallet), so no invariant
-    could tell their attack from their job."""
+    scope together. Unbound: the scope of each of :data:`UNBOUND_COMMANDS`."""
     sets = {frozenset({s}) for s in Scope} | {frozenset(Scope)}
     for spec in COMMANDS:
         for rule in spec.parties:
             extras = {rule.scope} if rule.scope is not None else set()
             extras |= {Scope.TREASURY} if rule.system else set()
             sets |= {frozenset({spec.scope, extra}) for extra in extras if spec.scope is not None}
-    unbound = set(Scope)
-    for spec in COMMANDS:
-        if spec.scope is not None and any(d.ref.kind != "currency" for d in references(spec.payload)):
-            unbound.discard(spec.scope)
-    unbound &= {spec.scope for spec in COMMANDS if spec.scope is not None}
-    ordered = sorted(sets, key=lambda s: sorted(s))
-    return [(s, True) for s in ordered] + [(frozenset({s}), False) for s in sorted(unbound)]
+    unbound = {frozenset({spec.scope}) for spec in UNBOUND_COMMANDS if spec.scope is not None}
+    return [(s, True) for s in sorted(sets, key=sorted)] + [(s, False) for s in sorted(unbound, key=sorted)]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class Caller:
     name: str
     principal: str
     token: str | None = field(repr=False)  # never in a failure's report
+    scopes: frozenset[Scope] = frozenset()
+    #: The wallet it is bound to (a key of :data:`ATTACKERS`), or None.
+    wallet: str | None = None
     claim: bool = True
 
 
@@ -92,7 +95,8 @@ class World:
     snapshot: dict[str, tuple[int, int]] = field(default_factory=dict)
     sent: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
-    undecodable: int = 0
+    #: Command ids of the AMQP bodies the intake refuses: each is dead-lettered with its reason, by design.
+    undecodable: set[str] = field(default_factory=set)
     #: (principal, command id) of every command the worker was given: each must have a recorded outcome.
     given: set[tuple[str, str]] = field(default_factory=set)
 
@@ -121,7 +125,7 @@ class World:
         try:
             decode(json.dumps({**envelope, "payload": payload, **claimed}, default=str).encode(), "application/json")
         except Undecodable:
-            self.undecodable += 1
+            self.undecodable.add(command_id)
             self.answers[f"{self._tag(caller, 'amqp')} dead-lettered (invalid command)"] += 1
             await self.publisher.publish(kind, payload, command_id=command_id, principal=principal)
             return None
@@ -167,14 +171,15 @@ async def build(
     )
     attackers: list[Caller] = []
     for i, (scopes, bound) in enumerate(scope_sets()):
-        wallet = wallets[ATTACKERS[i % 2]].id if bound else None
-        made = await make_key(service, sorted(scopes), wallet_id=wallet, name=f"attacker {i}")
-        name = "+".join(sorted(scopes)) + (f"@{ATTACKERS[i % 2]}" if bound else " (unbound)")
-        attackers.append(Caller(name, f"key:{made['id']}", str(made["secret"])))
+        wallet = ATTACKERS[i % 2] if bound else None
+        made = await make_key(service, sorted(scopes), wallet_id=wallet and wallets[wallet].id, name=f"attacker {i}")
+        name = "+".join(sorted(scopes)) + (f"@{wallet}" if wallet else " (unbound)")
+        attackers.append(Caller(name, f"key:{made['id']}", str(made["secret"]), scopes, wallet))
     # The broker user the test publishes as, as a publisher of its own: every scope, bound to an attacker.
     await grant(procs.settings, set(Scope), wallets[ATTACKERS[1]].id)
+    user = procs.settings.amqp_user
     attackers.append(
-        Caller(f"amqp:{procs.settings.amqp_user} (all scopes)", f"amqp:{procs.settings.amqp_user}", None, False)
+        Caller(f"amqp:{user} (all scopes)", f"amqp:{user}", None, frozenset(Scope), ATTACKERS[1], claim=False)
     )
     world = World(
         procs=procs,
