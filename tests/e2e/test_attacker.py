@@ -69,10 +69,10 @@ class Attacks(RuleBasedStateMachine):
     def _run(self, step: Any) -> None:
         self.runner.run(step)
 
-    @rule(data=st.data(), over_amqp=st.booleans())
-    def attack(self, data: st.DataObject, over_amqp: bool) -> None:
+    @rule(data=st.data(), over_amqp=st.booleans(), aimed=st.booleans())
+    def attack(self, data: st.DataObject, over_amqp: bool, aimed: bool) -> None:
         self.tally["steps"] += 1
-        self._run(prepare(data.draw, self.world, over_amqp))
+        self._run(prepare(data.draw, self.world, over_amqp, aimed=aimed))
 
     @rule(
         flow=st.sampled_from(FLOWS),
