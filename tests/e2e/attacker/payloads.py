@@ -83,8 +83,8 @@ def payload(draw: Draw, world: World, spec: CommandSpec, caller: Caller, *, aime
             out[field] = draw(st.one_of(currencies, st.just("N" + uuid.uuid4().hex[:8].upper())))
         elif ref.kind == "currency" and field in out:
             out[field] = draw(currencies)
-        elif ref.new and draw(st.booleans()):  # an id of its own choosing for what it creates
-            out[field] = pick(draw, world.ids)
+        elif ref.new and draw(st.booleans()):  # an id of its own choosing for what it creates, often the ledger's
+            out[field] = pick(draw, world.derived if draw(st.booleans()) else world.ids)
     if aimed or draw(st.booleans()):
         _extreme_amounts(draw, out)
     _sizes(draw, spec, out)

@@ -90,6 +90,9 @@ class World:
     sides: list[Side] = field(default_factory=list)
     objects: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in OBJECTS})
     ids: list[str] = field(default_factory=list)
+    #: The ids among them the ledger derives (system accounts and wallets, wallets' accounts in currencies they
+    #: have none in yet, objects of other callers' command ids): what a squatter would choose.
+    derived: list[str] = field(default_factory=list)
     #: The last posting before the run, and each protected account's (balance, held) then.
     mark: int = 0
     snapshot: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -161,8 +164,9 @@ async def build(
     amqp: AbstractRobustConnection,
 ) -> World:
     """Wallets, keys and objects of every kind, made through the ``service`` key."""
-    registered = "R" + uuid.uuid4().hex[:8].upper()
-    await write(service, "POST", "/v1/currencies", {"code": registered, "name": "attacked", "exponent": 0})
+    registered, unused = ("R" + uuid.uuid4().hex[:8].upper() for _ in range(2))
+    for code in (registered, unused):  # the wallets have accounts in the first; nothing has moved in the second
+        await write(service, "POST", "/v1/currencies", {"code": code, "name": "attacked", "exponent": 0})
     wallets = {
         name: await new_wallet(service, "USD", registered, funded=FUNDS) for name in (HONEST, BYSTANDER, *ATTACKERS)
     }
@@ -191,7 +195,7 @@ async def build(
         honest=Caller("honest", f"key:{honest_key['id']}", str(honest_key["secret"])),
         attackers=attackers,
         wallets=wallets,
-        currencies=["USD", registered],
+        currencies=["USD", registered, unused],
         unregistered="U" + uuid.uuid4().hex[:8].upper(),
     )
     await _objects(world)
@@ -226,12 +230,12 @@ def _derivable(world: World) -> None:
         world.sides += [Party(UUID(wallet.id), UUID(a), wallet.handle) for a in wallet.accounts.values()]
         world.objects["wallet"].append(wallet.id)
         world.ids += [wallet.id, *wallet.accounts.values()]
-        world.ids += [str(wallet_account_id(UUID(wallet.id), c)) for c in currencies]
+        world.derived += [str(wallet_account_id(UUID(wallet.id), c)) for c in currencies]
     for currency in currencies:
         for role in SYSTEM_ROLES:
             world.sides.append(System(system_account_id(currency, role), f"@{role}"))
-            world.ids.append(str(system_account_id(currency, role)))
-    world.ids += [str(system_wallet_id(role)) for role in SYSTEM_ROLES]
+            world.derived.append(str(system_account_id(currency, role)))
+    world.derived += [str(system_wallet_id(role)) for role in SYSTEM_ROLES]
     for kind in ("account", "hold", "intent", "wallet"):
-        world.ids.append(str(object_id(kind, principal=world.honest.principal, command_id="order-1")))
-    world.ids += [str(uuid.uuid5(uuid.NAMESPACE_DNS, "attacker")), str(uuid.uuid4()), str(uuid.uuid4())]
+        world.derived.append(str(object_id(kind, principal=world.honest.principal, command_id="order-1")))
+    world.ids += [*world.derived, str(uuid.uuid5(uuid.NAMESPACE_DNS, "attacker")), str(uuid.uuid4())]
