@@ -66,7 +66,7 @@ class Attacks(RuleBasedStateMachine):
         super().__init__()
         self.tally["examples"] += 1
 
-    def _run(self, step: Any) -> None:
+    def _run(self, step: Coroutine[Any, Any, object]) -> None:
         self.runner.run(step)
 
     @rule(data=st.data(), over_amqp=st.booleans(), aimed=st.booleans())
@@ -88,7 +88,10 @@ class Attacks(RuleBasedStateMachine):
     def burst(self, data: st.DataObject, size: int, flow: Flow, over: Transport) -> None:
         """Attackers and the honest caller at once (their commands may share a batch and its locks)."""
         self.tally["steps"] += 1
-        attacks = [prepare(data.draw, self.world, data.draw(st.booleans())) for _ in range(size)]
+        attacks = [
+            prepare(data.draw, self.world, data.draw(st.booleans()), aimed=data.draw(st.booleans()))
+            for _ in range(size)
+        ]
         honest = self.honest.step(flow, data.draw(st.integers(1, 5_000)), size, over)
         self._run(_together(honest, *attacks))
 
@@ -137,6 +140,7 @@ def test_attackers_take_nothing_and_break_nothing(isolated: Processes) -> None:
         "sent": dict(world.sent),
         "honest flows": Attacks.honest.flows,
         "answers": dict(sorted(world.answers.items())),
+        "attackers' outcomes by command": dict(sorted(world.by_type.items())),
         "dead-lettered by design": len(world.undecodable),
         "seconds": round(time.monotonic() - began, 1),
     }

@@ -73,7 +73,7 @@ async def at_the_end(world: World, timeout: float = 60.0) -> None:
     """Every command the worker was given has its recorded outcome; no command was dead-lettered but the
     bodies the intake could not take (each by design, with its reason); no event was dead-lettered."""
     deadline = time.monotonic() + timeout
-    wanted = world.given
+    wanted = set(world.given)
     while True:
         rows = await world.pool.fetch(
             "SELECT principal, command_id FROM commands WHERE command_id = ANY($1::text[])", [c for _, c in wanted]
@@ -83,7 +83,7 @@ async def at_the_end(world: World, timeout: float = 60.0) -> None:
         if (not missing and dead >= len(world.undecodable)) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.5)
-    assert not missing, f"{len(missing)} commands without an outcome, e.g. {sorted(missing)[:5]}"
+    assert not missing, f"{len(missing)} commands without an outcome: {[world.given[m] for m in sorted(missing)[:5]]}"
     letters = await dead_commands.scan(world.procs.settings, detail=True)  # bodies long enough for their ids
     unexpected = [(d.reason, d.body[:80]) for d in letters if _command_id(d.body) not in world.undecodable]
     assert not unexpected, f"dead-lettered besides the bodies the intake refuses: {unexpected[:5]}"

@@ -38,10 +38,9 @@ class Honest:
         """One flow of ``amount`` (capped by what is available), paying the bystander or an attacker."""
         usd = {"currency": "USD"}
         to = self.world.wallets[(BYSTANDER, *ATTACKERS)[payee % 3]].usd
-        amount = min(amount, self.available())
-        if (flow in ("spend", "transfer", "hold") and amount < 1) or (
-            flow in ("capture", "release") and not self.pending
-        ):
+        if flow in ("spend", "transfer", "hold"):
+            amount = min(amount, self.available())
+        if amount < 1 or (flow in ("capture", "release") and not self.pending):
             flow, amount = "deposit", max(amount, 1)
         mine = {"account_id": self.account, "amount": amount, **usd}
         hold, held = self.pending.pop(payee % len(self.pending)) if flow in ("capture", "release") else ("", 0)

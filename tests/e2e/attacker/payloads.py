@@ -46,8 +46,10 @@ def _leg_sides(draw: Draw, spec: CommandSpec, sides: st.SearchStrategy[Side]) ->
     out: dict[str, Side | None] = {}
     for name in nested(spec.payload):
         item = _item(spec.payload.model_fields[name])
-        for party in parties(item) if item is not None else ():
-            for value in typing.get_args(_bare(item.model_fields["side"].annotation)):  # type: ignore[union-attr]
+        if item is None:
+            continue
+        for party in parties(item):
+            for value in typing.get_args(_bare(item.model_fields["side"].annotation)):
                 out[f"{party.name}:{value}"] = draw(sides)
     return out
 

@@ -100,8 +100,11 @@ class World:
     answers: Counter[str] = field(default_factory=Counter)
     #: Command ids of the AMQP bodies the intake refuses: each is dead-lettered with its reason, by design.
     undecodable: set[str] = field(default_factory=set)
-    #: (principal, command id) of every command the worker was given: each must have a recorded outcome.
-    given: set[tuple[str, str]] = field(default_factory=set)
+    #: (principal, command id) of every command the worker was given, and what it was: each must have a recorded
+    #: outcome.
+    given: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: Outcomes by command type (``transaction.post refused amount_out_of_range``).
+    by_type: Counter[str] = field(default_factory=Counter)
 
     async def over_http(self, caller: Caller, method: str, path: str, body: Any) -> httpx.Response:
         """Send one request as ``caller``; no answer may be a 5xx."""
@@ -112,8 +115,11 @@ class World:
         assert r.status_code < 500, f"{caller.name}: {method} {path} {body!r} -> {r.status_code} {r.text}"
         doc = r.json() if r.headers.get("content-type", "").endswith("json") else {}
         if r.status_code in (200, 201, 202) or "result" in doc:
-            self.given.add((caller.principal, key))
-        self.answers[f"{self._tag(caller, 'http')} {r.status_code} {doc.get('code') or doc.get('status')}"] += 1
+            self.given[caller.principal, key] = f"{caller.name}: {method} {path} {body!r:.300} -> {r.status_code}"
+        code = doc.get("code") or doc.get("status")
+        self.answers[f"{self._tag(caller, 'http')} {r.status_code} {code}"] += 1
+        if caller is not self.honest:
+            self.by_type[f"{method} {path.split('/')[2]} {code}"] += 1
         self.learn(doc.get("result", doc))
         return r
 
@@ -132,12 +138,14 @@ class World:
             self.answers[f"{self._tag(caller, 'amqp')} dead-lettered (invalid command)"] += 1
             await self.publisher.publish(kind, payload, command_id=command_id, principal=principal)
             return None
-        self.given.add((caller.principal, command_id))
+        self.given[caller.principal, command_id] = f"{caller.name}: {kind} {payload!r:.300} over AMQP"
         try:
             result = await self.publisher.send(kind, payload, command_id=command_id, principal=principal, timeout=60)
         except TimeoutError:
             raise AssertionError(f"{caller.name}: {kind} {payload!r} got no outcome over AMQP") from None
         self.answers[f"{self._tag(caller, 'amqp')} {result.status} {result.refusal or ''}".strip()] += 1
+        if caller is not self.honest:
+            self.by_type[f"{kind} {result.refusal or result.status}"] += 1
         self.learn(result.model_dump(mode="json"))
         return result
 
