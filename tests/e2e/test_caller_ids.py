@@ -159,7 +159,9 @@ async def test_a_total_the_database_cannot_hold_is_a_recorded_refusal(
         "amqp": await recorded(pool, principal, command_id),
     }
     dead = [
-        d for d in await dead_commands.scan(settings) if command_id in d.body or headers["Idempotency-Key"] in d.body
+        d
+        for d in await dead_commands.scan(settings, detail=True)
+        if command_id in d.body or headers["Idempotency-Key"] in d.body
     ]
     assert not dead, [d.reason for d in dead]
     assert {k: v and (v.status, v.refusal) for k, v in outcomes.items()} == {
