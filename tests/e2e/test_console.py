@@ -23,7 +23,7 @@ from aio_pika.abc import AbstractRobustConnection
 from playwright.async_api import Browser, Page, expect
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER
-from http_gateway.console import CONTENT_SECURITY_POLICY
+from http_gateway.console import CONTENT_SECURITY_POLICY, MEDIA_TYPES
 from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.access import make_key
@@ -130,7 +130,7 @@ async def test_console_is_served_with_a_strict_policy_and_loads_nothing_from_els
     system: Processes, world: World, browser: Browser
 ) -> None:
     async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as anonymous:
-        for path in ("/console", "/console/app.js", "/console/charts.js", "/console/style.css"):
+        for path in ("/console", *(f"/console/{name}" for name in MEDIA_TYPES)):
             r = await anonymous.get(path)
             assert r.status_code == 200, path
             assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
