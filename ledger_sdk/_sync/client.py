@@ -137,6 +137,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        """Close the connection pool (the context manager does it on exit)."""
         self._http.close()
 
     def request(
@@ -179,6 +180,7 @@ class Client:
             attempt += 1
 
     def get(self, path: str, model: type[M], params: dict[str, Any] | None, options: CallOptions) -> M:
+        """A ``GET`` of ``path`` read as ``model`` (what the resources' reads are made of)."""
         response = self.request("GET", path, params=params, options=options)
         return _parse(model, response.json())
 
@@ -210,6 +212,7 @@ class Operation:
 
     @property
     def command_id(self) -> str:
+        """The command's id: the idempotency key the write was sent with."""
         return self.info.command_id
 
     def result(self) -> CommandResult | None:
@@ -248,6 +251,7 @@ class Pager(Generic[T]):
         self._fetch, self.cursor = fetch, cursor
 
     def pages(self) -> Iterator[list[T]]:
+        """Whole pages, as the server gives them (each ``limit`` items at most), until the last one."""
         while True:
             items, cursor, more = self._fetch(self.cursor)
             self.cursor = cursor if cursor is not None else self.cursor
