@@ -242,6 +242,9 @@ class AsyncOperation:
 class AsyncPager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``async for``).
 
+    The listing's ``limit`` is the page size, not a cap: iteration goes on to the last page, one request
+    per page; ``to_list(limit=n)`` stops after ``n`` items.
+
     ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
     are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
     continue later. An event stream's cursor always moves on, so it resumes a tail."""
