@@ -16,6 +16,7 @@ import importlib
 import inspect
 import re
 import sys
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,35 @@ CLIENT_OPTIONS = "ledger_sdk/_async/client.py"
 
 
 def clean(doc: str | None) -> str:
-    """A docstring as Markdown: Sphinx roles become code, a ``::`` paragraph is dropped."""
+    """A docstring as Markdown: Sphinx roles become code, an indented block a fenced one (``python`` if it
+    compiles, else ``text``), so that no renderer reads it as the continuation of a list item."""
     text = inspect.cleandoc(doc or "")
     text = re.sub(r":(?:class|func|meth|mod|data|attr|exc):`~?([^`]+)`", r"`\1`", text)
-    return "\n\n".join(p for p in text.split("\n\n") if p.strip() != "::").replace("::\n", ":\n")
+    out: list[str] = []
+    literal: list[str] = []
+    for paragraph in [*text.split("\n\n"), ""]:
+        lines = [line for line in paragraph.splitlines() if line.strip()]
+        if lines and all(line.startswith("    ") for line in lines):
+            literal.append(textwrap.dedent(paragraph))
+            continue
+        if literal:
+            block = "\n\n".join(literal)
+            out.append(f"```{'python' if _is_python(block) else 'text'}\n{block}\n```")
+            literal = []
+        stripped = paragraph.rstrip()
+        if stripped.endswith("::"):
+            paragraph = stripped[:-1]  # "an example::" reads "an example:", a lone "::" nothing
+        if paragraph.strip(":"):
+            out.append(paragraph)
+    return "\n\n".join(out)
+
+
+def _is_python(block: str) -> bool:
+    try:
+        compile(block, "<docstring>", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError:
+        return False
+    return True
 
 
 def own_doc(obj: Any) -> str | None:
