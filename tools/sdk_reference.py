@@ -265,6 +265,9 @@ def undocumented() -> list[str]:
     classes += [(n, v) for n in helpers.__all__ if isinstance(v := getattr(helpers, n), type)]
     classes += [(n, v) for n in ledger_sdk.__all__ if isinstance(v := getattr(ledger_sdk, n), type) and v in errors()]
     classes.append(("Leg", ledger_sdk.Leg))
+    functions = [("account", ledger_sdk.account)]
+    functions += [(n, v) for n in helpers.__all__ if inspect.isfunction(v := getattr(helpers, n))]
+    missing += [name for name, fn in functions if own_doc(fn) is None]
     for title, cls in classes:
         if own_doc(cls) is None:
             missing.append(title)
