@@ -12,7 +12,7 @@ LOG_READER_STAMP := $(LOG_READER)/node_modules/.installed
 OPENAPI_VENV := .venv-openapi
 OPENAPI_STAMP := $(OPENAPI_VENV)/.installed
 
-.PHONY: venv tools prometheus-tools browser-tools openapi-client-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench generate schemas clean
+.PHONY: attack venv tools prometheus-tools browser-tools openapi-client-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench generate schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -83,6 +83,12 @@ test: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP) $(OPENAPI_STAMP) prometheus-too
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
+
+## attack: the attacker test (tests/e2e/test_attacker.py) longer than in make test: ATTACKER_EXAMPLES x ATTACKER_STEPS
+## (default 50 x 50), its figures printed and written to ATTACKER_REPORT (default /tmp/ledger-attack-report.json)
+attack: $(STAMP)
+	ATTACKER_EXAMPLES=$${ATTACKER_EXAMPLES:-50} ATTACKER_STEPS=$${ATTACKER_STEPS:-50} \
+	  ATTACKER_REPORT=$${ATTACKER_REPORT:-/tmp/ledger-attack-report.json} $(PY) -m pytest -q -s tests/e2e/test_attacker.py
 
 ## lint: ruff (incl. the S security rules), format, mypy --strict, then the dependency audit
 lint: $(STAMP)
