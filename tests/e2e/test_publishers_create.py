@@ -6,6 +6,8 @@ scopes is refused. ``revoke --delete-user`` removes both again."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import subprocess
 import uuid
@@ -13,8 +15,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
 import pytest
+from aio_pika.abc import AbstractRobustConnection
 from aiormq.exceptions import ChannelAccessRefused
 
+from contracts.publishing import MISSING_USER_ID
+from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_cli.processes import Processes
 from ledger_sdk.amqp import CommandPublisher
 
@@ -59,3 +64,33 @@ async def test_one_command_makes_a_working_publisher(system: Processes) -> None:
         out = system.run_cli("publishers", "revoke", name, "--delete-user", check=False).stdout
     assert f"broker user {name} deleted" in out
     assert name not in _users()
+
+
+async def test_a_command_without_user_id_is_dead_lettered_with_the_documented_reason(
+    amqp: AbstractRobustConnection, system: Processes
+) -> None:
+    topology = system.settings.topology
+    message_id = f"no-user-{uuid.uuid4().hex}"
+    body = {"command_id": message_id, "type": "wallet.create", "issued_at": "2026-01-01T00:00:00Z"}
+    channel = await amqp.channel(publisher_confirms=True)
+    try:
+        exchange = await channel.get_exchange(topology.commands_exchange)
+        await exchange.publish(
+            aio_pika.Message(json.dumps({**body, "payload": {"owner_id": "x"}}).encode(), message_id=message_id),
+            routing_key="wallet.create",
+        )
+        dead = await channel.get_queue(topology.commands_dead_queue)
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
+            message = await dead.get(no_ack=False, fail=False)
+            if message is None:
+                await asyncio.sleep(0.1)
+            elif message.message_id != message_id:
+                continue  # someone else's: handed back when the channel closes
+            else:
+                await message.ack()
+                assert (message.headers or {}).get(DEAD_LETTER_REASON_HEADER) == MISSING_USER_ID
+                return
+        pytest.fail("the command without user_id was not dead-lettered")
+    finally:
+        await channel.close()
