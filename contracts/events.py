@@ -60,10 +60,11 @@ class LimitsChanged(Contract):
 
 
 class BalanceChanged(Contract):
-    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive.
-
-    ``entry_hash`` chains this posting to the account's previous one (``previous_hash``); see
-    ``docs/design.md`` for how a subscriber recomputes it.
+    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive (the event type gives
+    the sign). ``entry_hash`` chains this posting to the account's previous one (``previous_hash``): entry_hash =
+    hex(SHA-256(the 32 bytes of previous_hash || UTF-8 "account_id|transaction_id|command_type|currency|signed
+    amount|balance_after|microseconds since 1970 of occurred_at")); the exact recipe and test vectors:
+    docs/topology.md#the-hash-chain, contracts/chain_vectors.json.
     """
 
     command_type: str
