@@ -46,6 +46,7 @@ class World:
     hold_id: str
     payment_id: str
     read_key: str
+    admin_key: str
     exponents: dict[str, int]
     raw: set[int]  # every minor-unit figure the pages could show: none may appear as such
 
@@ -77,6 +78,7 @@ async def world(system: Processes) -> World:
         moved = {"debit_wallet": whale.handle, "credit_wallet": shop.handle, "amount": MOVED, "currency": code}
         await write(c, "POST", "/v1/transfers", moved)
         read_key = (await make_key(c, ["read"], name="console money reader"))["secret"]
+        admin_key = (await make_key(c, ["admin", "read"], name="console money admin"))["secret"]
         currencies = (await c.get("/v1/currencies")).json()
     refunded = sum(REFUNDS)
     raw = {
@@ -104,6 +106,7 @@ async def world(system: Processes) -> World:
         hold_id,
         paid["transaction_id"],
         read_key,
+        admin_key,
         {c["code"]: c["exponent"] for c in currencies},
         raw,
     )
@@ -184,6 +187,12 @@ async def test_every_page_shows_every_amount_in_decimal_with_its_currency(page: 
     labels = diagram.locator(".band-label")
     assert await labels.count() == await diagram.locator("path.band").count() >= 2  # every band carries its amount
     await expect(diagram.locator(".band-label", has_text=f"12345678901234567890.123 {world.code}")).to_have_count(1)
+
+    await page.get_by_role("button", name="Log out").click()
+    await log_in(page, world.admin_key)
+    await page.goto("/console#/ops")
+    await expect(page.get_by_role("heading", name="Outbox backlog")).to_be_visible()
+    await check_money(page, world, at_least=0)  # no amount of its own: none in minor units either
 
 
 async def test_a_refund_is_labelled_a_refund_and_the_intent_lists_its_refunds(page: Page, world: World) -> None:
