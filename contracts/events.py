@@ -10,14 +10,27 @@ deduplicate on ``event_id``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
+from contracts.amounts import DECIMAL_TEXT
 from contracts.base import Contract
 from contracts.holds import HOLD_EVENTS, INTENT_EVENTS
 from contracts.results import Refusal
+
+#: ``amount`` as a decimal string in the currency's unit (``"12.50"`` for 1250 USD, ``"-0.05"``): exact in any JSON
+#: parser, unlike an integer above 2^53 in JavaScript, and what a person reads. Null on events written before
+#: it was added (derive it from ``amount`` and the currency's exponent).
+DecimalAmount = Annotated[
+    str | None,
+    Field(
+        pattern=DECIMAL_TEXT.pattern,
+        description='`amount` as a decimal string in the currency\'s unit ("12.50" for 1250 USD): exact in any JSON '
+        "parser (integers above 2^53 are not in JavaScript); null on events written before it was added.",
+    ),
+]
 
 
 class CurrencyRegistered(Contract):
@@ -77,6 +90,7 @@ class BalanceChanged(Contract):
     counterparty_account_id: UUID | None
     entry_hash: str
     previous_hash: str
+    amount_decimal: DecimalAmount = None
 
 
 class HoldChanged(Contract):
@@ -92,6 +106,7 @@ class HoldChanged(Contract):
     transaction_id: UUID | None = None
     held_after: int
     available_after: int
+    amount_decimal: DecimalAmount = None
 
 
 class IntentChanged(Contract):
@@ -107,6 +122,7 @@ class IntentChanged(Contract):
     hold_id: UUID | None
     transaction_id: UUID | None = None
     refund_amount: int | None = None
+    amount_decimal: DecimalAmount = None
 
 
 class CommandRefused(Contract):

@@ -51,7 +51,7 @@ COMMAND_PROPERTIES: tuple[Property, ...] = (
     Property(
         "reply_to",
         False,
-        {"type": "string", "pattern": "^[a-z][a-z0-9-]{1,40}\\.replies\\..+$"},
+        {"type": "string", "minLength": 1},
         f"The queue that receives the CommandResult, through the default exchange. Publisher P names it "
         f"`{reply_queue_prefix(PUBLISHER)}<anything>` (the only queues its permissions let it declare and "
         "consume), declared exclusive and auto-delete, one per connection. The envelope's reply_to wins over "

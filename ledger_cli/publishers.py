@@ -10,7 +10,7 @@ import sys
 from uuid import UUID
 
 from contracts.keys import Scope
-from contracts.permissions import publisher_grant
+from contracts.permissions import publisher_grant, service_grants
 from ledger_common import publishers
 from ledger_common.db import connect
 from ledger_common.settings import Settings
@@ -90,6 +90,10 @@ async def create(settings: Settings, args: argparse.Namespace) -> int:
 
     try:
         grant = publisher_grant(settings.ledger_namespace, args.name)
+        # A gateway user's commands may name the principal they act for, and a service user's password and
+        # permissions are broker-setup's: making either a publisher would reset them or widen its trust.
+        if args.name in settings.gateway_users | {g.user for g in service_grants(settings.ledger_namespace)}:
+            raise ValueError(f"{args.name!r} is a service or gateway user (AMQP_GATEWAY_USERS), not a publisher")
     except ValueError as exc:
         print(f"ledger publishers create: {exc}", file=sys.stderr)
         return 2

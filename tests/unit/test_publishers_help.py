@@ -31,3 +31,19 @@ def test_the_examples_parse_as_several_scopes() -> None:
         if line.strip().startswith("ledger publishers "):
             args = parser.parse_args(shlex.split(line)[1:])
             assert len(args.scope) >= 1 and line.count("--scope") == len(args.scope)
+
+
+@pytest.mark.parametrize("name", ["ledger-gateway", "ledger-worker", "guest", "ledger"])
+def test_create_refuses_service_and_gateway_users_before_touching_the_broker(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+    import asyncio
+
+    from ledger_cli.publishers import create
+    from ledger_common.settings import Settings
+
+    args = argparse.Namespace(name=name, scope=["transfer"], wallet=None, vhost=None)
+    settings = Settings(amqp_url="amqp://guest:guest@127.0.0.1:5672/")  # guest: a gateway user by default
+    assert asyncio.run(create(settings, args)) == 2
+    assert "ledger publishers create:" in capsys.readouterr().err

@@ -22,7 +22,8 @@ from uuid import UUID
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from contracts.bounds import MAX_AMOUNT  # noqa: E402  (run as a script from anywhere)
+from contracts.amounts import to_decimal_string  # noqa: E402  (run as a script from anywhere)
+from contracts.bounds import MAX_AMOUNT  # noqa: E402
 from contracts.chain import GENESIS, POSTING_EVENTS, entry_hash, epoch_micros, event_text  # noqa: E402
 from contracts.events import BalanceChanged, EventEnvelope  # noqa: E402
 from contracts.signing import sign  # noqa: E402
@@ -41,8 +42,9 @@ def _uuid(n: int) -> UUID:
 class Chain:
     """An account's postings, each turned into the event the worker emits for it."""
 
-    def __init__(self, account: UUID, currency: str) -> None:
+    def __init__(self, account: UUID, currency: str, exponent: int) -> None:
         self.account, self.currency, self.balance, self.head, self.seq = account, currency, 0, GENESIS, 0
+        self.exponent = exponent
         self.events: list[EventEnvelope] = []
 
     def post(self, command_type: str, signed: int, at: datetime, **misread: Any) -> EventEnvelope:
@@ -71,6 +73,7 @@ class Chain:
             counterparty_account_id=None,
             entry_hash=digest.hex(),
             previous_hash=self.head.hex(),
+            amount_decimal=to_decimal_string(abs(signed), self.exponent),
         )
         event = EventEnvelope(
             event_id=_uuid(0xE000 + self.seq),
@@ -130,7 +133,7 @@ def _replace(event: EventEnvelope, **payload: Any) -> EventEnvelope:
 
 
 def _alice() -> Chain:
-    chain = Chain(ALICE, "USD")
+    chain = Chain(ALICE, "USD", 2)
     chain.post("deposit", 1250, _at(0))
     chain.post("spend", -250, _at(1, 1))
     chain.post("transfer", MAX_AMOUNT - 1000, _at(2, 123456))  # balance_after = 10^38 - 1
@@ -139,13 +142,13 @@ def _alice() -> Chain:
 
 def cases() -> list[dict[str, Any]]:
     alice = _alice().events
-    credit = Chain(UUID("2e4a6c8e-0b1d-4f3a-9c5e-7a9b1d3f5e7a"), "JPY")
+    credit = Chain(UUID("2e4a6c8e-0b1d-4f3a-9c5e-7a9b1d3f5e7a"), "JPY", 0)
     credit.post("bonus", 500, _at(10, 500000))
     credit.post("hold.capture", -2000, _at(11, 999999))  # below zero: a credit line
     credit.post("transaction.reverse", 1500, _at(12, 10))
 
     def misread(**how: Any) -> list[EventEnvelope]:
-        chain = Chain(ALICE, "USD")
+        chain = Chain(ALICE, "USD", 2)
         chain.post("deposit", 1250, _at(0))
         chain.post("spend", -250, _at(1, 1), **how)
         return chain.events
