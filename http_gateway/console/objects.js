@@ -209,26 +209,21 @@ export async function intentPage(id) {
 }
 
 
-// Each refund of an intent: its intent.refunded events, on the merchant's wallet's stream (the API keeps
-// the refunded total on the intent; the events say when, how much and by which transaction).
-async function intentRefunds(it) {
-  if (big(it.refunded_amount) === 0n) return h("p", { class: "empty" }, "No refund.");
-  const account = await api(`/v1/accounts/${it.merchant_account_id}`);
-  const refunds = [];
-  let cursor = null;
-  for (let pages = 0; pages < 40; pages++) {
-    const query = new URLSearchParams({ limit: "500" });
-    if (cursor) query.set("after", cursor);
-    const found = await api(`/v1/wallets/${account.wallet_id}/events?${query}`);
-    refunds.push(...found.events.filter((e) => e.type === "intent.refunded" && e.payload.intent_id === it.id));
-    cursor = found.next_cursor;
-    if (!found.has_more) break;
-  }
-  const rows = refunds.reverse().map((e) => [
-    when(e.occurred_at),
-    money(e.payload.refund_amount ?? e.payload.refunded_amount, it.currency),
-    money(e.payload.refunded_amount, it.currency),
-    e.payload.transaction_id ? link(`#/tx/${e.payload.transaction_id}`, e.payload.transaction_id) : "—",
-  ]);
-  return table("Refunds of this intent, newest first", ["When", "Refund", "Refunded in all", "Transaction"], rows, { empty: "none found in the merchant's events yet." });
+// Each refund of an intent, as the intent lists them (oldest first; its payer reads them too, who may not
+// read the merchant's events), with the refunded total after each.
+function intentRefunds(it) {
+  if (!it.refunds.length) return h("p", { class: "empty" }, "No refund.");
+  let total = 0n;
+  const rows = it.refunds.map((r) => {
+    total += big(r.amount);
+    return [
+      when(r.created_at),
+      money(r.amount, it.currency),
+      money(total, it.currency),
+      r.reason ?? "—",
+      link(`#/tx/${r.transaction_id}`, r.transaction_id),
+    ];
+  });
+  return table("Refunds of this intent, newest first", ["When", "Refund", "Refunded in all", "Reason", "Transaction"],
+    rows.reverse());
 }
