@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, model_validator
 
 from contracts.base import Contract
 from contracts.holds import HOLD_EVENTS, INTENT_EVENTS
+from contracts.recon import BREAK_EVENTS, BreakChanged, ReconciliationCompleted
 from contracts.results import Refusal
 
 
@@ -125,6 +126,8 @@ EventPayload = (
     | HoldChanged
     | IntentChanged
     | CommandRefused
+    | ReconciliationCompleted
+    | BreakChanged
 )
 
 #: The payload model of each event type: the one list of event types (the envelope's ``type``, the
@@ -144,6 +147,8 @@ PAYLOADS: dict[str, type[Contract]] = {
     **dict.fromkeys(HOLD_EVENTS, HoldChanged),
     **dict.fromkeys(INTENT_EVENTS, IntentChanged),
     "command.refused": CommandRefused,
+    "reconciliation.completed": ReconciliationCompleted,
+    **dict.fromkeys(BREAK_EVENTS, BreakChanged),
 }
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
 if TYPE_CHECKING:

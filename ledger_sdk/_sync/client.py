@@ -106,7 +106,7 @@ class Client:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._sync import eventlog, history, money, operations, payments, wallets
+        from ledger_sdk._sync import eventlog, history, money, operations, payments, recon, wallets
 
         self.currencies = wallets.Currencies(self)
         self.wallets = wallets.Wallets(self)
@@ -129,6 +129,7 @@ class Client:
         self.dead_letters = operations.DeadLetters(self)
         self.events = eventlog.Events(self)
         self.readers = eventlog.Readers(self)
+        self.recon = recon.Recon(self)
 
     def __enter__(self) -> Client:
         return self
