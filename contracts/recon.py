@@ -16,17 +16,68 @@ from uuid import UUID
 
 from pydantic import Field
 
-from contracts.base import MAX_AMOUNT, Contract, Text, WalletRef, WithParties
+from contracts.base import MAX_AMOUNT, Contract, Currency, Text, WalletRef, WithParties
 from contracts.keys import Scope
 from contracts.refs import Ref
 from contracts.spec import CommandSpec, PartyRule, post
 
 #: A statement source's name (``recon_sources.name``).
 SourceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+Column = Annotated[str, Field(min_length=1, max_length=100)]
 BreakReason = Literal[
     "statement_line_unmatched", "ledger_transaction_unmatched", "amount_differs", "date_outside_window", "duplicate"
 ]
 BreakState = Literal["open", "explained", "resolved"]
+
+
+LedgerField = Annotated[str, Field(pattern=r"^(metadata:[A-Za-z0-9_.:\-]{1,64}|description|command_id|id)$")]
+
+
+class Columns(Contract):
+    """Where each field is: a CSV header or a JSON-lines key."""
+
+    amount: Column
+    value_date: Column
+    reference: Column | None = None
+    description: Column | None = None
+    #: A column of the line's currency; without one, every line is in the source's currency.
+    currency: Column | None = None
+    #: The account's balance after the line, as the statement prints it (the balance check reads it).
+    closing_balance: Column | None = None
+    date_format: str = "%Y-%m-%d"
+    #: Statements that print money out as positive amounts: read every amount negated.
+    negate: bool = False
+
+
+class MatchRules(Contract):
+    """The engine's rules (``ledger_common.recon.engine.Rules``) and how ledger postings are read."""
+
+    tolerance: Annotated[int, Field(ge=0, le=10**12)] = 0
+    window_days: Annotated[int, Field(ge=0, le=31)] = 0
+    reference: Literal["equals", "contains", "none"] = "equals"
+    #: What of a ledger transaction a line's reference is compared to: a metadata key
+    #: (``metadata:psp_ref``), its description, its command id (the caller's idempotency key) or its id.
+    ledger_reference: Annotated[
+        str, Field(pattern=r"^(metadata:[A-Za-z0-9_.:\-]{1,64}|description|command_id|id)$")
+    ] = "metadata:reference"
+    by_amount: bool = False
+    one_to_many: bool = True
+    many_to_one: bool = True
+    #: A statement line's sign against the mapped account's postings (credits positive): -1 when money
+    #: arriving on the bank statement is a debit of the account that mirrors it.
+    sign: Literal[1, -1] = 1
+
+
+class SourceConfig(Contract):
+    """One statement source."""
+
+    account_id: UUID
+    currency: Currency
+    format: Literal["csv", "jsonl"] = "csv"
+    columns: Columns
+    rules: MatchRules = MatchRules()
+    #: The CSV delimiter.
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
 
 
 class RunReconciliation(Contract):

@@ -146,6 +146,7 @@ class AsyncClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,
@@ -160,7 +161,7 @@ class AsyncClient:
         while True:
             try:
                 response = await self._http.request(
-                    method, path, params=_query(params), json=json, headers=headers, timeout=timeout
+                    method, path, params=_query(params), json=json, content=content, headers=headers, timeout=timeout
                 )
             except httpx.TransportError as exc:
                 error = _transport_error(exc)

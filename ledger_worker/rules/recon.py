@@ -17,6 +17,7 @@ from contracts.ids import object_id
 from contracts.recon import BreakChanged, ExplainBreak, ReconciliationCompleted, ResolveBreak, RunReconciliation
 from contracts.results import Refusal
 from ledger_common.recon.engine import Break, Match, Result, reconcile
+from ledger_common.recon.sources import engine_rules
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Refused
 from ledger_worker.outcome import Outcome
@@ -39,7 +40,7 @@ def run_reconciliation(book: Book, cmd: Command, p: RunReconciliation) -> Outcom
     if closed:
         lines = [x for x in lines if x.id not in {b.line_id for b in closed}]
         items = [i for i in items if i.id not in {b.posting_id for b in closed}]
-    result = reconcile(lines, items, run.config.rules.engine(), run.settled)
+    result = reconcile(lines, items, engine_rules(run.config.rules), run.settled)
     run_id = object_id("recon_run", principal=cmd.principal, command_id=cmd.command_id)
     still = {_key(b): b for b in run.open_breaks if b.state == "open"}
     found = {(b.reason, b.line_id, b.item_id): b for b in result.breaks}
