@@ -12,7 +12,7 @@ LOG_READER_STAMP := $(LOG_READER)/node_modules/.installed
 OPENAPI_VENV := .venv-openapi
 OPENAPI_STAMP := $(OPENAPI_VENV)/.installed
 
-.PHONY: venv tools prometheus-tools browser-tools openapi-client-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench generate schemas clean
+.PHONY: attack venv tools prometheus-tools browser-tools openapi-client-tools cluster-tools cluster-up cluster-down run test test-fast lint audit bench generate schemas clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -84,6 +84,12 @@ test: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP) $(OPENAPI_STAMP) prometheus-too
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)
 
+## attack: the attacker test (tests/e2e/test_attacker.py) longer than in make test: ATTACKER_EXAMPLES x ATTACKER_STEPS
+## (default 50 x 50), its figures printed and written to ATTACKER_REPORT (default /tmp/ledger-attack-report.json)
+attack: $(STAMP)
+	ATTACKER_EXAMPLES=$${ATTACKER_EXAMPLES:-50} ATTACKER_STEPS=$${ATTACKER_STEPS:-50} \
+	  ATTACKER_REPORT=$${ATTACKER_REPORT:-/tmp/ledger-attack-report.json} $(PY) -m pytest -q -s tests/e2e/test_attacker.py
+
 ## lint: ruff (incl. the S security rules), format, mypy --strict, then the dependency audit
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -100,12 +106,14 @@ bench: $(STAMP)
 
 ## generate: every generated file: contracts/schemas, contracts/asyncapi.json, the catalogue and events tables of
 ## docs/topology.md, the capability and bounds tables of docs/security.md, the metrics table of docs/observability.md,
-## the endpoint table of the README, the SDK's command methods, refusal classes and sync client (tests check each)
+## the endpoint table of the README, the SDK's command methods, refusal classes and sync client, and the SDK
+## reference sdk/REFERENCE.md (tests check each)
 generate: $(STAMP)
 	$(PY) -m contracts.export
 	$(PY) -m ledger_common.metrics_table
 	$(PY) -m http_gateway.endpoints_table
 	$(PY) tools/sdk_generate.py
+	$(PY) tools/sdk_reference.py
 
 ## schemas: the same as generate (its name before the SDK and the README were generated too)
 schemas: generate

@@ -89,6 +89,7 @@ class Leg:
     amount: Amount
 
     def body(self) -> dict[str, Any]:
+        """The leg as the request's JSON (``transactions.post`` sends it)."""
         return {**party("", self.party), "side": self.side, "amount": amount(self.amount)}
 
 

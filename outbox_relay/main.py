@@ -45,7 +45,7 @@ async def run_relay(settings: Settings) -> None:
             try:
                 await _serve(settings, pool, connection, listener, stop, state.progress)
             except Exception as exc:
-                if not isinstance(amqp.classify(exc), BrokerUnavailable):
+                if not amqp.lost_with(connection, exc):
                     raise  # a Bug (database faults are retried inside): crash loudly, the supervisor restarts us
                 log.warning("broker connection lost (%s); reconnecting", type(exc).__name__)
             finally:

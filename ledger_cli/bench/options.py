@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger_common.settings import ENV_NAMES
 
-SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "mixed", "latency", "idle")
+SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "http-floor", "mixed", "latency", "idle")
 #: Closed-loop scenarios: their throughput is compared with the pgbench ceiling of this kind.
 CEILING_KIND = {"amqp-uniform": "uniform", "amqp-hot": "hot", "http": "uniform", "mixed": "uniform"}
 #: The cost-per-transfer issue's goals (12; for the defaults: 60 s, 100,000 accounts): scenario -> (figure, limit,

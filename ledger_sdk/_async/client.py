@@ -137,6 +137,7 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the connection pool (the context manager does it on exit)."""
         await self._http.aclose()
 
     async def request(
@@ -180,6 +181,7 @@ class AsyncClient:
             attempt += 1
 
     async def get(self, path: str, model: type[M], params: dict[str, Any] | None, options: CallOptions) -> M:
+        """A ``GET`` of ``path`` read as ``model`` (what the resources' reads are made of)."""
         response = await self.request("GET", path, params=params, options=options)
         return _parse(model, response.json())
 
@@ -211,6 +213,7 @@ class AsyncOperation:
 
     @property
     def command_id(self) -> str:
+        """The command's id: the idempotency key the write was sent with."""
         return self.info.command_id
 
     async def result(self) -> CommandResult | None:
@@ -241,6 +244,9 @@ class AsyncOperation:
 class AsyncPager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``async for``).
 
+    The listing's ``limit`` is the page size, not a cap: iteration goes on to the last page, one request
+    per page; ``to_list(limit=n)`` stops after ``n`` items.
+
     ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
     are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
     continue later. An event stream's cursor always moves on, so it resumes a tail."""
@@ -249,6 +255,7 @@ class AsyncPager(Generic[T]):
         self._fetch, self.cursor = fetch, cursor
 
     async def pages(self) -> AsyncIterator[list[T]]:
+        """Whole pages, as the server gives them (each ``limit`` items at most), until the last one."""
         while True:
             items, cursor, more = await self._fetch(self.cursor)
             self.cursor = cursor if cursor is not None else self.cursor

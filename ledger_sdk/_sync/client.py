@@ -138,6 +138,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        """Close the connection pool (the context manager does it on exit)."""
         self._http.close()
 
     def request(
@@ -181,6 +182,7 @@ class Client:
             attempt += 1
 
     def get(self, path: str, model: type[M], params: dict[str, Any] | None, options: CallOptions) -> M:
+        """A ``GET`` of ``path`` read as ``model`` (what the resources' reads are made of)."""
         response = self.request("GET", path, params=params, options=options)
         return _parse(model, response.json())
 
@@ -212,6 +214,7 @@ class Operation:
 
     @property
     def command_id(self) -> str:
+        """The command's id: the idempotency key the write was sent with."""
         return self.info.command_id
 
     def result(self) -> CommandResult | None:
@@ -242,6 +245,9 @@ class Operation:
 class Pager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``for``).
 
+    The listing's ``limit`` is the page size, not a cap: iteration goes on to the last page, one request
+    per page; ``to_list(limit=n)`` stops after ``n`` items.
+
     ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
     are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
     continue later. An event stream's cursor always moves on, so it resumes a tail."""
@@ -250,6 +256,7 @@ class Pager(Generic[T]):
         self._fetch, self.cursor = fetch, cursor
 
     def pages(self) -> Iterator[list[T]]:
+        """Whole pages, as the server gives them (each ``limit`` items at most), until the last one."""
         while True:
             items, cursor, more = self._fetch(self.cursor)
             self.cursor = cursor if cursor is not None else self.cursor

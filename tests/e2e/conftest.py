@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aio_pika
 import httpx
@@ -20,6 +20,9 @@ from ledger_common.settings import Settings
 from tests import examples
 from tests.conftest import own_system
 
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
+
 pytestmark = pytest.mark.e2e
 
 
@@ -32,6 +35,29 @@ def system(session_system: OwnSystem) -> Iterator[Processes]:
     yield procs
     examples.DATABASE.pop()
     procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian chromium (tests/e2e/browser.py), one per module of browser tests."""
+    from tests.e2e.browser import chromium
+
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+async def page(browser: Browser, system: Processes) -> AsyncIterator[Page]:
+    """A fresh context (no storage, no cookie) at 1366x768 whose relative URLs go to the running gateway."""
+    from tests.e2e.browser import TIMEOUT_MS, VIEWPORT
+
+    context = await browser.new_context(viewport=VIEWPORT, base_url=system.base_url)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = await context.new_page()
+    try:
+        yield opened
+    finally:
+        await context.close()
 
 
 @pytest.fixture

@@ -140,7 +140,8 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
 PUBLIC = {"/healthz", "/readyz"}
 #: Outside /v1 but not public: an unbound ``read`` key (tests/e2e/test_metrics.py checks its 401 and 403s).
 METRICS = {"/metrics"}
-DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+#: /docs with its files (http_gateway/api_docs.py): public, served from this origin only.
+DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/assets/{asset}"}
 #: The operator console's static files (http_gateway/console.py): public, they hold no data; every datum comes
 #: from /v1 with the key the user pastes (tests/e2e/test_console.py).
 CONSOLE = {"/console", "/console/{asset}"}
