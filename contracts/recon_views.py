@@ -98,3 +98,19 @@ class MatchView(Contract):
     created_at: datetime
     lines: list[StatementLine]
     postings: list[LedgerPosting]
+
+
+class DayBalance(Contract):
+    """One day of a source: the statement's closing balance against the ledger account's at the day's end
+    (UTC), in the statement's sign; ``drift`` is statement minus ledger (0: they agree)."""
+
+    day: date
+    statement_balance: int
+    ledger_balance: int
+    drift: int
+
+
+class BalanceCheck(Contract):
+    source: str
+    currency: str
+    days: list[DayBalance]

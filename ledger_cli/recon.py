@@ -47,6 +47,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     breaks.add_argument("--reason")
     breaks.add_argument("--limit", type=int, default=100)
     breaks.add_argument("--json", action="store_true")
+    balances = action.add_parser("balances", help="statement closing balance against the ledger's, per day")
+    balances.add_argument("source")
     explain = action.add_parser("explain", help="explain an open break (no money moves)")
     explain.add_argument("break_id", type=uuid.UUID)
     explain.add_argument("explanation")
@@ -80,6 +82,16 @@ async def _recon(settings: Settings, args: argparse.Namespace) -> int:
             done = await import_statement(conn, args.source, args.file)
             state = "imported" if done.created else "already imported: nothing changed"
             print(f"{args.file.name}: {done.lines} lines {state} (file {done.file_id})")
+        elif args.action == "balances":
+            found = await queries.balances(conn, args.source)
+            if found is None:
+                raise ValueError(f"no statement source {args.source!r}")
+            for d in found["days"]:
+                flag = "" if d["drift"] == 0 else "  DRIFT"
+                print(
+                    f"{d['day']}  statement {d['statement_balance']:>14}  ledger {d['ledger_balance']:>14}"
+                    f"  drift {d['drift']:>12}{flag}"
+                )
         else:
             rows = await queries.breaks(
                 conn, source=args.source, state=args.state, reason=args.reason, limit=args.limit

@@ -10,6 +10,7 @@ under the ``reconcile`` scope, for keys bound to no wallet. An upload is bounded
 from __future__ import annotations
 
 import tempfile
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
@@ -20,7 +21,7 @@ from fastapi import Path as PathParam
 
 from contracts.keys import Scope
 from contracts.recon import BreakReason, BreakState, SourceConfig, SourceName
-from contracts.recon_views import BreakPage, BreakView, Imported, MatchView, RunPage, RunView, SourceView
+from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, RunView, SourceView
 from http_gateway import pages
 from http_gateway.auth import UNBOUND, Principal, require
 from http_gateway.deps import PoolDep
@@ -82,6 +83,21 @@ async def import_file(
             except StatementError as exc:
                 raise Problem(422, "invalid_statement", str(exc)) from None
     return Imported(file_id=done.file_id, lines=done.lines, created=done.created)
+
+
+@router.get("/sources/{source}/balances", operation_id="recon.balances", response_model=BalanceCheck)
+async def check_balances(
+    source: Name,
+    pool: PoolDep,
+    principal: Reconciler,
+    since: Annotated[date | None, Query(alias="from", description="First value date")] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last value date")] = None,
+) -> BalanceCheck:
+    """Per statement day: the statement's closing balance against the ledger account's then, and the drift."""
+    found = await queries.balances(pool, source, since, until)
+    if found is None:
+        raise Problem(404, "source_not_found", f"no statement source {source!r}")
+    return BalanceCheck.model_validate(found)
 
 
 @router.get("/runs", operation_id="recon.runs", response_model=RunPage)

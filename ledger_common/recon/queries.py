@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from typing import (
     Any,
     TypeAlias,
@@ -123,3 +123,36 @@ async def open_by_age(db: Db) -> list[tuple[str, str, str, int]]:
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+async def balances(db: Db, source: str, since: date | None = None, until: date | None = None) -> dict[str, Any] | None:
+    """Per day with a closing balance on the statement: that balance, the ledger account's at the end of the
+    day (UTC, in the statement's sign) and the drift between them."""
+    found = await db.fetchrow("SELECT id, account_id, currency, config FROM recon_sources WHERE name = $1", source)
+    if found is None:
+        return None
+    sign = int(found["config"]["rules"]["sign"])
+    rows = await db.fetch(
+        "SELECT d.day, d.closing_balance, coalesce(b.balance_after, 0) AS ledger FROM"
+        " (SELECT DISTINCT ON (value_date) value_date AS day, closing_balance FROM recon_lines"
+        "  WHERE source_id = $1 AND closing_balance IS NOT NULL"
+        "  AND ($3::date IS NULL OR value_date >= $3) AND ($4::date IS NULL OR value_date <= $4)"
+        "  ORDER BY value_date, id DESC) AS d"
+        " LEFT JOIN LATERAL (SELECT p.balance_after FROM postings p WHERE p.account_id = $2"
+        "  AND p.created_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC' ORDER BY p.id DESC LIMIT 1) AS b ON TRUE"
+        " ORDER BY d.day",
+        found["id"],
+        found["account_id"],
+        since,
+        until,
+    )
+    days = [
+        {
+            "day": r["day"],
+            "statement_balance": r["closing_balance"],
+            "ledger_balance": r["ledger"] * sign,
+            "drift": r["closing_balance"] - r["ledger"] * sign,
+        }
+        for r in rows
+    ]
+    return {"source": source, "currency": found["currency"], "days": days}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Unpack
 from urllib.parse import quote
 from uuid import UUID
 
 from contracts.recon import SourceConfig
-from contracts.recon_views import BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
+from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
 from ledger_sdk._async._commands import AsyncReconCommands
 from ledger_sdk._async.client import CallOptions, route
 
@@ -48,6 +49,14 @@ class AsyncRecon(AsyncReconCommands):
             options=options,
         )
         return Imported.model_validate(response.json())
+
+    @route("GET", "/v1/recon/sources/{source}/balances")
+    async def balances(
+        self, source: str, *, since: date | None = None, until: date | None = None, **options: Unpack[CallOptions]
+    ) -> BalanceCheck:
+        """Per statement day: the statement's closing balance, the ledger account's, and the drift."""
+        params = {"from": since and since.isoformat(), "to": until and until.isoformat()}
+        return await self._client.get(f"{_source(source)}/balances", BalanceCheck, params, options)
 
     @route("GET", "/v1/recon/runs")
     async def runs(self, *, source: str | None = None, limit: int = 50, **options: Unpack[CallOptions]) -> RunPage:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Unpack
 from urllib.parse import quote
 from uuid import UUID
 
 from contracts.recon import SourceConfig
-from contracts.recon_views import BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
+from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
 from ledger_sdk._sync._commands import ReconCommands
 from ledger_sdk._sync.client import CallOptions, route
 
@@ -49,6 +50,14 @@ class Recon(ReconCommands):
             options=options,
         )
         return Imported.model_validate(response.json())
+
+    @route("GET", "/v1/recon/sources/{source}/balances")
+    def balances(
+        self, source: str, *, since: date | None = None, until: date | None = None, **options: Unpack[CallOptions]
+    ) -> BalanceCheck:
+        """Per statement day: the statement's closing balance, the ledger account's, and the drift."""
+        params = {"from": since and since.isoformat(), "to": until and until.isoformat()}
+        return self._client.get(f"{_source(source)}/balances", BalanceCheck, params, options)
 
     @route("GET", "/v1/recon/runs")
     def runs(self, *, source: str | None = None, limit: int = 50, **options: Unpack[CallOptions]) -> RunPage:

@@ -130,6 +130,7 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ("POST", "/v1/recon/sources/{source}/files"): lambda w: Example(
         path={"source": "no-such-source"}, json={"a": "1.00", "d": "2026-12-01"}, accepted=404
     ),
+    ("GET", "/v1/recon/sources/{source}/balances"): lambda w: Example(path={"source": "no-such"}, accepted=404),
     ("GET", "/v1/recon/runs"): lambda w: Example(),
     ("GET", "/v1/recon/breaks"): lambda w: Example(),
     ("GET", "/v1/recon/breaks/{break_id}"): lambda w: Example(path={"break_id": str(uuid.uuid4())}, accepted=404),

@@ -160,6 +160,11 @@ async def test_statements_reconcile_and_every_break_is_resolved(
     assert (await get(client, "/v1/recon/breaks", source=names["bank"], state="open"))["breaks"] == []
     closed = (await get(client, "/v1/recon/breaks", source=names["bank"]))["breaks"]
     assert sorted(b["resolution"] for b in closed) == ["adjusted", "adjusted", "adjusted", "dismissed", "dismissed"]
+    # The statement's closing balance against the ledger's at the day's end: the duplicate credit (+1,250.00)
+    # is money the bank really shows; the late credit (+300.00) is on the ledger a day before the bank.
+    (today, tomorrow) = (await get(client, f"/v1/recon/sources/{names['bank']}/balances"))["days"]
+    assert (today["statement_balance"], today["drift"]) == (213_700, 125_000 - 30_000), today
+    assert (tomorrow["statement_balance"], tomorrow["drift"]) == (243_700, 125_000), tomorrow
     runs = (await get(client, "/v1/recon/runs", source=names["bank"]))["runs"]
     assert len(runs) == 3  # the dry run is recorded as a command only
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 
+from ledger_common.recon import queries
 from ledger_common.recon.importer import define_source, import_statement
 from ledger_common.recon.sources import Columns, MatchRules, SourceConfig
 from tests.ledger import apply_one, cmd, funded_wallet
@@ -74,6 +75,9 @@ async def test_a_run_matches_breaks_and_resolves(pool: asyncpg.Pool, tmp_path: P
             "SELECT b.* FROM recon_breaks b JOIN recon_sources s ON s.id = b.source_id WHERE s.name = $1", name
         )
     }
+    # What the relay's gauge reads (ledger_recon_open_breaks): open breaks by source, reason and age.
+    ages = [(reason, age, n) for source, reason, age, n in await queries.open_by_age(pool) if source == name]
+    assert ages == [(reason, "lt_1d", 1) for reason in sorted(ran.reconciliation.breaks)]
     # A second run finds the same breaks: none opens again, their age runs on.
     rerun = await apply_one(pool, cmd("recon.run", source=name))
     assert rerun.reconciliation is not None and (rerun.reconciliation.opened, rerun.reconciliation.closed) == (0, 0)
