@@ -49,6 +49,8 @@ class StatementLine(Contract):
     currency: str
     reference: str
     description: str
+    #: The match that settled it, if any (``GET /v1/recon/matches/{match_id}``).
+    match_id: UUID | None = None
 
 
 class LedgerPosting(Contract):
@@ -114,3 +116,17 @@ class BalanceCheck(Contract):
     source: str
     currency: str
     days: list[DayBalance]
+
+
+class OpenBreakCount(Contract):
+    source: str
+    reason: BreakReason
+    #: ``lt_1d``, ``1d_7d`` or ``gt_7d``.
+    age: str
+    count: int
+
+
+class OpenBreaks(Contract):
+    """Open breaks counted by source, reason and age (what the ``ledger_recon_open_breaks`` gauge exports)."""
+
+    counts: list[OpenBreakCount]

@@ -21,7 +21,18 @@ from fastapi import Path as PathParam
 
 from contracts.keys import Scope
 from contracts.recon import BreakReason, BreakState, SourceConfig, SourceName
-from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, RunView, SourceView
+from contracts.recon_views import (
+    BalanceCheck,
+    BreakPage,
+    BreakView,
+    Imported,
+    MatchView,
+    OpenBreakCount,
+    OpenBreaks,
+    RunPage,
+    RunView,
+    SourceView,
+)
 from http_gateway import pages
 from http_gateway.auth import UNBOUND, Principal, require
 from http_gateway.deps import PoolDep
@@ -132,6 +143,13 @@ async def list_breaks(
         breaks=[BreakView.model_validate(r) for r in rows[:limit]],
         next_cursor=pages.encode("b", last["opened_at"], last["break_id"]) if last else None,
     )
+
+
+@router.get("/open_breaks", operation_id="recon.open_breaks", response_model=OpenBreaks)
+async def open_breaks(pool: PoolDep, principal: Reconciler) -> OpenBreaks:
+    """Open breaks counted by source, reason and age (under a day, a day to a week, over a week)."""
+    counts = await queries.open_by_age(pool)
+    return OpenBreaks(counts=[OpenBreakCount(source=s, reason=r, age=a, count=n) for s, r, a, n in counts])
 
 
 @router.get("/breaks/{break_id}", operation_id="recon.get_break", response_model=BreakView)

@@ -17,7 +17,8 @@ Db: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 _LINE = (
     "json_build_object('line_id', l.id, 'file_id', l.file_id, 'line_no', l.line_no, 'value_date', l.value_date,"
-    " 'amount', l.amount, 'currency', l.currency, 'reference', l.reference, 'description', l.description)"
+    " 'amount', l.amount, 'currency', l.currency, 'reference', l.reference, 'description', l.description,"
+    " 'match_id', l.match_id)"
 )
 _POSTING = (
     "json_build_object('posting_id', p.id, 'transaction_id', p.transaction_id, 'amount', p.amount, 'currency',"

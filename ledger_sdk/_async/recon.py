@@ -8,7 +8,16 @@ from urllib.parse import quote
 from uuid import UUID
 
 from contracts.recon import SourceConfig
-from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
+from contracts.recon_views import (
+    BalanceCheck,
+    BreakPage,
+    BreakView,
+    Imported,
+    MatchView,
+    OpenBreaks,
+    RunPage,
+    SourceView,
+)
 from ledger_sdk._async._commands import AsyncReconCommands
 from ledger_sdk._async.client import CallOptions, route
 
@@ -85,6 +94,11 @@ class AsyncRecon(AsyncReconCommands):
             "limit": limit,
         }
         return await self._client.get("/v1/recon/breaks", BreakPage, params, options)
+
+    @route("GET", "/v1/recon/open_breaks")
+    async def open_breaks(self, **options: Unpack[CallOptions]) -> OpenBreaks:
+        """Open breaks counted by source, reason and age."""
+        return await self._client.get("/v1/recon/open_breaks", OpenBreaks, None, options)
 
     @route("GET", "/v1/recon/breaks/{break_id}")
     async def get_break(self, break_id: UUID | str, **options: Unpack[CallOptions]) -> BreakView:

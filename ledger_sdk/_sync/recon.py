@@ -9,7 +9,16 @@ from urllib.parse import quote
 from uuid import UUID
 
 from contracts.recon import SourceConfig
-from contracts.recon_views import BalanceCheck, BreakPage, BreakView, Imported, MatchView, RunPage, SourceView
+from contracts.recon_views import (
+    BalanceCheck,
+    BreakPage,
+    BreakView,
+    Imported,
+    MatchView,
+    OpenBreaks,
+    RunPage,
+    SourceView,
+)
 from ledger_sdk._sync._commands import ReconCommands
 from ledger_sdk._sync.client import CallOptions, route
 
@@ -86,6 +95,11 @@ class Recon(ReconCommands):
             "limit": limit,
         }
         return self._client.get("/v1/recon/breaks", BreakPage, params, options)
+
+    @route("GET", "/v1/recon/open_breaks")
+    def open_breaks(self, **options: Unpack[CallOptions]) -> OpenBreaks:
+        """Open breaks counted by source, reason and age."""
+        return self._client.get("/v1/recon/open_breaks", OpenBreaks, None, options)
 
     @route("GET", "/v1/recon/breaks/{break_id}")
     def get_break(self, break_id: UUID | str, **options: Unpack[CallOptions]) -> BreakView:

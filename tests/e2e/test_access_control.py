@@ -132,6 +132,7 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ),
     ("GET", "/v1/recon/sources/{source}/balances"): lambda w: Example(path={"source": "no-such"}, accepted=404),
     ("GET", "/v1/recon/runs"): lambda w: Example(),
+    ("GET", "/v1/recon/open_breaks"): lambda w: Example(),
     ("GET", "/v1/recon/breaks"): lambda w: Example(),
     ("GET", "/v1/recon/breaks/{break_id}"): lambda w: Example(path={"break_id": str(uuid.uuid4())}, accepted=404),
     ("GET", "/v1/recon/matches/{match_id}"): lambda w: Example(path={"match_id": str(uuid.uuid4())}, accepted=404),
