@@ -111,6 +111,15 @@ class _State:
     used: set[int] = field(default_factory=set)
     settled: set[int] = field(default_factory=set)
     result: Result = field(default_factory=Result)
+    _by_amount: dict[tuple[str, int], list[Item]] | None = None
+
+    def same_amount(self, line: Line) -> list[Item]:
+        """Unused postings of the line's currency and amount (an index made on first use)."""
+        if self._by_amount is None:
+            self._by_amount = defaultdict(list)
+            for item in self.items:
+                self._by_amount[(item.currency, item.amount)].append(item)
+        return [i for i in self._by_amount.get((line.currency, line.amount), ()) if i.id not in self.used]
 
     def candidates(self, line: Line) -> list[Item]:
         """Unused postings whose reference the line's names, in the postings' order."""
@@ -202,14 +211,8 @@ def _many_to_one(s: _State) -> None:
 
 
 def _by_amount(s: _State) -> None:
-    by_amount: dict[tuple[str, int], list[Item]] = defaultdict(list)
-    for item in s.items:
-        if item.id not in s.used:
-            by_amount[(item.currency, item.amount)].append(item)
     for line in s.left():
-        fits = [
-            i for i in by_amount.get((line.currency, line.amount), ()) if i.id not in s.used and s.in_window(line, i)
-        ]
+        fits = [i for i in s.same_amount(line) if s.in_window(line, i)]
         if fits:
             s.match("one_to_one", [line], [min(fits, key=lambda i: (abs(i.day - line.day), i.day, i.id))])
 
@@ -250,7 +253,7 @@ def _diagnose(s: _State, line: Line) -> Break:
     """Why a left-over line did not match: the closest posting of its reference (or amount), if any."""
     cands = s.candidates(line)
     if s.rules.by_amount:
-        cands += [i for i in s.items if i.id not in s.used and i.amount == line.amount and i.currency == line.currency]
+        cands += s.same_amount(line)
     late = [i for i in cands if s.near(i.amount, line.amount) and not s.in_window(line, i)]
     if late:
         item = min(late, key=lambda i: (abs(i.day - line.day), i.day, i.id))
