@@ -102,11 +102,14 @@ class BalanceAt(BaseModel):
 
 class Posting(BaseModel):
     """One side of a transaction. ``balance_after`` is shown only to a caller who may read the account
-    (a wallet-bound key sees the other wallets of a transaction by id, not their balances)."""
+    (a wallet-bound key sees the other wallets of a transaction by id, not their balances); ``currency``
+    to every caller who may read the transaction, so each leg of a multi-currency one reads as money."""
 
     posting_id: int
     account_id: UUID
     wallet_id: UUID
+    #: The posting's account's currency; its amounts (and ``*_decimal``) are in it.
+    currency: str
     amount: int
     amount_decimal: str
     balance_after: int | None
