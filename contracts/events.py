@@ -18,6 +18,7 @@ from pydantic import Field, TypeAdapter, model_validator
 from contracts.amounts import DECIMAL_TEXT
 from contracts.base import Contract
 from contracts.holds import HOLD_EVENTS, INTENT_EVENTS
+from contracts.recon import BREAK_EVENTS, BreakChanged, ReconciliationCompleted
 from contracts.results import Refusal
 
 #: ``amount`` as a decimal string in the currency's unit (``"12.50"`` for 1250 USD, ``"-0.05"``): exact in any JSON
@@ -142,6 +143,8 @@ EventPayload = (
     | HoldChanged
     | IntentChanged
     | CommandRefused
+    | ReconciliationCompleted
+    | BreakChanged
 )
 
 #: The payload model of each event type: the one list of event types (the envelope's ``type``, the
@@ -161,6 +164,8 @@ PAYLOADS: dict[str, type[Contract]] = {
     **dict.fromkeys(HOLD_EVENTS, HoldChanged),
     **dict.fromkeys(INTENT_EVENTS, IntentChanged),
     "command.refused": CommandRefused,
+    "reconciliation.completed": ReconciliationCompleted,
+    **dict.fromkeys(BREAK_EVENTS, BreakChanged),
 }
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
 if TYPE_CHECKING:

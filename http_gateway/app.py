@@ -32,6 +32,7 @@ from http_gateway.routes import (
     log,
     me,
     operations,
+    recon,
     transactions,
     wallets,
 )
@@ -102,7 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     v1 = APIRouter(prefix=PREFIX, dependencies=dependencies, responses=answers)
     # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference.
     routers = (me, currencies, wallets, accounts, transactions, holds, intents, history, flows, commands, admin)
-    for module in (*routers, log, operations):
+    for module in (*routers, log, operations, recon):
         v1.include_router(module.router, responses=each)
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)

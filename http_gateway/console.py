@@ -26,6 +26,7 @@ MEDIA_TYPES = {
     "events.js": "text/javascript; charset=utf-8",  # a wallet's live events, its holds and intents
     "objects.js": "text/javascript; charset=utf-8",  # a transaction, a hold, a payment intent
     "ops.js": "text/javascript; charset=utf-8",
+    "recon.js": "text/javascript; charset=utf-8",  # breaks by age and reason, a match's two sides
     "charts.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }

@@ -20,6 +20,7 @@ from contracts.errors import Bug
 from contracts.ids import SystemRole, system_account_id, system_wallet_id
 from contracts.results import Refusal
 from ledger_worker.model import Account, Currency, Hold, Intent, KeyLimit, PastTransaction, Refused, Wallet
+from ledger_worker.recon.data import ReconBook
 
 Loaded = Account | Wallet | Hold | Intent | PastTransaction | KeyLimit
 
@@ -47,6 +48,8 @@ class Book:
         self.intents: dict[UUID, Intent] = {}
         self.past: dict[UUID, PastTransaction] = {}
         self.key_limits: dict[tuple[UUID, str], KeyLimit] = {}
+        #: Statement sources and breaks, loaded only for reconciliation commands (ledger_worker.recon.load).
+        self.recon = ReconBook()
         self._by_handle: dict[str, UUID] = {}
         self._by_ref: dict[str, UUID] = {}
         self._by_wallet: dict[tuple[UUID, str], UUID] = {}

@@ -25,6 +25,7 @@ import { loadCurrencies, money, sumOf } from "/console/money.js";
 import { walletPage } from "/console/wallet.js";
 import { holdPage, intentPage, transactionPage } from "/console/objects.js";
 import { opsPage } from "/console/ops.js";
+import { matchPage, reconPage } from "/console/recon.js";
 
 // ---- login ----
 
@@ -227,6 +228,7 @@ async function route() {
     case "intent": return intentPage(parts[1] || "");
     case "flows": return flowsPage(params);
     case "ops": return opsPage();
+    case "recon": return parts[1] === "match" ? matchPage(parts[2] || "") : reconPage(params);
     default: return searchPage(params);
   }
 }

@@ -88,6 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--events", type=int, default=20_000, help="with --log: events to publish and read")
     parser.add_argument(
+        "--recon",
+        action="store_true",
+        help="instead of the scenarios: import and match statement lines (ledger_cli/bench/recon.py)",
+    )
+    parser.add_argument("--recon-lines", type=int, default=1_000_000, help="with --recon: statement lines")
+    parser.add_argument(
         "--shared-broker", action="store_true", help="with --log: use AMQP_URL's broker, not a node of its own"
     )
     parser.add_argument("--no-pgbench", action="store_true", help="skip the pgbench ceiling")

@@ -53,6 +53,10 @@ def _say(text: str) -> None:
 
 async def bench(settings: Settings, args: argparse.Namespace) -> int:
     """Run the chosen scenarios and print the report; 1 if a command failed or a process died."""
+    if args.recon:
+        from ledger_cli.bench.recon import recon_bench
+
+        return await recon_bench(settings, args.recon_lines, keep=args.keep, as_json=args.json)
     if args.log:
         from ledger_cli.bench.log import log_bench
 

@@ -105,7 +105,7 @@ class AsyncClient:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._async import eventlog, history, money, operations, payments, wallets
+        from ledger_sdk._async import eventlog, history, money, operations, payments, recon, wallets
 
         self.currencies = wallets.AsyncCurrencies(self)
         self.wallets = wallets.AsyncWallets(self)
@@ -128,6 +128,7 @@ class AsyncClient:
         self.dead_letters = operations.AsyncDeadLetters(self)
         self.events = eventlog.AsyncEvents(self)
         self.readers = eventlog.AsyncReaders(self)
+        self.recon = recon.AsyncRecon(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -146,6 +147,7 @@ class AsyncClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,
@@ -160,7 +162,7 @@ class AsyncClient:
         while True:
             try:
                 response = await self._http.request(
-                    method, path, params=_query(params), json=json, headers=headers, timeout=timeout
+                    method, path, params=_query(params), json=json, content=content, headers=headers, timeout=timeout
                 )
             except httpx.TransportError as exc:
                 error = _transport_error(exc)

@@ -106,7 +106,7 @@ class Client:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._sync import eventlog, history, money, operations, payments, wallets
+        from ledger_sdk._sync import eventlog, history, money, operations, payments, recon, wallets
 
         self.currencies = wallets.Currencies(self)
         self.wallets = wallets.Wallets(self)
@@ -129,6 +129,7 @@ class Client:
         self.dead_letters = operations.DeadLetters(self)
         self.events = eventlog.Events(self)
         self.readers = eventlog.Readers(self)
+        self.recon = recon.Recon(self)
 
     def __enter__(self) -> Client:
         return self
@@ -147,6 +148,7 @@ class Client:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,
@@ -161,7 +163,7 @@ class Client:
         while True:
             try:
                 response = self._http.request(
-                    method, path, params=_query(params), json=json, headers=headers, timeout=timeout
+                    method, path, params=_query(params), json=json, content=content, headers=headers, timeout=timeout
                 )
             except httpx.TransportError as exc:
                 error = _transport_error(exc)

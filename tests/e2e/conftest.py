@@ -17,6 +17,7 @@ from contracts.events import EventEnvelope, parse_event
 from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
+from tests import examples
 from tests.conftest import own_system
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ def system(session_system: OwnSystem) -> Iterator[Processes]:
     procs = session_system.processes()
     for name in ("worker", "relay", "gateway"):
         procs.start(name)
+    examples.DATABASE.append(procs.settings.database_url.get_secret_value())
     yield procs
+    examples.DATABASE.pop()
     procs.stop_all()
 
 
@@ -72,7 +75,9 @@ def isolated_settings(isolated_system: OwnSystem) -> Settings:
 def isolated(isolated_system: OwnSystem) -> Iterator[Processes]:
     """The processes of a system of its own (database, namespace), which a test starts and kills itself."""
     procs = isolated_system.processes()
+    examples.DATABASE.append(procs.settings.database_url.get_secret_value())
     yield procs
+    examples.DATABASE.pop()
     procs.stop_all()
 
 
