@@ -106,12 +106,14 @@ bench: $(STAMP)
 
 ## generate: every generated file: contracts/schemas, contracts/asyncapi.json, the catalogue and events tables of
 ## docs/topology.md, the capability and bounds tables of docs/security.md, the metrics table of docs/observability.md,
-## the endpoint table of the README, the SDK's command methods, refusal classes and sync client (tests check each)
+## the endpoint table of the README, the SDK's command methods, refusal classes and sync client, and the SDK
+## reference sdk/REFERENCE.md (tests check each)
 generate: $(STAMP)
 	$(PY) -m contracts.export
 	$(PY) -m ledger_common.metrics_table
 	$(PY) -m http_gateway.endpoints_table
 	$(PY) tools/sdk_generate.py
+	$(PY) tools/sdk_reference.py
 
 ## schemas: the same as generate (its name before the SDK and the README were generated too)
 schemas: generate

@@ -31,6 +31,14 @@ def to_decimal_string(minor: int, exponent: int) -> str:
     return f"{sign}{digits[:-exponent]}.{digits[-exponent:]}"
 
 
+def both_forms(minor: int, currency: str, exponent: int | None) -> str:
+    """An amount as refusal details give it: ``12500, "USD", 2 -> "12500 (125.00 USD)"`` (minor units, then as
+    a person reads it); without a known exponent just ``"12500 USD"``."""
+    if exponent is None:
+        return f"{minor} {currency}"
+    return f"{minor} ({to_decimal_string(minor, exponent)} {currency})"
+
+
 def parse_decimal_string(text: str, exponent: int) -> int:
     """``"12.5", 2 -> 1250``; refuses more decimal places than the currency has, and non-numbers."""
     match = _DECIMAL.match(text)

@@ -29,6 +29,8 @@ from contracts.asyncapi_messages import (
     schemas,
 )
 from contracts.catalogue import COMMANDS
+from contracts.permissions import reply_queue_prefix
+from contracts.publishing import FORGED_USER_ID, PUBLISHER, publisher_permissions
 from contracts.topology import Topology
 
 __all__ = ["SCHEMAS", "document", "render"]
@@ -105,7 +107,8 @@ def channels(t: Topology) -> Json:
         "replies": _channel(
             None,
             "reply_to",
-            "The queue a command names in reply_to (the envelope's, else the AMQP property), via the default exchange.",
+            "The queue a command names in reply_to (the envelope's, else the AMQP property), via the default exchange: "
+            f"for publisher {PUBLISHER}, `{reply_queue_prefix(PUBLISHER)}<anything>`, exclusive and auto-delete.",
             REPLY_MESSAGES,
             default_exchange,
         ),
@@ -155,7 +158,7 @@ def _operation(action: str, channel: str, role: str, keys: list[str], summary: s
     }
 
 
-def operations() -> Json:
+def operations(t: Topology) -> Json:
     reply = ref("components", "replies", "commandResult")
     public = [spec.type for spec in COMMANDS if not spec.internal]
     every, events, dead = list(COMMAND_MESSAGES), list(EVENT_MESSAGES), list(DEAD_LETTER_MESSAGES)
@@ -168,9 +171,11 @@ def operations() -> Json:
             "commands",
             "publisher",
             public,
-            "Send a command; its result is the reply.",
+            "Send a command; its result is the reply. Set the AMQP user_id property (see each message's "
+            "x-amqp-properties).",
             reply=reply,
             bindings=persistent,
+            **{"x-ledger-permissions": publisher_permissions(t.namespace)},
         ),
         "receiveCommand": op(
             "receive",
@@ -252,7 +257,12 @@ def components() -> Json:
             }
         },
         "securitySchemes": {
-            "brokerUser": {"type": "userPassword", "description": "A RabbitMQ user per role (`ledger broker-setup`)."}
+            "brokerUser": {
+                "type": "userPassword",
+                "description": "A RabbitMQ user per role (`ledger broker-setup`; one publisher's: `ledger publishers "
+                "create NAME --scope …`). A command's user_id property must be this user: a message without it "
+                f"is dead-lettered; with another user's name {FORGED_USER_ID}.",
+            }
         },
         "tags": {role: {"name": role, "description": text} for role, text in ROLES.items()},
     }
@@ -281,7 +291,7 @@ def document(topology: Topology | None = None) -> Json:
         "defaultContentType": "application/json",
         "servers": {"broker": server},
         "channels": channels(t),
-        "operations": operations(),
+        "operations": operations(t),
         "components": components(),
     }
 

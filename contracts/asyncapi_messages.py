@@ -17,6 +17,7 @@ from contracts.catalogue import COMMANDS, CommandSpec
 from contracts.commands import COMMAND_CLASSES, envelope_name
 from contracts.events import PAYLOADS, EventEnvelope
 from contracts.keys import KEY_EVENT_TYPES, KeyEvent
+from contracts.publishing import properties_schema
 from contracts.results import CommandResult
 from contracts.signing import KEY_ID_HEADER, SIGNATURE_HEADER, SIGNATURE_PATTERN, SIGNED_AT_HEADER
 from contracts.topology import (
@@ -82,6 +83,7 @@ def schemas() -> Json:
             **TRACE_HEADERS,
         },
     )
+    found["CommandProperties"] = properties_schema()
     found["CommandHeaders"] = _headers(
         "Optional: a publisher's W3C trace context; the worker's span for the command continues it.", {}, TRACE_HEADERS
     )
@@ -120,17 +122,22 @@ def _command(spec: CommandSpec) -> Json:
     if spec.internal:
         sent = "The ledger's own: its sweeper applies it without the broker; the worker accepts it like any command."
     else:
-        sent = f"Needs the `{spec.scope}` scope over HTTP: " + ", ".join(f"`{r.method} {r.path}`" for r in spec.routes)
+        routes = ", ".join(f"`{r.method} {r.path}`" for r in spec.routes)
+        sent = (
+            f"Needs the `{spec.scope}` scope: the publisher's over AMQP (`ledger publishers create|grant NAME --scope "
+            f"{spec.scope}`), an API key's over HTTP ({routes})."
+        )
     return {
         "name": spec.type,
         "title": envelope_name(spec),
         "summary": spec.summary.replace("``", "`"),
-        "description": f"Routing key `{spec.type}`. {sent}",
+        "description": f"Routing key `{spec.type}`. {sent} AMQP properties: x-amqp-properties (`user_id` required).",
         "contentType": "application/json",
         "headers": {"$ref": SCHEMAS + "CommandHeaders"},
         "payload": {"$ref": SCHEMAS + envelope_name(spec)},
         "correlationId": ref("components", "correlationIds", "command"),
         "x-ledger-properties": {"message_id": "$message.payload#/command_id"},
+        "x-amqp-properties": {"$ref": SCHEMAS + "CommandProperties"},
     }
 
 

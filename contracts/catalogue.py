@@ -19,12 +19,12 @@ ledger_worker/rules), then ``make generate`` for the generated files.
 
 from __future__ import annotations
 
-from contracts import holds, money, wallets
+from contracts import holds, money, recon, wallets
 from contracts.spec import CommandSpec, Method, PartyRule, Reach, Route
 
 __all__ = ["COMMANDS", "SPECS", "CommandSpec", "Method", "PartyRule", "Reach", "Route"]
 
-COMMANDS: tuple[CommandSpec, ...] = (*wallets.COMMANDS, *money.COMMANDS, *holds.COMMANDS)
+COMMANDS: tuple[CommandSpec, ...] = (*wallets.COMMANDS, *money.COMMANDS, *holds.COMMANDS, *recon.COMMANDS)
 
 #: Each spec by its command type (the routing key a command is published with).
 SPECS: dict[str, CommandSpec] = {spec.type: spec for spec in COMMANDS}

@@ -10,14 +10,28 @@ deduplicate on ``event_id``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 from uuid import UUID
 
-from pydantic import TypeAdapter, model_validator
+from pydantic import Field, TypeAdapter, model_validator
 
+from contracts.amounts import DECIMAL_TEXT
 from contracts.base import Contract
 from contracts.holds import HOLD_EVENTS, INTENT_EVENTS
+from contracts.recon import BREAK_EVENTS, BreakChanged, ReconciliationCompleted
 from contracts.results import Refusal
+
+#: ``amount`` as a decimal string in the currency's unit (``"12.50"`` for 1250 USD, ``"-0.05"``): exact in any JSON
+#: parser, unlike an integer above 2^53 in JavaScript, and what a person reads. Null on events written before
+#: it was added (derive it from ``amount`` and the currency's exponent).
+DecimalAmount = Annotated[
+    str | None,
+    Field(
+        pattern=DECIMAL_TEXT.pattern,
+        description='`amount` as a decimal string in the currency\'s unit ("12.50" for 1250 USD): exact in any JSON '
+        "parser (integers above 2^53 are not in JavaScript); null on events written before it was added.",
+    ),
+]
 
 
 class CurrencyRegistered(Contract):
@@ -60,10 +74,11 @@ class LimitsChanged(Contract):
 
 
 class BalanceChanged(Contract):
-    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive.
-
-    ``entry_hash`` chains this posting to the account's previous one (``previous_hash``); see
-    ``docs/design.md`` for how a subscriber recomputes it.
+    """Payload of ``account.credited`` / ``account.debited``; ``amount`` is always positive (the event type gives
+    the sign). ``entry_hash`` chains this posting to the account's previous one (``previous_hash``): entry_hash =
+    hex(SHA-256(the 32 bytes of previous_hash || UTF-8 "account_id|transaction_id|command_type|currency|signed
+    amount|balance_after|microseconds since 1970 of occurred_at")); the exact recipe and test vectors:
+    docs/topology.md#the-hash-chain, contracts/chain_vectors.json.
     """
 
     command_type: str
@@ -76,6 +91,7 @@ class BalanceChanged(Contract):
     counterparty_account_id: UUID | None
     entry_hash: str
     previous_hash: str
+    amount_decimal: DecimalAmount = None
 
 
 class HoldChanged(Contract):
@@ -91,6 +107,7 @@ class HoldChanged(Contract):
     transaction_id: UUID | None = None
     held_after: int
     available_after: int
+    amount_decimal: DecimalAmount = None
 
 
 class IntentChanged(Contract):
@@ -106,6 +123,7 @@ class IntentChanged(Contract):
     hold_id: UUID | None
     transaction_id: UUID | None = None
     refund_amount: int | None = None
+    amount_decimal: DecimalAmount = None
 
 
 class CommandRefused(Contract):
@@ -125,6 +143,8 @@ EventPayload = (
     | HoldChanged
     | IntentChanged
     | CommandRefused
+    | ReconciliationCompleted
+    | BreakChanged
 )
 
 #: The payload model of each event type: the one list of event types (the envelope's ``type``, the
@@ -144,6 +164,8 @@ PAYLOADS: dict[str, type[Contract]] = {
     **dict.fromkeys(HOLD_EVENTS, HoldChanged),
     **dict.fromkeys(INTENT_EVENTS, IntentChanged),
     "command.refused": CommandRefused,
+    "reconciliation.completed": ReconciliationCompleted,
+    **dict.fromkeys(BREAK_EVENTS, BreakChanged),
 }
 EVENT_TYPES: tuple[str, ...] = tuple(PAYLOADS)
 if TYPE_CHECKING:

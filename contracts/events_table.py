@@ -23,6 +23,7 @@ from contracts.events import (
     WalletStatusChanged,
 )
 from contracts.keys import KEY_EVENT_TYPES
+from contracts.recon import BreakChanged, ReconciliationCompleted
 
 TOPOLOGY_DOC = Path(__file__).resolve().parent.parent / "docs" / "topology.md"
 BEGIN = "<!-- events:begin (generated from contracts/events.py by `make generate`; do not edit) -->"
@@ -46,6 +47,8 @@ ROWS: dict[type[Contract], tuple[str, str]] = {
     HoldChanged: ("the holder's account", "a hold changed"),
     IntentChanged: ("the merchant's account", "a payment intent changed"),
     CommandRefused: ("none", "a command was refused (`payload.refusal` is the code)"),
+    ReconciliationCompleted: ("none", "a statement source was reconciled (`recon.run`): its counts"),
+    BreakChanged: ("none", "a reconciliation break was opened, explained or resolved"),
 }
 _KEYS = ("none", "an API key changed (`contracts.keys.KeyEvent`; never a secret)")
 

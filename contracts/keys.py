@@ -42,6 +42,9 @@ class Scope(StrEnum):
     TREASURY = "treasury"
     #: Reverse a committed transaction: money moves back, so it is not part of ``admin``.
     REVERSE = "reverse"
+    #: Reconcile statements against the ledger: run a source, explain or resolve its breaks (an adjusting
+    #: transaction naming a system account needs ``treasury`` too).
+    RECONCILE = "reconcile"
 
 
 ALL_SCOPES: frozenset[Scope] = frozenset(Scope)

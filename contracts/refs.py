@@ -17,9 +17,20 @@ from pydantic import BaseModel
 
 #: What a field names: an account id, a wallet reference (``@handle``, ``ext:<ref>`` or id), a
 #: wallet id, a handle (with its ``@``), a bare external reference, a hold, an intent, a committed
-#: transaction, or a currency code (a single code or a tuple of codes).
+#: transaction, a currency code (a single code or a tuple of codes), a statement source (its name) or a
+#: reconciliation break (loaded by ``ledger_worker.recon.load``, not the ledger's loader).
 RefKind = Literal[
-    "account", "wallet", "wallet_id", "handle", "external_ref", "hold", "intent", "transaction", "currency"
+    "account",
+    "wallet",
+    "wallet_id",
+    "handle",
+    "external_ref",
+    "hold",
+    "intent",
+    "transaction",
+    "currency",
+    "recon_source",
+    "recon_break",
 ]
 
 

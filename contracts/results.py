@@ -7,6 +7,7 @@ from typing import Literal
 from uuid import UUID
 
 from contracts.base import Contract
+from contracts.recon import ReconciliationCompleted
 
 
 class Refusal(StrEnum):
@@ -79,6 +80,11 @@ class Refusal(StrEnum):
     TRANSACTION_NOT_FOUND = "transaction_not_found"
     ALREADY_REVERSED = "already_reversed"
     NOT_REVERSIBLE = "not_reversible"
+    # reconciliation
+    SOURCE_NOT_FOUND = "source_not_found"
+    BREAK_NOT_FOUND = "break_not_found"
+    #: ``break.explain`` / ``break.resolve``: the break is resolved already (or, to explain it, not open).
+    BREAK_NOT_OPEN = "break_not_open"
 
 
 #: Refusals about the caller rather than the money: 403, like the gateway's own early answers.
@@ -141,5 +147,8 @@ class CommandResult(Contract):
     wallet_id: UUID | None = None
     hold_id: UUID | None = None
     intent_id: UUID | None = None
+    #: ``break.*``: the break; ``recon.run``: what the run matched and found (``ReconciliationCompleted``).
+    break_id: UUID | None = None
+    reconciliation: ReconciliationCompleted | None = None
     balances: tuple[AccountBalance, ...] = ()
     replayed: bool = False

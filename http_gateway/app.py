@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from contracts import asyncapi
 from contracts.http import Readiness
-from http_gateway import admin, console, pages, problems
+from http_gateway import admin, api_docs, console, pages, problems
 from http_gateway import metrics as gateway_metrics
 from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
@@ -32,6 +32,7 @@ from http_gateway.routes import (
     log,
     me,
     operations,
+    recon,
     transactions,
     wallets,
 )
@@ -76,9 +77,13 @@ def create_app(settings: Settings) -> FastAPI:
         # No 307 from /v1/wallets/ to /v1/wallets: Starlette builds that Location from the request's Host
         # and X-Forwarded-Proto, which the caller writes. A path with a trailing slash is a 404 like any other.
         redirect_slashes=False,
+        # /docs is ours (http_gateway/api_docs.py): FastAPI's /docs and /redoc load their scripts from CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     problems.install(app)
     gateway_metrics.install(app, enabled=settings.metrics_enabled)  # GET /metrics, outside /v1 and the schema
+    api_docs.install(app)  # GET /docs: Swagger UI from installed files, nothing from elsewhere
     console.install(app)  # GET /console: static files that call /v1 with the key pasted; outside the schema
     if tracing.ENABLED:  # off: not even installed (docs/observability.md#tracing)
         from http_gateway.traced import TraceRequests
@@ -98,7 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
     v1 = APIRouter(prefix=PREFIX, dependencies=dependencies, responses=answers)
     # ``me`` comes before ``wallets``: "/wallets/me" must not be read as a wallet reference.
     routers = (me, currencies, wallets, accounts, transactions, holds, intents, history, flows, commands, admin)
-    for module in (*routers, log, operations):
+    for module in (*routers, log, operations, recon):
         v1.include_router(module.router, responses=each)
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, create_model
 from pydantic.fields import FieldInfo
 
 from contracts.base import Contract, MinorUnits, WalletRef
+from contracts.recon import SourceName
 from contracts.refs import parties, references
 from contracts.spec import CommandSpec, PartyRule, Route
 from http_gateway.amounts import AmountIn, SignedAmountIn
@@ -189,9 +190,13 @@ def body_model(p: Plan) -> type[Contract] | None:
 
 #: A wallet named in a path, as every route declares it.
 WalletPath = Annotated[WalletRef, Path(description="`@handle`, `ext:<external_ref>` or the wallet id")]
+SourcePath = Annotated[SourceName, Path(description="The statement source's name")]
 
 
 def path_type(p: Plan, param: str) -> Any:
-    """How the OpenAPI document declares a path parameter: a wallet reference, else an id."""
+    """How the OpenAPI document declares a path parameter: a wallet reference, a statement source's name, else
+    an id."""
     kind = {d.field: d.ref.kind for d in references(p.spec.payload)}[param]
+    if kind == "recon_source":
+        return SourcePath
     return WalletPath if kind == "wallet" else UUID

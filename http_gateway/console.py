@@ -19,7 +19,14 @@ DIRECTORY = Path(__file__).parent / "console"
 #: The files there are, with their media types: nothing else under /console is served.
 MEDIA_TYPES = {
     "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",  # login, search, flows and the router
+    "ui.js": "text/javascript; charset=utf-8",  # DOM helpers, the API client, the page frame
+    "money.js": "text/javascript; charset=utf-8",  # the one way an amount is shown
+    "wallet.js": "text/javascript; charset=utf-8",
+    "events.js": "text/javascript; charset=utf-8",  # a wallet's live events, its holds and intents
+    "objects.js": "text/javascript; charset=utf-8",  # a transaction, a hold, a payment intent
+    "ops.js": "text/javascript; charset=utf-8",
+    "recon.js": "text/javascript; charset=utf-8",  # breaks by age and reason, a match's two sides
     "charts.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }

@@ -3,7 +3,8 @@
 Runs ``rabbitmqctl`` on the broker host; idempotent (re-running resets passwords from the
 environment and permissions to what is below). Passwords come from ``BROKER_PASSWORD_<USER>``
 (user name upper-cased, other characters as ``_``) and are passed on stdin, never on a command
-line, never printed. The regexes are documented in docs/topology.md ("Broker permissions").
+line, never printed. The regexes are declared in contracts/permissions.py and documented in docs/topology.md
+("Broker permissions").
 """
 
 from __future__ import annotations
@@ -20,70 +21,14 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from contracts.bounds import MAX_BODY_BYTES
 from contracts.errors import Rejected
+from contracts.permissions import Grant, publisher_grant, service_grants, subscriber_grant
 from contracts.topology import Topology
 from ledger_common.settings import Settings
-
-_NAME = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
-NOTHING = "^$"
-
-
-@dataclass(frozen=True)
-class Grant:
-    """One user's permissions in the vhost: regexes over exchange and queue names."""
-
-    user: str
-    configure: str
-    write: str
-    read: str
-
-
-def service_grants(namespace: str, user_prefix: str = "ledger-") -> list[Grant]:
-    """gateway, worker and relay, each allowed exactly what its code does (see docs/topology.md)."""
-    n = re.escape(namespace)
-    replies = rf"^{n}ledger\.gateway\.replies\.[0-9a-f]{{32}}$"
-    # Reading the command dead-letter queue is how GET /v1/admin/dead_letters sees it (basic.get, handed
-    # back unacked) and how replay and purge settle a dead copy; no other queue of commands.
-    replies_or_dead = rf"^({n}ledger\.gateway\.replies\.[0-9a-f]{{32}}|{n}ledger\.commands\.dead)$"
-    return [
-        # Publishes commands; declares, and consumes, its own exclusive reply queue; reads the dead letters.
-        Grant(f"{user_prefix}gateway", replies, rf"^{n}ledger\.commands$", replies_or_dead),
-        # Consumes the command queue; replies through the default exchange; dead-letters to the DLX.
-        Grant(
-            f"{user_prefix}worker",
-            NOTHING,
-            rf"^({n}ledger\.commands\.dlx|amq\.default)$",
-            rf"^{n}ledger\.commands\.worker(\.[0-9]+)?$",  # one queue, or one per partition
-        ),
-        # Publishes events, to the exchange and to the event log (its exchange); reads the log's tail when it
-        # takes over publishing it (outbox_relay/stream.py).
-        Grant(f"{user_prefix}relay", NOTHING, rf"^{n}ledger\.events(\.log)?$", rf"^{n}ledger\.events\.log$"),
-    ]
-
-
-def publisher_grant(namespace: str, name: str) -> Grant:
-    """Upstream service: publish commands; its own reply queues ``<name>.replies.*`` for results."""
-    _check_name(namespace, name)
-    replies = rf"^{re.escape(name)}\.replies\..+$"
-    return Grant(name, replies, rf"^{re.escape(namespace)}ledger\.commands$", replies)
-
-
-def subscriber_grant(namespace: str, name: str) -> Grant:
-    """Downstream service: its own queues ``<name>.*``, bound to (read on) ``ledger.events``; reads the log stream."""
-    _check_name(namespace, name)
-    own = rf"{re.escape(name)}\..+"
-    return Grant(name, f"^{own}$", f"^{own}$", rf"^({own}|{re.escape(namespace)}ledger\.events(\.log)?)$")
-
-
-def _check_name(namespace: str, name: str) -> None:
-    # A name whose "<name>." prefix covers the ledger's own entities would grant access to them.
-    if not _NAME.match(name) or name in ("amq", "ledger") or f"{namespace}ledger.".startswith(f"{name}."):
-        raise ValueError(f"{name!r}: use 2-41 of a-z 0-9 -, starting with a letter, not 'ledger' or 'amq'")
 
 
 def password_variable(user: str) -> str:
@@ -158,12 +103,27 @@ def apply(grants: list[Grant], topology: Topology, *, vhost: str, passwords: Map
     """Create or update the vhost, users, passwords and permissions, then import the topology."""
     if vhost not in _ctl("-s", "list_vhosts", "name").split():
         _ctl("add_vhost", vhost)
+    set_users(grants, vhost=vhost, passwords=passwords)
+    _ctl("import_definitions", stdin=json.dumps(topology.definitions(vhost)))
+
+
+def set_users(grants: list[Grant], *, vhost: str, passwords: Mapping[str, str]) -> None:
+    """Create each user (or reset its password) and set its permissions in ``vhost``, which must exist."""
+    if vhost not in _ctl("-s", "list_vhosts", "name").split():
+        raise BrokerSetupError(f"vhost {vhost!r} does not exist: run `ledger broker-setup` first")
     existing = {line.split("\t")[0] for line in _ctl("-s", "list_users").splitlines() if line}
     for g in grants:
         verb = "change_password" if g.user in existing else "add_user"
         _ctl(verb, g.user, stdin=passwords[g.user] + "\n")
         _ctl("set_permissions", "-p", vhost, g.user, g.configure, g.write, g.read)
-    _ctl("import_definitions", stdin=json.dumps(topology.definitions(vhost)))
+
+
+def delete_user(user: str) -> bool:
+    """Delete a broker user (its connections are closed); False if there was none."""
+    if user not in {line.split("\t")[0] for line in _ctl("-s", "list_users").splitlines() if line}:
+        return False
+    _ctl("delete_user", user)
+    return True
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -188,7 +148,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
     namespace = settings.ledger_namespace
-    vhost = args.vhost or _vhost_of(settings.amqp_url.get_secret_value())
+    vhost = args.vhost or vhost_of(settings.amqp_url.get_secret_value())
     try:
         grants = service_grants(namespace, args.user_prefix)
         grants += [publisher_grant(namespace, p) for p in args.publisher]
@@ -217,7 +177,7 @@ def broker_setup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _vhost_of(url: str) -> str:
+def vhost_of(url: str) -> str:
     from urllib.parse import unquote, urlsplit
 
     path = urlsplit(url).path

@@ -179,7 +179,10 @@ def main(argv: list[str] | None = None) -> int:
     handlers["publishers"] = _publishers
     broker.add_parser(sub)
     handlers["broker-setup"] = broker.broker_setup
-    from ledger_cli import cluster
+    from ledger_cli import cluster, recon
+
+    recon.add_parser(sub)
+    handlers["recon"] = recon.recon
 
     cluster.add_parser(sub)
     handlers["cluster"] = cluster.cluster

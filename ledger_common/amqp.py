@@ -102,6 +102,13 @@ def classify(exc: BaseException) -> LedgerError:
     return mapped
 
 
+def lost_with(connection: AbstractConnection, exc: BaseException) -> bool:
+    """Whether ``exc`` is the broker connection's loss: a broker-transient error, or anything raised while
+    ``connection`` is closed (aiormq raises a bare ``RuntimeError("... closed")`` for a channel asked of a
+    connection that was just cut; seen crashing the relay in ``ledger chaos``'s ``cut_broker``)."""
+    return connection.is_closed or isinstance(classify(exc), BrokerUnavailable)
+
+
 async def settle(message: AbstractIncomingMessage, *, ack: bool, requeue: bool = False) -> None:
     """Ack or nack; if the channel is gone the broker redelivers, which idempotency makes harmless."""
     try:

@@ -191,6 +191,12 @@ READER_LAG_SECONDS = _gauge(
     ("reader", "transport"),
     by=("relay",),
 )
+RECON_OPEN_BREAKS = _gauge(
+    "ledger_recon_open_breaks",
+    "Open reconciliation breaks by statement source, reason and age (lt_1d, 1d_7d, gt_7d)",
+    ("source", "reason", "age"),
+    by=("relay",),
+)
 RECONNECTS = _counter("ledger_broker_reconnects", "Broker connections made again after one was lost", by=ALL)
 DB_RETRIES = _counter("ledger_database_retries", "Database operations retried after a transient error", by=ALL)
 POOL_CONNECTIONS = _gauge(

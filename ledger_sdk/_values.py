@@ -70,6 +70,11 @@ def uuid_text(value: UUID | str) -> str:
     return str(UUID(str(value)))
 
 
+def path_name(value: str) -> str:
+    """A name in a URL path (``/v1/recon/sources/{source}/runs``), quoted."""
+    return quote(value, safe="")
+
+
 def path_id(value: UUID | str) -> UUID:
     """An id in a URL path (``/v1/holds/{hold_id}``), checked to be one before it is sent."""
     return UUID(str(value))
@@ -84,6 +89,7 @@ class Leg:
     amount: Amount
 
     def body(self) -> dict[str, Any]:
+        """The leg as the request's JSON (``transactions.post`` sends it)."""
         return {**party("", self.party), "side": self.side, "amount": amount(self.amount)}
 
 

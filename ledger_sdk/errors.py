@@ -108,6 +108,7 @@ class InvalidRequest(APIError, Rejected):
 
     @property
     def errors(self) -> list[dict[str, Any]]:
+        """The fields at fault, each with its ``loc``, ``msg`` and ``type`` (empty if the problem named none)."""
         found = self.problem.errors if self.problem else None
         return [e.model_dump() for e in found or ()]
 
@@ -133,6 +134,7 @@ class ServerError(APIError, Bug):
 
     @property
     def trace_id(self) -> str | None:
+        """The id naming the server's logged traceback: quote it when reporting the error."""
         return self.problem.trace_id if self.problem else None
 
 
@@ -148,6 +150,7 @@ class Refused(APIError, Rejected):
 
     @property
     def command_id(self) -> str:
+        """The refused command's id (its idempotency key)."""
         return self.result.command_id
 
 

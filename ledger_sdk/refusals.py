@@ -316,6 +316,24 @@ class NotReversible(Refused):
     refusal = Refusal.NOT_REVERSIBLE
 
 
+class SourceNotFound(Refused, NotFoundError):
+    """``source_not_found``"""
+
+    refusal = Refusal.SOURCE_NOT_FOUND
+
+
+class BreakNotFound(Refused, NotFoundError):
+    """``break_not_found``"""
+
+    refusal = Refusal.BREAK_NOT_FOUND
+
+
+class BreakNotOpen(Refused):
+    """``break_not_open``"""
+
+    refusal = Refusal.BREAK_NOT_OPEN
+
+
 #: The class raised for each refusal.
 REFUSED: dict[Refusal, type[Refused]] = {
     Refusal.IDEMPOTENCY_CONFLICT: IdempotencyConflict,
@@ -369,6 +387,9 @@ REFUSED: dict[Refusal, type[Refused]] = {
     Refusal.TRANSACTION_NOT_FOUND: TransactionNotFound,
     Refusal.ALREADY_REVERSED: AlreadyReversed,
     Refusal.NOT_REVERSIBLE: NotReversible,
+    Refusal.SOURCE_NOT_FOUND: SourceNotFound,
+    Refusal.BREAK_NOT_FOUND: BreakNotFound,
+    Refusal.BREAK_NOT_OPEN: BreakNotOpen,
 }
 
 __all__ = [
@@ -380,6 +401,8 @@ __all__ = [
     "AlreadyReversed",
     "AmountOutOfRange",
     "BalanceOverflow",
+    "BreakNotFound",
+    "BreakNotOpen",
     "CaptureExceedsHold",
     "CurrencyExists",
     "CurrencyMismatch",
@@ -417,6 +440,7 @@ __all__ = [
     "ReservedCommandId",
     "ReservedId",
     "SameAccount",
+    "SourceNotFound",
     "SystemAccount",
     "TransactionNotFound",
     "UnboundKeyRequired",

@@ -27,6 +27,7 @@ from ledger_common import metrics
 from ledger_worker.callers import load_callers
 from ledger_worker.load import collect, load, load_currencies
 from ledger_worker.model import Caller, Currency
+from ledger_worker.recon import load as recon_load
 from ledger_worker.run import run
 from ledger_worker.store import LostRace, store
 
@@ -100,7 +101,9 @@ class Applier:
             todo = [cmds[i] for i in fresh.values()]
             if todo:
                 todo_needs = needs if len(todo) == len(cmds) else collect(todo)  # replays lock nothing
+                await recon_load.add_needs(conn, todo_needs)
                 book = await load(conn, todo_needs, now=now, currencies=self._currencies)
+                await recon_load.load(conn, book, todo_needs)
                 callers = await load_callers(conn, {c.principal for c in todo})
                 outcomes = [run(book, cmds[i], _caller(callers, cmds[i], claims[i])) for i in fresh.values()]
                 await store(conn, book, outcomes, None if traced is None else [traced[i] for i in fresh.values()])

@@ -14,11 +14,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from contracts.amounts import both_forms, to_decimal_string
 from contracts.base import MAX_AMOUNT, Party, WalletRefParts
 from contracts.errors import Bug
 from contracts.ids import SystemRole, system_account_id, system_wallet_id
 from contracts.results import Refusal
 from ledger_worker.model import Account, Currency, Hold, Intent, KeyLimit, PastTransaction, Refused, Wallet
+from ledger_worker.recon.data import ReconBook
 
 Loaded = Account | Wallet | Hold | Intent | PastTransaction | KeyLimit
 
@@ -46,6 +48,8 @@ class Book:
         self.intents: dict[UUID, Intent] = {}
         self.past: dict[UUID, PastTransaction] = {}
         self.key_limits: dict[tuple[UUID, str], KeyLimit] = {}
+        #: Statement sources and breaks, loaded only for reconciliation commands (ledger_worker.recon.load).
+        self.recon = ReconBook()
         self._by_handle: dict[str, UUID] = {}
         self._by_ref: dict[str, UUID] = {}
         self._by_wallet: dict[tuple[UUID, str], UUID] = {}
@@ -80,6 +84,16 @@ class Book:
             self.key_limits[(obj.key_id, obj.currency)] = obj
 
     # ---- lookups: each refuses with the matching code when the object is missing ----
+
+    def money(self, amount: int, code: str) -> str:
+        """``amount`` of ``code`` in both forms for a refusal's detail: ``12500 (125.00 USD)``."""
+        known = self.currencies.get(code)
+        return both_forms(amount, code, known.exponent if known else None)
+
+    def decimal(self, amount: int, code: str) -> str | None:
+        """``amount`` of ``code`` as a decimal string in the currency's unit (events' ``amount_decimal``)."""
+        known = self.currencies.get(code)
+        return to_decimal_string(amount, known.exponent) if known else None
 
     def currency(self, code: str) -> Currency:
         if code not in self.currencies:

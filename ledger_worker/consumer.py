@@ -31,6 +31,7 @@ from pamqp import commands as spec
 from contracts.commands import Command
 from contracts.errors import Unavailable
 from contracts.partitions import lane_of, partition_key
+from contracts.publishing import MISSING_USER_ID
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_common import metrics, tracing
@@ -50,7 +51,7 @@ from ledger_worker.traces import batch_span, command_span, traceparents
 log = logging.getLogger("ledger_worker")
 
 #: Why a command without a broker-checked identity is dead-lettered (docs/security.md, AMQP callers).
-_NO_USER = "the AMQP user_id property is required: set it to the publishing connection's user (RabbitMQ checks it)"
+_NO_USER = MISSING_USER_ID  # declared with the other properties a publisher sets (contracts.publishing)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,13 @@ def charge_key(book: Book, out: Outcome, amount: int, currency: str, *, payment:
     if limit.per_transaction_max is not None and whole > limit.per_transaction_max:
         raise Refused(
             Refusal.EXCEEDS_KEY_LIMIT,
-            f"this API key may commit at most {limit.per_transaction_max} {currency} per transaction",
+            f"this API key may commit at most {book.money(limit.per_transaction_max, currency)} per transaction",
         )
     if limit.per_day_max is not None and limit.spent_24h + amount > limit.per_day_max:
         raise Refused(
             Refusal.EXCEEDS_KEY_LIMIT,
-            f"this API key may commit {limit.per_day_max} {currency} per 24 h; {limit.spent_24h} already",
+            f"this API key may commit {book.money(limit.per_day_max, currency)} per 24 h;"
+            f" {book.money(limit.spent_24h, currency)} already",
         )
     book.set(limit, spent_24h=limit.spent_24h + amount)
     out.key_spend.append(KeySpendRow(limit.key_id, currency, amount, out.command_id))

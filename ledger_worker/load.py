@@ -47,6 +47,9 @@ class Needs:
     currencies: set[str] = field(default_factory=set)
     types: set[str] = field(default_factory=set)
     key_ids: set[UUID] = field(default_factory=set)
+    #: Statement sources and breaks (ledger_worker.recon.load locks them after everything above).
+    recon_sources: set[str] = field(default_factory=set)
+    recon_breaks: set[UUID] = field(default_factory=set)
 
     def add(self, declared: Declared, value: Any, scope: str) -> None:
         """Note what one declared reference names (an absent ``new`` id: the id derived for it)."""
@@ -74,6 +77,10 @@ class Needs:
                 self.intent_ids.add(value)
             case "transaction":
                 self.transaction_ids.add(value)
+            case "recon_source":
+                self.recon_sources.add(value)
+            case "recon_break":
+                self.recon_breaks.add(value)
             case "currency":
                 self.currencies.update(value if isinstance(value, tuple) else (value,))
                 if ref.new:  # registering a currency opens its system accounts: load any taken id

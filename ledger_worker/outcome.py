@@ -13,8 +13,10 @@ from uuid import UUID
 
 from contracts.events import EventPayload
 from contracts.ids import principal_key
+from contracts.recon import ReconciliationCompleted
 from ledger_worker.book import Book
 from ledger_worker.model import Account, KeySpendRow, PostingRow, TransactionRow, Wallet
+from ledger_worker.recon.data import RunWrite
 
 
 @dataclass(slots=True)
@@ -40,12 +42,16 @@ class Outcome:
     wallet_id: UUID | None = None
     hold_id: UUID | None = None
     intent_id: UUID | None = None
+    break_id: UUID | None = None
+    reconciliation: ReconciliationCompleted | None = None
     #: Accounts whose balances the result reports, in the order they were first touched.
     touched: dict[UUID, None] = field(default_factory=dict)
     transactions: list[TransactionRow] = field(default_factory=list)
     postings: list[PostingRow] = field(default_factory=list)
     key_spend: list[KeySpendRow] = field(default_factory=list)
     events: list[Emitted] = field(default_factory=list)
+    #: Reconciliation runs to store (``recon.run``).
+    runs: list[RunWrite] = field(default_factory=list)
 
     @property
     def key_id(self) -> UUID | None:

@@ -65,7 +65,7 @@ def post(
     for account_id, change in net.items():
         account = book.accounts[account_id]
         if change < 0 or debited[account_id]:
-            check_debit(account, debited[account_id], change, enforce_limits=enforce_limits)
+            check_debit(book, account, debited[account_id], change, enforce_limits=enforce_limits)
         if change > 0:
             check_credit(account, change, enforce_limits=enforce_limits)
     if enforce_limits and charge_key:
@@ -97,7 +97,7 @@ def post(
     return transaction_id
 
 
-def check_debit(account: Account, gross: int, change: int, *, enforce_limits: bool = True) -> None:
+def check_debit(book: Book, account: Account, gross: int, change: int, *, enforce_limits: bool = True) -> None:
     """Refuse a debit of ``gross`` (net ``change``) the account may not take."""
     if account.kind == "system":
         if account.balance + change < -MAX_AMOUNT:
@@ -110,26 +110,28 @@ def check_debit(account: Account, gross: int, change: int, *, enforce_limits: bo
     if account.min_balance is not None and account.available + change < account.min_balance:
         raise Refused(
             Refusal.INSUFFICIENT_FUNDS,
-            f"account {account.id} has {account.available - account.min_balance} available, needs {-change}",
+            f"account {account.id} has {book.money(account.available - account.min_balance, account.currency)}"
+            f" available, needs {book.money(-change, account.currency)}",
         )
     if account.balance + change < -MAX_AMOUNT:
         raise Refused(Refusal.BALANCE_OVERFLOW, "the resulting balance would not fit")
     if enforce_limits:
-        check_limits(account, gross)
+        check_limits(book, account, gross)
 
 
-def check_limits(account: Account, gross: int) -> None:
+def check_limits(book: Book, account: Account, gross: int) -> None:
     """Per-transaction maximum and rolling 24 h debit limits."""
     if account.max_per_transaction is not None and gross > account.max_per_transaction:
         raise Refused(
             Refusal.EXCEEDS_TRANSACTION_LIMIT,
-            f"account {account.id} allows at most {account.max_per_transaction} per transaction",
+            f"account {account.id} allows at most {book.money(account.max_per_transaction, account.currency)}"
+            " per transaction",
         )
     if account.daily_debit_amount is not None and account.debited_24h + gross > account.daily_debit_amount:
         raise Refused(
             Refusal.EXCEEDS_DAILY_AMOUNT,
-            f"account {account.id} may debit {account.daily_debit_amount} per 24 h;"
-            f" {account.debited_24h} already debited",
+            f"account {account.id} may debit {book.money(account.daily_debit_amount, account.currency)} per 24 h;"
+            f" {book.money(account.debited_24h, account.currency)} already debited",
         )
     if account.daily_debit_count is not None and account.debits_24h + 1 > account.daily_debit_count:
         raise Refused(
@@ -179,5 +181,6 @@ def _post_one(
         counterparty_account_id=counterparty,
         entry_hash=digest.hex(),
         previous_hash=previous.hex(),
+        amount_decimal=book.decimal(abs(signed), account.currency),
     )
     out.emit("account.credited" if signed > 0 else "account.debited", change, account=account)

@@ -51,6 +51,8 @@ def run(book: Book, cmd: Command, caller: Caller) -> Ran:
         wallet_id=done.wallet_id,
         hold_id=done.hold_id,
         intent_id=done.intent_id,
+        break_id=done.break_id,
+        reconciliation=done.reconciliation,
         balances=balances,
         replayed=False,
     )

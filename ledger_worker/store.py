@@ -23,6 +23,7 @@ from ledger_common.script import Script
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Hold, Intent, Wallet
 from ledger_worker.outcome import Outcome
+from ledger_worker.recon import store as recon_store
 from ledger_worker.run import Ran
 
 
@@ -63,6 +64,7 @@ async def store(
             *_cols(key_spend, "key_id", "currency", "amount", "command_id"),
             book.now,
         )
+    recon_store.add_parts(script, done, book)
     rows = [row for o in done for row in event_rows(o, book.now)]
     # Off: None, and the outbox part leaves the column out (NULL) at no cost per row.
     parents = None if traced is None else [t for o, t in zip(done, traced, strict=True) for _ in o.events]

@@ -16,7 +16,6 @@ import socket
 
 import asyncpg
 
-from contracts.errors import BrokerUnavailable
 from ledger_common import amqp, event_log, metrics, probes
 from ledger_common.db import retrying
 from ledger_common.settings import Settings
@@ -67,7 +66,7 @@ async def run(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> No
                 log.info("relay logging events to %s", settings.topology.log_stream)
                 await _loop(settings, pool, publisher, listener, stop)
             except Exception as exc:
-                if not isinstance(amqp.classify(exc), BrokerUnavailable):
+                if not amqp.lost_with(connection, exc):
                     raise
                 log.warning("event log: broker connection lost (%s); reconnecting", type(exc).__name__)
                 await asyncio.sleep(0.5)

@@ -13,6 +13,7 @@ from ledger_common import amqp, metrics, outbox, probes
 from ledger_common.amqp import connect
 from ledger_common.db import create_pool, retrying
 from ledger_common.probes import Progress
+from ledger_common.recon import queries as recon_queries
 from ledger_common.settings import Settings
 from outbox_relay.relay import Relay
 
@@ -45,7 +46,7 @@ async def run_relay(settings: Settings) -> None:
             try:
                 await _serve(settings, pool, connection, listener, stop, state.progress)
             except Exception as exc:
-                if not isinstance(amqp.classify(exc), BrokerUnavailable):
+                if not amqp.lost_with(connection, exc):
                     raise  # a Bug (database faults are retried inside): crash loudly, the supervisor restarts us
                 log.warning("broker connection lost (%s); reconnecting", type(exc).__name__)
             finally:
@@ -89,6 +90,11 @@ async def _observe(
         metrics.OUTBOX_BACKLOG.set(row["backlog"])
         metrics.OUTBOX_OLDEST.set(row["oldest"] or 0)  # nothing waits: no age
         dead.set(row["dead"])
+        # Reconciliation breaks still open, by age: an index scan of the open ones, never of history.
+        counts = await recon_queries.open_by_age(pool)
+        metrics.RECON_OPEN_BREAKS.clear()
+        for source, reason, age, n in counts:
+            metrics.RECON_OPEN_BREAKS.labels(source, reason, age).set(n)
 
     async def live() -> tuple[bool, dict[str, object]]:
         busiest = state.progress.longest()

@@ -20,11 +20,13 @@ from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
 import annotated_types
+import asyncpg
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from contracts.base import MinorUnits
 from contracts.bounds import MAX_EXPIRY_SECONDS
+from contracts.recon import Columns, SourceConfig
 from contracts.refs import Ref, parties, references
 from contracts.spec import CommandSpec, Route
 
@@ -35,7 +37,10 @@ HOLD_SECONDS = 3600
 #: What an example intent asks to be paid (an example refund takes a unit of it).
 INTENT_AMOUNT = 1000
 #: Objects a command may act on that an example makes for it.
-MADE = ("hold", "intent", "transaction", "wallet")
+MADE = ("hold", "intent", "transaction", "wallet", "recon_source", "recon_break")
+#: The database of the system the examples are sent to (set by tests/e2e/conftest.py's system fixtures):
+#: statement sources and breaks are not made by commands, so an example's are written there.
+DATABASE: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,54 @@ async def make(maker: Maker, spec: CommandSpec, kind: str, holder: Party, counte
         if spec.state == "frozen":
             await maker("wallet.freeze", {"wallet": wallet})
         return wallet
+    if kind in ("recon_source", "recon_break"):
+        return await recon_object(kind, holder)
     raise TypeError(f"no example object of kind {kind!r}")
+
+
+async def recon_object(kind: str, holder: Party) -> str:
+    """A statement source over ``holder``'s account (its name), or an open break of one: a line of 0.01 USD
+    the ledger does not have (its id)."""
+    conn = await asyncpg.connect(DATABASE[-1])
+    try:
+        name = f"example-{uuid.uuid4().hex[:12]}"
+        config = SourceConfig(
+            account_id=holder.account, currency="USD", columns=Columns(amount="amount", value_date="date")
+        )
+        source_id = await conn.fetchval(
+            "INSERT INTO recon_sources (id, name, account_id, currency, config) VALUES ($1, $2, $3, 'USD', $4::jsonb)"
+            " RETURNING id",
+            uuid.uuid4(),
+            name,
+            holder.account,
+            config.model_dump_json(),
+        )
+        if kind == "recon_source":
+            return name
+        file_id = await conn.fetchval(
+            "INSERT INTO recon_files (id, source_id, sha256, name) VALUES ($1, $2, $3, 'example') RETURNING id",
+            uuid.uuid4(),
+            source_id,
+            uuid.uuid4().bytes * 2,
+        )
+        line_id = await conn.fetchval(
+            "INSERT INTO recon_lines (file_id, source_id, line_no, account_id, currency, amount, value_date)"
+            " VALUES ($1, $2, 1, $3, 'USD', 1, current_date) RETURNING id",
+            file_id,
+            source_id,
+            holder.account,
+        )
+        break_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO recon_breaks (id, source_id, reason, line_id, amount, opened_at)"
+            " VALUES ($1, $2, 'statement_line_unmatched', $3, 1, now())",
+            break_id,
+            source_id,
+            line_id,
+        )
+        return str(break_id)
+    finally:
+        await conn.close()
 
 
 def made_here(spec: CommandSpec) -> dict[str, str]:

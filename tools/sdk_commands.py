@@ -106,11 +106,10 @@ def _method(p: Plan) -> list[str]:
     signature = ["self"]
     path = route.path
     for param in route.params:
-        wallet = kinds[param] == "wallet"
-        signature.append(f"{param}: {'Party' if wallet else 'UUID | str'}")
-        path = path.replace(
-            "{" + param + "}", "{" + (f"v.path_ref({param})" if wallet else f"v.path_id({param})") + "}"
-        )
+        wallet, named = kinds[param] == "wallet", kinds[param] == "recon_source"
+        signature.append(f"{param}: {'Party' if wallet else 'str' if named else 'UUID | str'}")
+        check = "v.path_ref" if wallet else "v.path_name" if named else "v.path_id"
+        path = path.replace("{" + param + "}", "{" + f"{check}({param})" + "}")
     positional = len(signature)
     aliases = PARTY_NAMES.get(route.operation, {})
     pairs = {f: party for party in parties(model) for f in (party.account_field, party.wallet_field)}

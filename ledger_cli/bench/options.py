@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger_common.settings import ENV_NAMES
 
-SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "mixed", "latency", "idle")
+SCENARIOS = ("amqp-uniform", "amqp-hot", "http", "http-floor", "mixed", "latency", "idle")
 #: Closed-loop scenarios: their throughput is compared with the pgbench ceiling of this kind.
 CEILING_KIND = {"amqp-uniform": "uniform", "amqp-hot": "hot", "http": "uniform", "mixed": "uniform"}
 #: The cost-per-transfer issue's goals (12; for the defaults: 60 s, 100,000 accounts): scenario -> (figure, limit,
@@ -87,6 +87,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="instead of the scenarios: the event log's costs, stream against exchange (ledger_cli/bench/log.py)",
     )
     parser.add_argument("--events", type=int, default=20_000, help="with --log: events to publish and read")
+    parser.add_argument(
+        "--recon",
+        action="store_true",
+        help="instead of the scenarios: import and match statement lines (ledger_cli/bench/recon.py)",
+    )
+    parser.add_argument("--recon-lines", type=int, default=1_000_000, help="with --recon: statement lines")
     parser.add_argument(
         "--shared-broker", action="store_true", help="with --log: use AMQP_URL's broker, not a node of its own"
     )

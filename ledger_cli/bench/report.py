@@ -183,7 +183,7 @@ def _goal(s: ScenarioResult) -> str:
     return f"{text} {'ok' if s.goal()[1] else 'no'}"
 
 
-_COLUMNS = ("gateway", "worker", "relay", "bench", "postgres", "rabbitmq")
+_COLUMNS = ("gateway", "worker", "relay", "floor", "bench", "postgres", "rabbitmq")
 
 
 def _column_order(name: str) -> tuple[int, str]:

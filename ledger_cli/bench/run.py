@@ -29,6 +29,7 @@ from ledger_cli.bench import profile
 from ledger_cli.bench.accounts import Accounts, create_accounts
 from ledger_cli.bench.bus import Bus
 from ledger_cli.bench.ceiling import Ceiling, measure
+from ledger_cli.bench.floor import FloorServer
 from ledger_cli.bench.measure import Tally
 from ledger_cli.bench.monitor import Monitor
 from ledger_cli.bench.options import CEILING_KIND, Options, command_line
@@ -52,6 +53,10 @@ def _say(text: str) -> None:
 
 async def bench(settings: Settings, args: argparse.Namespace) -> int:
     """Run the chosen scenarios and print the report; 1 if a command failed or a process died."""
+    if args.recon:
+        from ledger_cli.bench.recon import recon_bench
+
+        return await recon_bench(settings, args.recon_lines, keep=args.keep, as_json=args.json)
     if args.log:
         from ledger_cli.bench.log import log_bench
 
@@ -168,10 +173,16 @@ async def _scenarios(
     """Warm up, then run each scenario inside a monitor window and add its result to ``report``
     (named ``<scenario> [<variant>]`` for a ``--compare`` pass)."""
     opts = report.options
+    floor = await FloorServer.start() if "http-floor" in opts.scenarios else None
     bus = await Bus.open(settings, f"bench-{run_id}")
-    monitor = Monitor(settings.database_url.get_secret_value(), processes)
+
+    def measured() -> dict[str, int]:
+        return {**processes(), **({"floor": floor.pid} if floor else {})}
+
+    monitor = Monitor(settings.database_url.get_secret_value(), measured)
     token = await _http_key(settings, run_id)
     ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed), rate=opts.rate or 500.0)
+    ctx.floor_url = floor.url if floor else None
     try:
         await monitor.start()
         warm = await warm_up(ctx, WARM_UP)
@@ -182,7 +193,7 @@ async def _scenarios(
             _say(f"{name}: running")
             label = f"{name} [{variant}]" if variant else name
             recordings = (
-                await profile.record(Path(opts.profile), label, processes(), opts.seconds) if opts.profile else []
+                await profile.record(Path(opts.profile), label, measured(), opts.seconds) if opts.profile else []
             )
             window = await monitor.open()
             tally = await RUNNERS[name](ctx)
@@ -199,6 +210,8 @@ async def _scenarios(
     finally:
         await monitor.stop()
         await bus.close()
+        if floor is not None:
+            await floor.stop()
 
 
 async def _http_key(settings: Settings, run_id: str) -> str:

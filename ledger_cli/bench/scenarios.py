@@ -6,6 +6,8 @@
 - ``amqp-hot``: the same, but every transfer has one of the 10 hot accounts on one side.
 - ``http``: closed loop of ``POST /v1/transfers``; the gateway answers after the commit; latency =
   request → response.
+- ``http-floor``: the same requests to a bare FastAPI POST (:mod:`ledger_cli.bench.floor`): the CPU floor
+  under any FastAPI route on this machine at this moment.
 - ``mixed``: closed loop of ``hold.place`` → ``hold.placed``, then ``hold.capture`` →
   ``hold.captured``, then a transfer; every command counts.
 - ``latency``: open loop of transfers at ``--rate`` per second; latency = publish → event.
@@ -54,6 +56,8 @@ class Context:
     rng: random.Random
     #: The latency scenario's rate: ``--rate``, else half of what amqp-uniform sustained in this run.
     rate: float = 500.0
+    #: The ``http-floor`` scenario's server (a bare FastAPI POST), when that scenario runs.
+    floor_url: str | None = None
     _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def command_id(self, scenario: str) -> str:
@@ -178,10 +182,21 @@ async def _post_transfer(conn: Connection, ctx: Context, tally: Tally) -> None:
 
 async def http(ctx: Context) -> Tally:
     """One keep-alive connection per lane."""
+    return await _http_loop(ctx, ctx.http_url)
+
+
+async def http_floor(ctx: Context) -> Tally:
+    """The ``http`` scenario against a bare FastAPI POST (:mod:`ledger_cli.bench.floor`): the floor."""
+    if ctx.floor_url is None:
+        raise RuntimeError("the http-floor scenario needs the floor server started")
+    return await _http_loop(ctx, ctx.floor_url)
+
+
+async def _http_loop(ctx: Context, url: str) -> Tally:
     tally = Tally()
     concurrency = ctx.opts.http_concurrency
     auth = {"Authorization": f"Bearer {ctx.token}"}
-    conns = [Connection(ctx.http_url, auth, HTTP_TIMEOUT) for _ in range(concurrency)]
+    conns = [Connection(url, auth, HTTP_TIMEOUT) for _ in range(concurrency)]
 
     async def one(lane: int) -> None:
         await _post_transfer(conns[lane], ctx, tally)
@@ -206,6 +221,7 @@ RUNNERS: dict[str, Callable[[Context], Awaitable[Tally]]] = {
     "amqp-uniform": amqp_uniform,
     "amqp-hot": amqp_hot,
     "http": http,
+    "http-floor": http_floor,
     "mixed": mixed,
     "latency": latency,
     "idle": idle,

@@ -22,6 +22,7 @@ __all__ = [
     "AsyncDepositsCommands",
     "AsyncHoldsCommands",
     "AsyncPaymentIntentsCommands",
+    "AsyncReconCommands",
     "AsyncRefundsCommands",
     "AsyncSpendsCommands",
     "AsyncTransactionsCommands",
@@ -480,3 +481,37 @@ class AsyncRefundsCommands(AsyncResource):
             **v.given(reason=reason),
         }
         return await self._client.write("POST", "/v1/refunds", body, options)
+
+
+class AsyncReconCommands(AsyncResource):
+    """``client.recon``: its commands."""
+
+    @route("POST", "/v1/recon/sources/{source}/runs")
+    async def run(self, source: str, *, dry_run: bool | None = None, **options: Unpack[CallOptions]) -> CommandResult:
+        """Reconcile a statement source: match its open statement lines against its ledger account's postings.
+        (``recon.run``)"""
+        body = {**v.given(dry_run=dry_run)}
+        return await self._client.write("POST", f"/v1/recon/sources/{v.path_name(source)}/runs", body or None, options)
+
+    @route("POST", "/v1/recon/breaks/{break_id}/explain")
+    async def explain(self, break_id: UUID | str, *, explanation: str, **options: Unpack[CallOptions]) -> CommandResult:
+        """Explain an open break without moving money (a known timing difference, a fee booked elsewhere).
+        (``break.explain``)"""
+        body = {"explanation": explanation}
+        return await self._client.write("POST", f"/v1/recon/breaks/{v.path_id(break_id)}/explain", body, options)
+
+    @route("POST", "/v1/recon/breaks/{break_id}/resolve")
+    async def resolve(
+        self,
+        break_id: UUID | str,
+        *,
+        counter: Party | None = None,
+        amount: int | None = None,
+        description: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> CommandResult:
+        """Resolve a break: dismissed, or with an adjusting transaction linked to it. (``break.resolve``)"""
+        body = {**v.party("counter_", counter), **v.given(amount=amount, description=description)}
+        return await self._client.write(
+            "POST", f"/v1/recon/breaks/{v.path_id(break_id)}/resolve", body or None, options
+        )

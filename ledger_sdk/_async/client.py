@@ -105,7 +105,7 @@ class AsyncClient:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._async import eventlog, history, money, operations, payments, wallets
+        from ledger_sdk._async import eventlog, history, money, operations, payments, recon, wallets
 
         self.currencies = wallets.AsyncCurrencies(self)
         self.wallets = wallets.AsyncWallets(self)
@@ -128,6 +128,7 @@ class AsyncClient:
         self.dead_letters = operations.AsyncDeadLetters(self)
         self.events = eventlog.AsyncEvents(self)
         self.readers = eventlog.AsyncReaders(self)
+        self.recon = recon.AsyncRecon(self)
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -136,6 +137,7 @@ class AsyncClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the connection pool (the context manager does it on exit)."""
         await self._http.aclose()
 
     async def request(
@@ -145,6 +147,7 @@ class AsyncClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,
@@ -159,7 +162,7 @@ class AsyncClient:
         while True:
             try:
                 response = await self._http.request(
-                    method, path, params=_query(params), json=json, headers=headers, timeout=timeout
+                    method, path, params=_query(params), json=json, content=content, headers=headers, timeout=timeout
                 )
             except httpx.TransportError as exc:
                 error = _transport_error(exc)
@@ -178,6 +181,7 @@ class AsyncClient:
             attempt += 1
 
     async def get(self, path: str, model: type[M], params: dict[str, Any] | None, options: CallOptions) -> M:
+        """A ``GET`` of ``path`` read as ``model`` (what the resources' reads are made of)."""
         response = await self.request("GET", path, params=params, options=options)
         return _parse(model, response.json())
 
@@ -209,6 +213,7 @@ class AsyncOperation:
 
     @property
     def command_id(self) -> str:
+        """The command's id: the idempotency key the write was sent with."""
         return self.info.command_id
 
     async def result(self) -> CommandResult | None:
@@ -239,6 +244,9 @@ class AsyncOperation:
 class AsyncPager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``async for``).
 
+    The listing's ``limit`` is the page size, not a cap: iteration goes on to the last page, one request
+    per page; ``to_list(limit=n)`` stops after ``n`` items.
+
     ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
     are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
     continue later. An event stream's cursor always moves on, so it resumes a tail."""
@@ -247,6 +255,7 @@ class AsyncPager(Generic[T]):
         self._fetch, self.cursor = fetch, cursor
 
     async def pages(self) -> AsyncIterator[list[T]]:
+        """Whole pages, as the server gives them (each ``limit`` items at most), until the last one."""
         while True:
             items, cursor, more = await self._fetch(self.cursor)
             self.cursor = cursor if cursor is not None else self.cursor

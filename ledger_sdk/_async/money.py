@@ -45,6 +45,8 @@ class AsyncTransfers(AsyncTransfersCommands):
 
 
 class AsyncTransactions(AsyncTransactionsCommands):
+    """Transactions: balanced sets of postings, never edited (a reversal is a new transaction)."""
+
     @route("GET", "/v1/transactions/{transaction_id}")
     async def get(self, transaction_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Transaction:
         """A transaction with its postings, metadata and links (reverses / reversed by, hold, intent)."""
@@ -75,6 +77,8 @@ class AsyncTransactions(AsyncTransactionsCommands):
 
 
 class AsyncCommands(AsyncResource):
+    """The recorded outcomes of commands, by command id (the write's idempotency key)."""
+
     @route("GET", "/v1/commands/{command_id}")
     async def get(self, command_id: str, **options: Unpack[CallOptions]) -> CommandResult:
         """The recorded outcome of one of your commands (applied or refused; not raised)."""

@@ -25,6 +25,9 @@ _CURRENCIES = TypeAdapter(list[docs.Currency])
 
 
 class AsyncCurrencies(AsyncCurrenciesCommands):
+    """Currencies and asset types: a code (``USD``, ``GOLD``: ``^[A-Z][A-Z0-9]{2,11}$``) and the exponent
+    amounts are read with (``"25.50"`` USD is 2550 minor units)."""
+
     @route("GET", "/v1/currencies")
     async def list(self, **options: Unpack[CallOptions]) -> builtins.list[docs.Currency]:
         """Every registered currency and asset type, with its exponent."""
@@ -33,6 +36,18 @@ class AsyncCurrencies(AsyncCurrenciesCommands):
 
 
 class AsyncWallets(AsyncWalletsCommands):
+    """Wallets: an owner's accounts, one per currency, named wherever a party is expected.
+
+    - **Naming a wallet**: its ``@handle``, ``ext:<external ref>`` or its id. A handle is ``@`` and 2 to 32
+      of ``a-z 0-9 _`` (``^@[a-z0-9_]{2,32}$``, ``contracts.base.Handle``); an external ref 1 to 128 of
+      ``A-Z a-z 0-9 . _ : -``. Both are unique: a second wallet with a taken one is refused
+      (``HandleTaken``, ``ExternalRefTaken``), so a create that may run again passes the same
+      ``idempotency_key`` (the first answer comes back) or a handle of its own.
+    - **Kinds**: ``user`` (the default), ``merchant`` and ``group`` are labels to list and filter by
+      (``list(kind=...)``); the rules are the same for every kind. ``system`` wallets (each currency's
+      treasury, revenue and promotions accounts) are the ledger's own and are never created here.
+    """
+
     @route("GET", "/v1/wallets")
     def list(
         self,
@@ -101,6 +116,9 @@ class AsyncWallets(AsyncWalletsCommands):
 
 
 class AsyncAccounts(AsyncAccountsCommands):
+    """Accounts: one currency each, with a balance, the amount held by pending holds, ``available``
+    (balance minus held) and limits; a party as ``account(id)``."""
+
     @route("GET", "/v1/accounts/{account_id}")
     async def get(self, account_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Account:
         """An account: posted, held and available balances, limits and status."""

@@ -23,6 +23,7 @@ __all__ = [
     "DepositsCommands",
     "HoldsCommands",
     "PaymentIntentsCommands",
+    "ReconCommands",
     "RefundsCommands",
     "SpendsCommands",
     "TransactionsCommands",
@@ -477,3 +478,35 @@ class RefundsCommands(Resource):
             **v.given(reason=reason),
         }
         return self._client.write("POST", "/v1/refunds", body, options)
+
+
+class ReconCommands(Resource):
+    """``client.recon``: its commands."""
+
+    @route("POST", "/v1/recon/sources/{source}/runs")
+    def run(self, source: str, *, dry_run: bool | None = None, **options: Unpack[CallOptions]) -> CommandResult:
+        """Reconcile a statement source: match its open statement lines against its ledger account's postings.
+        (``recon.run``)"""
+        body = {**v.given(dry_run=dry_run)}
+        return self._client.write("POST", f"/v1/recon/sources/{v.path_name(source)}/runs", body or None, options)
+
+    @route("POST", "/v1/recon/breaks/{break_id}/explain")
+    def explain(self, break_id: UUID | str, *, explanation: str, **options: Unpack[CallOptions]) -> CommandResult:
+        """Explain an open break without moving money (a known timing difference, a fee booked elsewhere).
+        (``break.explain``)"""
+        body = {"explanation": explanation}
+        return self._client.write("POST", f"/v1/recon/breaks/{v.path_id(break_id)}/explain", body, options)
+
+    @route("POST", "/v1/recon/breaks/{break_id}/resolve")
+    def resolve(
+        self,
+        break_id: UUID | str,
+        *,
+        counter: Party | None = None,
+        amount: int | None = None,
+        description: str | None = None,
+        **options: Unpack[CallOptions],
+    ) -> CommandResult:
+        """Resolve a break: dismissed, or with an adjusting transaction linked to it. (``break.resolve``)"""
+        body = {**v.party("counter_", counter), **v.given(amount=amount, description=description)}
+        return self._client.write("POST", f"/v1/recon/breaks/{v.path_id(break_id)}/resolve", body or None, options)

@@ -106,7 +106,7 @@ class Client:
         self.timeout, self.max_retries, self.wait_timeout = timeout, max_retries, wait_timeout
         self.poll_interval = poll_interval
         # The resources; imported here because they refer back to this class.
-        from ledger_sdk._sync import eventlog, history, money, operations, payments, wallets
+        from ledger_sdk._sync import eventlog, history, money, operations, payments, recon, wallets
 
         self.currencies = wallets.Currencies(self)
         self.wallets = wallets.Wallets(self)
@@ -129,6 +129,7 @@ class Client:
         self.dead_letters = operations.DeadLetters(self)
         self.events = eventlog.Events(self)
         self.readers = eventlog.Readers(self)
+        self.recon = recon.Recon(self)
 
     def __enter__(self) -> Client:
         return self
@@ -137,6 +138,7 @@ class Client:
         self.close()
 
     def close(self) -> None:
+        """Close the connection pool (the context manager does it on exit)."""
         self._http.close()
 
     def request(
@@ -146,6 +148,7 @@ class Client:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,
@@ -160,7 +163,7 @@ class Client:
         while True:
             try:
                 response = self._http.request(
-                    method, path, params=_query(params), json=json, headers=headers, timeout=timeout
+                    method, path, params=_query(params), json=json, content=content, headers=headers, timeout=timeout
                 )
             except httpx.TransportError as exc:
                 error = _transport_error(exc)
@@ -179,6 +182,7 @@ class Client:
             attempt += 1
 
     def get(self, path: str, model: type[M], params: dict[str, Any] | None, options: CallOptions) -> M:
+        """A ``GET`` of ``path`` read as ``model`` (what the resources' reads are made of)."""
         response = self.request("GET", path, params=params, options=options)
         return _parse(model, response.json())
 
@@ -210,6 +214,7 @@ class Operation:
 
     @property
     def command_id(self) -> str:
+        """The command's id: the idempotency key the write was sent with."""
         return self.info.command_id
 
     def result(self) -> CommandResult | None:
@@ -240,6 +245,9 @@ class Operation:
 class Pager(Generic[T]):
     """Items of a paginated listing, fetching the next page as iteration needs it (``for``).
 
+    The listing's ``limit`` is the page size, not a cap: iteration goes on to the last page, one request
+    per page; ``to_list(limit=n)`` stops after ``n`` items.
+
     ``pages()`` gives whole pages instead; ``cursor`` is where the last page *fetched* ends (cursors
     are per page, not per item): after iterating whole pages, pass it back (``cursor=`` or ``after=``) to
     continue later. An event stream's cursor always moves on, so it resumes a tail."""
@@ -248,6 +256,7 @@ class Pager(Generic[T]):
         self._fetch, self.cursor = fetch, cursor
 
     def pages(self) -> Iterator[list[T]]:
+        """Whole pages, as the server gives them (each ``limit`` items at most), until the last one."""
         while True:
             items, cursor, more = self._fetch(self.cursor)
             self.cursor = cursor if cursor is not None else self.cursor

@@ -46,6 +46,8 @@ class Transfers(TransfersCommands):
 
 
 class Transactions(TransactionsCommands):
+    """Transactions: balanced sets of postings, never edited (a reversal is a new transaction)."""
+
     @route("GET", "/v1/transactions/{transaction_id}")
     def get(self, transaction_id: UUID | str, **options: Unpack[CallOptions]) -> docs.Transaction:
         """A transaction with its postings, metadata and links (reverses / reversed by, hold, intent)."""
@@ -76,6 +78,8 @@ class Transactions(TransactionsCommands):
 
 
 class Commands(Resource):
+    """The recorded outcomes of commands, by command id (the write's idempotency key)."""
+
     @route("GET", "/v1/commands/{command_id}")
     def get(self, command_id: str, **options: Unpack[CallOptions]) -> CommandResult:
         """The recorded outcome of one of your commands (applied or refused; not raised)."""

@@ -44,12 +44,15 @@ class MemoryEventStore:
         self._max_ids = max_ids
 
     async def seen(self, event_id: UUID) -> bool:
+        """Whether ``event_id`` was recorded (among the last ``max_ids``)."""
         return event_id in self._ids
 
     async def position(self, stream: str) -> int:
+        """The highest position recorded for ``stream`` (0: none)."""
         return self._positions.get(stream, 0)
 
     async def record(self, event_id: UUID, stream: str | None, sequence: int | None) -> None:
+        """Remember ``event_id``, and ``sequence`` as ``stream``'s position if it is higher."""
         self._ids[event_id] = None
         while len(self._ids) > self._max_ids:
             self._ids.popitem(last=False)

@@ -5,9 +5,9 @@ Importing this package registers every rule module and checks the table is compl
 
 from __future__ import annotations
 
-from ledger_worker.rules import flows, holds, intents, wallets
+from ledger_worker.rules import flows, holds, intents, recon, wallets
 from ledger_worker.rules.registry import RULES, Rule, check_complete
 
-__all__ = ["RULES", "Rule", "flows", "holds", "intents", "wallets"]
+__all__ = ["RULES", "Rule", "flows", "holds", "intents", "recon", "wallets"]
 
 check_complete()

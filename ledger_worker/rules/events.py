@@ -10,7 +10,7 @@ from ledger_worker.model import Account, Hold, Intent
 from ledger_worker.outcome import Outcome
 
 
-def hold_changed(hold: Hold, account: Account) -> HoldChanged:
+def hold_changed(book: Book, hold: Hold, account: Account) -> HoldChanged:
     return HoldChanged(
         hold_id=hold.id,
         currency=hold.currency,
@@ -22,6 +22,7 @@ def hold_changed(hold: Hold, account: Account) -> HoldChanged:
         transaction_id=hold.transaction_id,
         held_after=account.held,
         available_after=account.available,
+        amount_decimal=book.decimal(hold.amount, hold.currency),
     )
 
 
@@ -49,5 +50,6 @@ def intent_changed(
         hold_id=intent.hold_id,
         transaction_id=transaction_id,
         refund_amount=refund_amount,
+        amount_decimal=book.decimal(intent.amount, intent.currency),
     )
     out.emit(kind, change, account=merchant)

@@ -65,7 +65,7 @@ def reserve(
         raise Refused(Refusal.SYSTEM_ACCOUNT, "holds are placed on customer accounts")
     if recipient is not None and recipient.id == account.id:
         raise Refused(Refusal.SAME_ACCOUNT, "a hold cannot be captured to the account it holds")
-    check_debit(account, amount, -amount)
+    check_debit(book, account, amount, -amount)
     charge_key(book, out, amount, account.currency)
     hold = Hold(
         id=hold_id,
@@ -84,7 +84,7 @@ def reserve(
     book.set(account, held=account.held + amount)
     out.touch(account)
     out.hold_id, out.account_id = hold_id, account.id
-    out.emit("hold.placed", hold_changed(hold, account), account=account)
+    out.emit("hold.placed", hold_changed(book, hold, account), account=account)
     return hold
 
 
@@ -100,14 +100,14 @@ def increment_hold(book: Book, cmd: Command, p: IncrementHold) -> Outcome:
     _check_pending(book, hold)
     account = book.account(hold.account_id)
     total = hold.amount + p.amount
-    check_debit(account, total, -p.amount)
+    check_debit(book, account, total, -p.amount)
     charge_key(book, out, p.amount, account.currency, payment=total)
     expires_at = book.now + timedelta(seconds=p.expires_in_seconds) if p.expires_in_seconds else hold.expires_at
     book.set(hold, amount=total, expires_at=expires_at)
     book.set(account, held=account.held + p.amount)
     out.touch(account)
     out.hold_id, out.account_id = hold.id, account.id
-    out.emit("hold.incremented", hold_changed(hold, account), account=account)
+    out.emit("hold.incremented", hold_changed(book, hold, account), account=account)
     return out
 
 
@@ -126,7 +126,7 @@ def extend_hold(book: Book, cmd: Command, p: ExtendHold) -> Outcome:
     book.set(hold, expires_at=expires_at)
     out.touch(account)
     out.hold_id, out.account_id = hold.id, account.id
-    out.emit("hold.extended", hold_changed(hold, account), account=account)
+    out.emit("hold.extended", hold_changed(book, hold, account), account=account)
     return out
 
 
@@ -142,7 +142,10 @@ def capture(book: Book, out: Outcome, hold: Hold, amount: int | None, recipient_
     _check_pending(book, hold)
     amount = hold.amount if amount is None else amount
     if amount > hold.amount:
-        raise Refused(Refusal.CAPTURE_EXCEEDS_HOLD, f"hold {hold.id} holds {hold.amount}, not {amount}")
+        raise Refused(
+            Refusal.CAPTURE_EXCEEDS_HOLD,
+            f"hold {hold.id} holds {book.money(hold.amount, hold.currency)}, not {book.money(amount, hold.currency)}",
+        )
     if recipient_party is not None:
         recipient = receiving(book, out, recipient_party, hold.currency)
     elif hold.recipient_account_id is not None:
@@ -171,7 +174,7 @@ def capture(book: Book, out: Outcome, hold: Hold, amount: int | None, recipient_
         finished_at=book.now,
     )
     out.hold_id = hold.id
-    out.emit("hold.captured", hold_changed(hold, account), account=account)
+    out.emit("hold.captured", hold_changed(book, hold, account), account=account)
     return transaction_id
 
 
@@ -209,7 +212,7 @@ def finish(book: Book, out: Outcome, hold: Hold, status: str) -> None:
     book.set(hold, status=status, finished_at=book.now)
     out.touch(account)
     out.hold_id, out.account_id = hold.id, account.id
-    out.emit(f"hold.{status}", hold_changed(hold, account), account=account)
+    out.emit(f"hold.{status}", hold_changed(book, hold, account), account=account)
 
 
 def _own_hold(book: Book, hold_id: UUID) -> Hold:

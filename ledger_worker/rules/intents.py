@@ -137,7 +137,8 @@ def refund(book: Book, cmd: Command, p: Refund) -> Outcome:
     if intent.refunded_amount + p.amount > intent.paid_amount:
         raise Refused(
             Refusal.REFUND_EXCEEDS_PAID,
-            f"{intent.paid_amount - intent.refunded_amount} of {intent.paid_amount} is left to refund",
+            f"{book.money(intent.paid_amount - intent.refunded_amount, intent.currency)} of"
+            f" {book.money(intent.paid_amount, intent.currency)} is left to refund",
         )
     merchant, paid_by = book.account(intent.merchant_account_id), book.account(intent.payer_account_id)
     metadata = {"reason": p.reason} if p.reason else {}

@@ -155,7 +155,8 @@ def set_account_limits(book: Book, cmd: Command, p: SetAccountLimits) -> Outcome
     if account.available < p.min_balance:
         raise Refused(
             Refusal.INSUFFICIENT_FUNDS,
-            f"account {account.id} has {account.available} available, below the new minimum {p.min_balance}",
+            f"account {account.id} has {book.money(account.available, account.currency)} available, below the new"
+            f" minimum {book.money(p.min_balance, account.currency)}",
         )
     book.set(
         account,

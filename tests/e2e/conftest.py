@@ -6,7 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aio_pika
 import httpx
@@ -17,7 +17,11 @@ from contracts.events import EventEnvelope, parse_event
 from ledger_cli.processes import Processes
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
+from tests import examples
 from tests.conftest import own_system
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -27,8 +31,33 @@ def system(session_system: OwnSystem) -> Iterator[Processes]:
     procs = session_system.processes()
     for name in ("worker", "relay", "gateway"):
         procs.start(name)
+    examples.DATABASE.append(procs.settings.database_url.get_secret_value())
     yield procs
+    examples.DATABASE.pop()
     procs.stop_all()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Headless Debian chromium (tests/e2e/browser.py), one per module of browser tests."""
+    from tests.e2e.browser import chromium
+
+    async with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture
+async def page(browser: Browser, system: Processes) -> AsyncIterator[Page]:
+    """A fresh context (no storage, no cookie) at 1366x768 whose relative URLs go to the running gateway."""
+    from tests.e2e.browser import TIMEOUT_MS, VIEWPORT
+
+    context = await browser.new_context(viewport=VIEWPORT, base_url=system.base_url)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    opened = await context.new_page()
+    try:
+        yield opened
+    finally:
+        await context.close()
 
 
 @pytest.fixture
@@ -46,7 +75,9 @@ def isolated_settings(isolated_system: OwnSystem) -> Settings:
 def isolated(isolated_system: OwnSystem) -> Iterator[Processes]:
     """The processes of a system of its own (database, namespace), which a test starts and kills itself."""
     procs = isolated_system.processes()
+    examples.DATABASE.append(procs.settings.database_url.get_secret_value())
     yield procs
+    examples.DATABASE.pop()
     procs.stop_all()
 
 

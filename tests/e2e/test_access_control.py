@@ -121,13 +121,29 @@ EXAMPLES: dict[tuple[str, str], Callable[[World], Example]] = {
     ("DELETE", "/v1/admin/dead_letters/{source}/{letter_id}"): lambda w: Example(
         path={"source": "commands", "letter_id": "no-such-dead-letter"}, accepted=404
     ),
+    # Reconciliation spans wallets (a source mirrors any account): a key bound to any wallet gets 403.
+    ("PUT", "/v1/recon/sources/{source}"): lambda w: Example(
+        path={"source": f"s-{uuid.uuid4().hex[:12]}"},
+        json={"account_id": w.account, "currency": "USD", "columns": {"amount": "a", "value_date": "d"}},
+    ),
+    ("GET", "/v1/recon/sources/{source}"): lambda w: Example(path={"source": "no-such-source"}, accepted=404),
+    ("POST", "/v1/recon/sources/{source}/files"): lambda w: Example(
+        path={"source": "no-such-source"}, json={"a": "1.00", "d": "2026-12-01"}, accepted=404
+    ),
+    ("GET", "/v1/recon/sources/{source}/balances"): lambda w: Example(path={"source": "no-such"}, accepted=404),
+    ("GET", "/v1/recon/runs"): lambda w: Example(),
+    ("GET", "/v1/recon/open_breaks"): lambda w: Example(),
+    ("GET", "/v1/recon/breaks"): lambda w: Example(),
+    ("GET", "/v1/recon/breaks/{break_id}"): lambda w: Example(path={"break_id": str(uuid.uuid4())}, accepted=404),
+    ("GET", "/v1/recon/matches/{match_id}"): lambda w: Example(path={"match_id": str(uuid.uuid4())}, accepted=404),
 }
 
 #: Endpoints anyone may call.
 PUBLIC = {"/healthz", "/readyz"}
 #: Outside /v1 but not public: an unbound ``read`` key (tests/e2e/test_metrics.py checks its 401 and 403s).
 METRICS = {"/metrics"}
-DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+#: /docs with its files (http_gateway/api_docs.py): public, served from this origin only.
+DOCS = {"/openapi.json", "/asyncapi.json", "/docs", "/docs/assets/{asset}"}
 #: The operator console's static files (http_gateway/console.py): public, they hold no data; every datum comes
 #: from /v1 with the key the user pastes (tests/e2e/test_console.py).
 CONSOLE = {"/console", "/console/{asset}"}

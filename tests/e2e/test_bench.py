@@ -29,6 +29,7 @@ FIGURES = ("completed", "per_second", "p50_ms", "p95_ms", "p99_ms", "max_ms")
 def test_bench_runs_its_own_system_and_reports_every_figure() -> None:
     env = dict(os.environ, ENVIRONMENT="test", DATABASE_URL=ADMIN_URL, AMQP_URL=AMQP_URL, LOG_LEVEL="WARNING")
     argv = ["bench", "--seconds", "2", "--accounts", "2000", "--scenario", "amqp-uniform", "--scenario", "http"]
+    argv += ["--scenario", "http-floor"]
     done = run_ledger(*argv, "--no-pgbench", "--concurrency", "64", "--json", env=env, timeout=150, check=False)
     assert done.stdout, done.stderr[-3000:]
     report = json.loads(done.stdout)
@@ -37,8 +38,11 @@ def test_bench_runs_its_own_system_and_reports_every_figure() -> None:
     assert report["target"]["mode"] == "own system" and report["settings"]["log_level"] == "WARNING"
     assert report["ceiling"] is None  # --no-pgbench
     assert report["machine"]["cpus"] >= 1 and report["machine"]["load_start"] >= 0
-    assert [s["scenario"] for s in report["scenarios"]] == ["amqp-uniform", "http"]
-    for s in report["scenarios"]:
+    assert [s["scenario"] for s in report["scenarios"]] == ["amqp-uniform", "http", "http-floor"]
+    floor = report["scenarios"][2]  # the bare FastAPI POST: its own process, measured like the gateway
+    assert floor["completed"] > 0 and floor["failed"] == 0 and set(floor["statuses"]) == {"201"}
+    assert floor["cpu_ms_per_command"]["floor"] > 0
+    for s in report["scenarios"][:2]:
         assert all(s[name] is not None and s[name] > 0 for name in FIGURES), s
         assert s["failed"] == 0 and s["refused"] == 0, s
         assert s["outbox_backlog_max"] >= s["outbox_backlog_end"] >= 0

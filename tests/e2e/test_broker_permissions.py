@@ -22,9 +22,10 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 from aiormq.exceptions import ChannelAccessRefused, ChannelPreconditionFailed
 
 from contracts.events import EventEnvelope
+from contracts.permissions import Grant, service_grants, subscriber_grant
 from contracts.results import CommandResult
 from contracts.topology import Topology
-from ledger_cli.broker import Grant, definitions, password_variable, service_grants, subscriber_grant
+from ledger_cli.broker import definitions, password_variable
 from ledger_cli.processes import CODE_ROOT, Processes
 from ledger_sdk.amqp.log import LogReader
 from tests.e2e.conftest import wait_until

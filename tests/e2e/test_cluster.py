@@ -52,7 +52,8 @@ def test_a_broker_node_kill_and_a_postgres_failover_under_load_lose_and_double_n
         assert any("the command queue's leader" in line for line in report["fault_log"]), report["fault_log"]
         for kind in ("kill_broker_node", "kill_primary"):
             (recovered,) = report["recovery"][kind]
-            assert recovered["clients_back_s"] is not None, report["fault_log"]  # then whole again
+            stuck = [line for line in done.stderr.splitlines() if "not back" in line]
+            assert recovered["clients_back_s"] is not None, (report["fault_log"], stuck)  # then whole again
         # The key cache's and the relays' LISTEN connections moved to the new primary.
         assert [x["seconds"] is not None for x in report["recovery"]["listeners_back_s"]] == [True]
         assert figures["applied"] + figures["refused"] == 400

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,25 +20,23 @@ import aio_pika
 import httpx
 import pytest
 from aio_pika.abc import AbstractRobustConnection
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from contracts.topology import DEAD_LETTER_REASON_HEADER
-from http_gateway.console import CONTENT_SECURITY_POLICY
+from http_gateway.console import CONTENT_SECURITY_POLICY, MEDIA_TYPES
 from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests.e2e.access import make_key
 from tests.e2e.api import Wallet, new_wallet, write
+from tests.e2e.browser import TIMEOUT_MS, VIEWPORT
 from tests.e2e.conftest import publish_command, wait_until
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: ``UPDATE_CONSOLE_SCREENSHOTS=1`` writes the screenshots to docs/console/ (committed); otherwise they are
 #: taken and kept in memory only, so that a test run leaves the work tree (and /tmp) as it was.
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
 UPDATE_SCREENSHOTS = os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
-VIEWPORT = {"width": 1366, "height": 768}
-TIMEOUT_MS = 15_000
 
 
 def service(system: Processes) -> httpx.AsyncClient:
@@ -91,28 +87,6 @@ async def world(system: Processes) -> World:
     )
 
 
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    assert shutil.which(CHROMIUM), "no chromium: `make browser-tools` installs Debian's"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
-async def page(browser: Browser, system: Processes) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport=VIEWPORT, base_url=system.base_url)  # type: ignore[arg-type]
-    context.set_default_timeout(TIMEOUT_MS)
-    opened = await context.new_page()
-    try:
-        yield opened
-    finally:
-        await context.close()
-
-
 async def log_in(page: Page, secret: str, *, screenshot: bool = False) -> None:
     await page.goto("/console")
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()
@@ -156,7 +130,7 @@ async def test_console_is_served_with_a_strict_policy_and_loads_nothing_from_els
     system: Processes, world: World, browser: Browser
 ) -> None:
     async with httpx.AsyncClient(base_url=system.base_url, timeout=30) as anonymous:
-        for path in ("/console", "/console/app.js", "/console/charts.js", "/console/style.css"):
+        for path in ("/console", *(f"/console/{name}" for name in MEDIA_TYPES)):
             r = await anonymous.get(path)
             assert r.status_code == 200, path
             assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY

@@ -45,7 +45,7 @@ for job in json.loads(pathlib.Path(sys.argv[4]).read_text()):
     kwargs = {"client": client, "idempotency_key": job["key"]}
     if job["model"] is not None:
         kwargs["body"] = getattr(models, job["model"]).from_dict(job["body"])
-    path = [uuid.UUID(v) if k != "wallet" else v for k, v in job["path"].items()]
+    path = [uuid.UUID(v) if k not in ("wallet", "source") else v for k, v in job["path"].items()]
     response = module.sync_detailed(*path, **kwargs)
     parsed = response.parsed
     shown = parsed.to_dict() if hasattr(parsed, "to_dict") else None

@@ -24,6 +24,7 @@ from http_gateway.problems import PROBLEM_JSON, Problem
 from ledger_cli.processes import free_port
 from ledger_common import amqp, db
 from ledger_common.keystore import KeyNotFound
+from tests.conftest import AMQP_URL
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Raises a real serialization failure (SQLSTATE 40001) from the server.
@@ -68,6 +69,18 @@ async def test_classify_names_a_real_unreachable_broker() -> None:
     with pytest.raises(aio_pika.exceptions.AMQPConnectionError) as refused:
         await aio_pika.connect(f"amqp://guest:guest@127.0.0.1:{free_port()}/", timeout=5)
     assert isinstance(amqp.classify(refused.value), BrokerUnavailable)
+
+
+async def test_whatever_fails_on_a_cut_connection_is_its_loss() -> None:
+    """aiormq raises a bare RuntimeError for a channel asked of a connection just cut (ledger chaos's
+    cut_broker crashed the relay's event log task with it): that is the connection's loss, not a Bug."""
+    connection = await aio_pika.connect(AMQP_URL, timeout=5)
+    surprise = RuntimeError("a driver's own error")
+    assert not amqp.lost_with(connection, surprise)  # open: a RuntimeError is a bug
+    await connection.close()
+    with pytest.raises(RuntimeError) as closed:
+        await connection.channel()
+    assert amqp.lost_with(connection, closed.value) and amqp.lost_with(connection, surprise)
 
 
 @pytest.fixture

@@ -47,7 +47,9 @@ def test_nothing_inline_and_nothing_from_elsewhere() -> None:
 
 
 def test_the_key_lives_in_session_storage_and_goes_as_a_bearer_token() -> None:
-    app = FILES["app.js"]
-    assert "document.cookie" not in app and "localStorage" not in app
+    scripts = {name: text for name, text in FILES.items() if name.endswith(".js")}
+    for name, text in scripts.items():
+        assert "document.cookie" not in text and "localStorage" not in text, name
+    app = "\n".join(scripts.values())
     assert "sessionStorage.setItem(KEY" in app and "Authorization = `Bearer ${key}`" in app
     assert 'credentials: "omit"' in app

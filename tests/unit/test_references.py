@@ -75,6 +75,10 @@ def _collected(needs: Needs, d: Declared, value: Any) -> bool:
             return value in needs.intent_ids
         case "transaction":
             return value in needs.transaction_ids
+        case "recon_source":
+            return value in needs.recon_sources
+        case "recon_break":
+            return value in needs.recon_breaks
         case "currency":
             return set(value if isinstance(value, tuple) else (value,)) <= needs.currencies
 
