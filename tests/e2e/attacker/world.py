@@ -25,10 +25,10 @@ from ledger_common.intake import Undecodable, decode
 from tests.e2e.access import make_key
 from tests.e2e.api import Wallet, new_wallet, write
 from tests.e2e.trust import Publisher, grant
-from tests.examples import Party, Side, System, request, route_of
+from tests.examples import MADE, Party, Side, System, made_here, make, request, route_of
 
-#: Kinds of object commands name; their pools grow with what every command creates.
-OBJECTS = ("hold", "intent", "transaction", "wallet")
+#: Kinds of object commands name (tests/examples.py makes one of each); their pools grow with what commands create.
+OBJECTS = MADE
 #: The honest wallet and the bystander (which no caller acts for after the setup) are protected: only the
 #: honest caller's own flows may take money out of them or hold it; anyone may pay into them.
 HONEST, BYSTANDER, ATTACKERS = "honest", "bystander", ("attacker1", "attacker2")
@@ -217,16 +217,26 @@ async def build(
 
 
 async def _objects(world: World) -> None:
-    """A hold, an intent (paid through a hold) and a transaction of each customer wallet, made by the service."""
-    w, usd = world.wallets, {"amount": 10, "currency": "USD"}
-    for name, other in ((HONEST, BYSTANDER), (BYSTANDER, HONEST), *((a, HONEST) for a in ATTACKERS)):
-        for kind, payload in (
-            ("hold.place", {"account_id": w[name].usd, **usd}),
-            ("intent.create", {"merchant_account_id": w[name].usd, **usd}),
-            ("transfer", {"debit_account_id": w[name].usd, "credit_account_id": w[other].usd, **usd}),
+    """An object of every kind a command names (hold, intent, transaction, reconciliation source and break…), in
+    every state a command wants it in (tests/examples.py makes each), held by each customer wallet."""
+
+    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        return await write(world.service, *request(route_of(SPECS[kind]), payload))
+
+    def party(name: str) -> Party:
+        return Party(UUID(world.wallets[name].id), UUID(world.wallets[name].usd), world.wallets[name].handle)
+
+    wanted = {(kind, spec.state): spec for spec in COMMANDS for kind in made_here(spec).values()}
+    for (kind, _), spec in sorted(wanted.items(), key=lambda item: str(item[0])):
+        for name, other in (
+            (HONEST, BYSTANDER),
+            (BYSTANDER, HONEST),
+            (ATTACKERS[0], HONEST),
+            (ATTACKERS[1], BYSTANDER),
         ):
-            method, path, body = request(route_of(SPECS[kind]), payload)
-            world.learn(await write(world.service, method, path, body))
+            made = await make(maker, spec, kind, party(name), party(other))
+            world.objects[kind].append(made)
+            world.ids.append(made)
 
 
 def _derivable(world: World) -> None:
