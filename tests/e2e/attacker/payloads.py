@@ -132,7 +132,7 @@ def prepare(draw: Draw, world: World, over_amqp: bool, *, aimed: bool = False) -
     command of the caller's own scopes, its sides mostly its own wallet, to reach the rules behind the
     capability checks (sums, balances, chosen ids) rather than the checks themselves."""
     caller = draw(st.sampled_from(world.attackers))
-    over_amqp = over_amqp or caller.token is None
+    over_amqp = over_amqp or not caller.http
     specs = (COMMANDS if over_amqp else HTTP_COMMANDS) if caller.wallet else UNBOUND_COMMANDS
     allowed = [s for s in specs if s.scope in caller.scopes]
     choices = [st.sampled_from(allowed)] if allowed else []

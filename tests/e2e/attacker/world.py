@@ -65,7 +65,8 @@ class Caller:
 
     name: str
     principal: str
-    token: str | None = field(repr=False)  # never in a failure's report
+    #: Over HTTP with its key's secret (kept in ``World.secrets``, so that no report of a drawn caller shows it).
+    http: bool
     scopes: frozenset[Scope] = frozenset()
     #: The wallet it is bound to (a key of :data:`ATTACKERS`), or None.
     wallet: str | None = None
@@ -84,6 +85,7 @@ class World:
     publisher: Publisher
     honest: Caller
     attackers: list[Caller]
+    secrets: dict[str, str] = field(repr=False)  # principal -> its key's secret, never in a report
     wallets: dict[str, Wallet]
     currencies: list[str]
     unregistered: str
@@ -109,7 +111,7 @@ class World:
     async def over_http(self, caller: Caller, method: str, path: str, body: Any) -> httpx.Response:
         """Send one request as ``caller``; no answer may be a 5xx."""
         key = uuid.uuid4().hex
-        headers = {"Authorization": f"Bearer {caller.token}", "Idempotency-Key": key}
+        headers = {"Authorization": f"Bearer {self.secrets[caller.principal]}", "Idempotency-Key": key}
         r = await self.http.request(method, path, json=body, headers=headers)
         self.sent[self._tag(caller, "http")] += 1
         assert r.status_code < 500, f"{caller.name}: {method} {path} {body!r} -> {r.status_code} {r.text}"
@@ -182,16 +184,18 @@ async def build(
         service, ["deposit", "transfer", "holds", "payments", "read"], wallet_id=wallets[HONEST].id
     )
     attackers: list[Caller] = []
+    secrets = {f"key:{honest_key['id']}": str(honest_key["secret"])}
     for i, (scopes, bound) in enumerate(scope_sets()):
         wallet = ATTACKERS[i % 2] if bound else None
         made = await make_key(service, sorted(scopes), wallet_id=wallet and wallets[wallet].id, name=f"attacker {i}")
         name = "+".join(sorted(scopes)) + (f"@{wallet}" if wallet else " (unbound)")
-        attackers.append(Caller(name, f"key:{made['id']}", str(made["secret"]), scopes, wallet))
+        attackers.append(Caller(name, f"key:{made['id']}", True, scopes, wallet))
+        secrets[f"key:{made['id']}"] = str(made["secret"])
     # The broker user the test publishes as, as a publisher of its own: every scope, bound to an attacker.
     await grant(procs.settings, set(Scope), wallets[ATTACKERS[1]].id)
     user = procs.settings.amqp_user
     attackers.append(
-        Caller(f"amqp:{user} (all scopes)", f"amqp:{user}", None, frozenset(Scope), ATTACKERS[1], claim=False)
+        Caller(f"amqp:{user} (all scopes)", f"amqp:{user}", False, frozenset(Scope), ATTACKERS[1], claim=False)
     )
     world = World(
         procs=procs,
@@ -200,8 +204,9 @@ async def build(
         pool=pool,
         amqp=amqp,
         publisher=await Publisher(amqp, procs.settings).start(),
-        honest=Caller("honest", f"key:{honest_key['id']}", str(honest_key["secret"])),
+        honest=Caller("honest", f"key:{honest_key['id']}", True),
         attackers=attackers,
+        secrets=secrets,
         wallets=wallets,
         currencies=["USD", registered, unused],
         unregistered="U" + uuid.uuid4().hex[:8].upper(),
