@@ -34,7 +34,7 @@ from ledger_cli.processes import Processes
 from ledger_common.db import create_pool
 from tests.e2e.attacker import checks
 from tests.e2e.attacker.honest import FLOWS, Flow, Honest, Transport
-from tests.e2e.attacker.payloads import prepare
+from tests.e2e.attacker.payloads import PLAN, prepare
 from tests.e2e.attacker.world import World, build
 from tests.e2e.trust import service, start
 
@@ -69,10 +69,10 @@ class Attacks(RuleBasedStateMachine):
     def _run(self, step: Coroutine[Any, Any, object]) -> None:
         self.runner.run(step)
 
-    @rule(data=st.data(), over_amqp=st.booleans(), aimed=st.booleans())
-    def attack(self, data: st.DataObject, over_amqp: bool, aimed: bool) -> None:
+    @rule(plan=PLAN, aimed=st.booleans())
+    def attack(self, plan: list[int], aimed: bool) -> None:
         self.tally["steps"] += 1
-        self._run(prepare(data.draw, self.world, over_amqp, aimed=aimed))
+        self._run(prepare(plan, self.world, aimed=aimed))
 
     @rule(
         flow=st.sampled_from(FLOWS),
@@ -84,16 +84,17 @@ class Attacks(RuleBasedStateMachine):
         self.tally["steps"] += 1
         self._run(self.honest.step(flow, amount, payee, over))
 
-    @rule(data=st.data(), size=st.integers(2, 6), flow=st.sampled_from(FLOWS), over=st.sampled_from(TRANSPORTS))
-    def burst(self, data: st.DataObject, size: int, flow: Flow, over: Transport) -> None:
+    @rule(
+        plans=st.lists(st.tuples(PLAN, st.booleans()), min_size=2, max_size=4),
+        flow=st.sampled_from(FLOWS),
+        amount=st.integers(1, 5_000),
+        over=st.sampled_from(TRANSPORTS),
+    )
+    def burst(self, plans: list[tuple[list[int], bool]], flow: Flow, amount: int, over: Transport) -> None:
         """Attackers and the honest caller at once (their commands may share a batch and its locks)."""
         self.tally["steps"] += 1
-        attacks = [
-            prepare(data.draw, self.world, data.draw(st.booleans()), aimed=data.draw(st.booleans()))
-            for _ in range(size)
-        ]
-        honest = self.honest.step(flow, data.draw(st.integers(1, 5_000)), size, over)
-        self._run(_together(honest, *attacks))
+        attacks = [prepare(plan, self.world, aimed=aimed) for plan, aimed in plans]
+        self._run(_together(self.honest.step(flow, amount, len(plans), over), *attacks))
 
     @invariant()
     def nothing_of_others_changed(self) -> None:
