@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +105,8 @@ class World:
     #: (principal, command id) of every command the worker was given, and what it was: each must have a recorded
     #: outcome.
     given: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: The last commands sent, for a failure's report.
+    recent: deque[str] = field(default_factory=lambda: deque(maxlen=8))
     #: Outcomes by command type (``transaction.post refused amount_out_of_range``).
     by_type: Counter[str] = field(default_factory=Counter)
 
@@ -114,6 +116,7 @@ class World:
         headers = {"Authorization": f"Bearer {self.secrets[caller.principal]}", "Idempotency-Key": key}
         r = await self.http.request(method, path, json=body, headers=headers)
         self.sent[self._tag(caller, "http")] += 1
+        self.recent.append(f"{caller.name}: {method} {path} {body!r:.300} -> {r.status_code} {r.text:.200}")
         assert r.status_code < 500, f"{caller.name}: {method} {path} {body!r} -> {r.status_code} {r.text}"
         doc = r.json() if r.headers.get("content-type", "").endswith("json") else {}
         if r.status_code in (200, 201, 202) or "result" in doc:
@@ -131,6 +134,7 @@ class World:
         command_id = f"atk-{uuid.uuid4().hex}"
         principal = caller.principal if caller.claim else None
         self.sent[self._tag(caller, "amqp")] += 1
+        self.recent.append(f"{caller.name}: {kind} {payload!r:.300} over AMQP")
         envelope = {"command_id": command_id, "type": kind, "issued_at": datetime.now(UTC).isoformat()}
         claimed = {"principal": principal} if principal else {}
         try:
