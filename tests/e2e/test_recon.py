@@ -5,6 +5,7 @@ over HTTP and AMQP."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -216,3 +217,43 @@ async def test_the_reconcile_scope_is_required_over_amqp(publisher: Publisher, i
     await grant(isolated_settings, [Scope.RECONCILE])
     allowed = await publisher.send("recon.run", {"source": "amqp-bank"}, command_id=f"ok-{uuid.uuid4().hex}")
     assert allowed.status == "applied" and allowed.reconciliation is not None, allowed
+
+
+async def test_the_cli_imports_runs_lists_and_resolves(
+    system: Processes, client: httpx.AsyncClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from ledger_cli import recon as cli
+
+    bank, suspense = await new_wallet(client), await new_wallet(client, funded=1_000)
+    await _paid_in(client, bank, 700, "CLI-1")
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    config = SourceConfig(
+        account_id=uuid.UUID(bank.usd),
+        currency="USD",
+        columns=Columns(amount="amount", value_date="date", reference="ref", closing_balance="balance"),
+    )
+    (tmp_path / "source.json").write_text(config.model_dump_json())
+    day = datetime.now(UTC).date().isoformat()
+    (tmp_path / "st.csv").write_text(f"date,amount,ref,balance\n{day},7.00,CLI-1,7.00\n{day},1.00,CLI-2,8.00\n")
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="command"))
+
+    def ledger(*argv: str) -> str:
+        assert cli.recon(system.settings, parser.parse_args(["recon", *argv])) in (0, 1)
+        return capsys.readouterr().out
+
+    # The CLI's own asyncio.run needs a thread without a running loop.
+    async def run(*argv: str) -> str:
+        return await asyncio.to_thread(ledger, *argv)
+
+    await run("source", name, str(tmp_path / "source.json"))
+    assert "2 lines imported" in await run("import", name, str(tmp_path / "st.csv"))
+    assert "already imported" in await run("import", name, str(tmp_path / "st.csv"))
+    assert '"one_to_one": 1' in await run("run", name)
+    listed = await run("breaks", "--source", name, "--json")
+    (only,) = json.loads(listed)
+    assert only["reason"] == "statement_line_unmatched" and only["line"]["reference"] == "CLI-2"
+    assert "drift          100  DRIFT" in await run("balances", name)
+    assert '"status": "applied"' in await run("resolve", str(only["break_id"]), "--counter-wallet", suspense.handle)
