@@ -102,11 +102,14 @@ class BalanceAt(BaseModel):
 
 class Posting(BaseModel):
     """One side of a transaction. ``balance_after`` is shown only to a caller who may read the account
-    (a wallet-bound key sees the other wallets of a transaction by id, not their balances)."""
+    (a wallet-bound key sees the other wallets of a transaction by id, not their balances); ``currency``
+    to every caller who may read the transaction, so each leg of a multi-currency one reads as money."""
 
     posting_id: int
     account_id: UUID
     wallet_id: UUID
+    #: The posting's account's currency; its amounts (and ``*_decimal``) are in it.
+    currency: str
     amount: int
     amount_decimal: str
     balance_after: int | None
@@ -183,7 +186,20 @@ class Hold(BaseModel):
     finished_at: datetime | None
 
 
+class IntentRefund(BaseModel):
+    """One refund of a payment intent: its own transaction, from the merchant's account back to the payer's."""
+
+    transaction_id: UUID
+    amount: int
+    amount_decimal: str
+    reason: str | None
+    created_at: datetime
+
+
 class Intent(BaseModel):
+    """A payment intent. ``refunds`` (oldest first) are shown to whoever may read the intent, its payer
+    included: they are how the refunded amount came about."""
+
     id: UUID
     merchant_account_id: UUID
     currency: str
@@ -193,6 +209,7 @@ class Intent(BaseModel):
     paid_amount_decimal: str
     refunded_amount: int
     refunded_amount_decimal: str
+    refunds: list[IntentRefund]
     status: str
     expires_at: datetime | None
     payer_account_id: UUID | None

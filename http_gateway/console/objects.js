@@ -82,22 +82,19 @@ export async function transactionPage(id) {
     return;
   }
   const debits = tx.postings.filter((p) => big(p.amount) < 0n), credits = tx.postings.filter((p) => big(p.amount) > 0n);
-  // Each wallet by its handle where this key may read it (a bound key sees the others by id only), and
-  // each posting's currency: its account's, else the transaction's (one currency).
-  const names = new Map(), currencies = new Map();
+  // Each wallet by its handle where this key may read it (a bound key sees the others by id only).
+  const names = new Map();
   await Promise.all([...new Set(tx.postings.map((p) => p.wallet_id))].map(async (w) => {
     try {
       const found = await api(`/v1/wallets/${w}`);
       names.set(w, found.handle || found.external_ref || found.owner_id);
-      for (const a of found.accounts) currencies.set(a.id, a.currency);
     } catch {
       names.set(w, `${w.slice(0, 8)}…`);
     }
   }));
   if (!view.isConnected) return;
-  const currencyOf = (p) => currencies.get(p.account_id) ?? tx.currency;
-  const amountOf = (minor, p) =>
-    currencyOf(p) ? money(minor, currencyOf(p)) : h("span", { class: "num" }, `${minor} minor units (currency not shown to this key)`);
+  // Every posting carries its currency (the other wallets' too), so each leg reads as money.
+  const amountOf = (minor, p) => money(minor, p.currency);
   const side = (caption, postings) =>
     table(caption, ["Wallet", "Account", "Amount", "Balance after"], postings.map((p) => [
       link(`#/wallet/${p.wallet_id}`, names.get(p.wallet_id)),
@@ -107,7 +104,7 @@ export async function transactionPage(id) {
     ]), { empty: "none.", cls: "side" });
   // Postings sum to zero per currency: the sums that do not, each in its currency.
   const sums = new Map();
-  for (const p of tx.postings) sums.set(currencyOf(p) ?? "?", (sums.get(currencyOf(p) ?? "?") ?? 0n) + big(p.amount));
+  for (const p of tx.postings) sums.set(p.currency, (sums.get(p.currency) ?? 0n) + big(p.amount));
   const off = [...sums].filter(([, sum]) => sum !== 0n);
   const links = [
     tx.reverses_id && ["Reverses", link(`#/tx/${tx.reverses_id}`, tx.reverses_id)],
@@ -212,26 +209,21 @@ export async function intentPage(id) {
 }
 
 
-// Each refund of an intent: its intent.refunded events, on the merchant's wallet's stream (the API keeps
-// the refunded total on the intent; the events say when, how much and by which transaction).
-async function intentRefunds(it) {
-  if (big(it.refunded_amount) === 0n) return h("p", { class: "empty" }, "No refund.");
-  const account = await api(`/v1/accounts/${it.merchant_account_id}`);
-  const refunds = [];
-  let cursor = null;
-  for (let pages = 0; pages < 40; pages++) {
-    const query = new URLSearchParams({ limit: "500" });
-    if (cursor) query.set("after", cursor);
-    const found = await api(`/v1/wallets/${account.wallet_id}/events?${query}`);
-    refunds.push(...found.events.filter((e) => e.type === "intent.refunded" && e.payload.intent_id === it.id));
-    cursor = found.next_cursor;
-    if (!found.has_more) break;
-  }
-  const rows = refunds.reverse().map((e) => [
-    when(e.occurred_at),
-    money(e.payload.refund_amount ?? e.payload.refunded_amount, it.currency),
-    money(e.payload.refunded_amount, it.currency),
-    e.payload.transaction_id ? link(`#/tx/${e.payload.transaction_id}`, e.payload.transaction_id) : "—",
-  ]);
-  return table("Refunds of this intent, newest first", ["When", "Refund", "Refunded in all", "Transaction"], rows, { empty: "none found in the merchant's events yet." });
+// Each refund of an intent, as the intent lists them (oldest first; its payer reads them too, who may not
+// read the merchant's events), with the refunded total after each.
+function intentRefunds(it) {
+  if (!it.refunds.length) return h("p", { class: "empty" }, "No refund.");
+  let total = 0n;
+  const rows = it.refunds.map((r) => {
+    total += big(r.amount);
+    return [
+      when(r.created_at),
+      money(r.amount, it.currency),
+      money(total, it.currency),
+      r.reason ?? "—",
+      link(`#/tx/${r.transaction_id}`, r.transaction_id),
+    ];
+  });
+  return table("Refunds of this intent, newest first", ["When", "Refund", "Refunded in all", "Reason", "Transaction"],
+    rows.reverse());
 }

@@ -40,5 +40,15 @@ async def get_intent(
 ) -> docs.Intent:
     """A payment intent: status, paid and refunded amounts, payer and hold."""
     row = await find(pool, principal, intent_id, payer=True)
-    intent: docs.Intent = views.with_decimals(docs.Intent, row, await currencies.exponent(pool, row["currency"]))
+    exponent = await currencies.exponent(pool, row["currency"])
+    # The intent's refund transactions (indexed by intent_id): readable here by its payer too, who may not
+    # read the merchant's events that also record them. In posting order: one batch shares a created_at.
+    refunds = await pool.fetch(
+        "SELECT t.id AS transaction_id, t.amount, t.metadata->>'reason' AS reason, t.created_at FROM transactions t"
+        " WHERE t.intent_id = $1 AND t.kind = 'refund'"
+        " ORDER BY (SELECT min(p.id) FROM postings p WHERE p.transaction_id = t.id)",
+        intent_id,
+    )
+    listed = [views.with_decimals(docs.IntentRefund, r, exponent) for r in refunds]
+    intent: docs.Intent = views.with_decimals(docs.Intent, {**dict(row), "refunds": listed}, exponent)
     return intent

@@ -58,7 +58,11 @@ async def with_postings(
         mine = legs_of.get(row["id"], [])
         currency = row["currency"] or (mine[0]["currency"] if mine else None)
         exponent = await currencies.exponent(pool, currency) if currency else 0
-        legs = [views.with_decimals(docs.Posting, _seen(p, viewer), exponent) for p in mine]
+        # Each leg in its own currency's exponent: a multi-currency transaction's legs differ.
+        legs = [
+            views.with_decimals(docs.Posting, _seen(p, viewer), await currencies.exponent(pool, p["currency"]))
+            for p in mine
+        ]
         shown = dict(row)
         if viewer.wallet_id is not None and shown["principal"] != viewer.name:
             shown["principal"] = None

@@ -84,7 +84,8 @@ class Refunds(RefundsCommands):
 
     Each refund is a transaction of its own; refund in part as often as you like while the refunds
     total no more than ``paid_amount`` (``refund_exceeds_paid`` says how much is left). The intent stays
-    ``paid``; ``refunded_amount`` adds up (event ``intent.refunded`` with ``refund_amount``). Refused
+    ``paid``; ``refunded_amount`` adds up (event ``intent.refunded`` with ``refund_amount``) and the
+    intent's ``refunds`` list each (its payer reads them too). Refused
     ``intent_not_paid`` unless the intent is paid (an ``authorized`` one is captured or canceled instead),
     ``currency_mismatch`` in another currency, and like any debit of the merchant's account (funds short:
     ``insufficient_funds``; frozen). ``refunds`` scope, a key of the merchant's wallet or an unbound one.

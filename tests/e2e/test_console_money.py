@@ -49,6 +49,7 @@ class World:
     admin_key: str
     exponents: dict[str, int]
     raw: set[int]  # every minor-unit figure the pages could show: none may appear as such
+    payer_key: str  # read, bound to the customer's wallet: the intent's payer
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +80,7 @@ async def world(system: Processes) -> World:
         await write(c, "POST", "/v1/transfers", moved)
         read_key = (await make_key(c, ["read"], name="console money reader"))["secret"]
         admin_key = (await make_key(c, ["admin", "read"], name="console money admin"))["secret"]
+        payer_key = (await make_key(c, ["read"], wallet_id=customer.id, name="console money payer"))["secret"]
         currencies = (await c.get("/v1/currencies")).json()
     refunded = sum(REFUNDS)
     raw = {
@@ -109,6 +111,7 @@ async def world(system: Processes) -> World:
         admin_key,
         {c["code"]: c["exponent"] for c in currencies},
         raw,
+        payer_key,
     )
 
 
@@ -215,6 +218,19 @@ async def test_a_refund_is_labelled_a_refund_and_the_intent_lists_its_refunds(pa
     await expect(refunds.locator("tbody tr").first).to_contain_text("500.02 USD")
     await expect(refunds.locator("tbody tr").last).to_contain_text("1000.01 USD")
     await expect(page.locator(".facts")).to_contain_text("partly refunded")
+
+
+async def test_the_payer_reads_the_refunds_of_its_intent(page: Page, world: World) -> None:
+    # Bound to the customer's wallet, the key may not read the merchant's events: the intent lists its refunds.
+    await log_in(page, world.payer_key)
+    await page.goto(f"/console#/intent/{world.intent_id}")
+    refunds = page.get_by_role("table", name="Refunds of this intent, newest first")
+    await expect(refunds.locator("tbody tr")).to_have_count(2)
+    await expect(refunds.locator("tbody tr").first).to_contain_text("500.02 USD")
+    await expect(refunds.locator("tbody tr").first).to_contain_text("1500.03 USD")  # refunded in all, after it
+    await expect(refunds.locator("tbody tr").last).to_contain_text("1000.01 USD")
+    await expect(page.locator("main .notice")).to_have_count(0)  # no access refused anywhere on the page
+    await check_money(page, world, at_least=7)
 
 
 async def test_the_chart_opens_on_the_wallets_main_account(page: Page, world: World) -> None:

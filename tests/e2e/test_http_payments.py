@@ -130,6 +130,8 @@ async def test_payment_intents_pay_authorise_capture_cancel_and_refund(
     )
     view = await get(client, f"/v1/payment_intents/{direct}")
     assert (view["refunded_amount"], view["refunded_amount_decimal"]) == (2_500, "25.00")
+    listed = [(r["amount_decimal"], r["reason"], r["transaction_id"]) for r in view["refunds"]]
+    assert listed == [("10.00", "damaged", part["transaction_id"]), ("15.00", None, listed[1][2])], view
 
     await sub.wait_for(lambda evs: len([e for e in evs if e.type == "intent.refunded"]) >= 2)
     intents = [(e.type, str(e.payload.intent_id)) for e in sub.events if e.type.startswith("intent.")]  # type: ignore[union-attr]

@@ -132,3 +132,4 @@ async def test_a_multi_leg_transaction_shows_a_bound_key_its_own_legs_only(clien
     tx = (await _read(client, reader, f"/v1/transactions/{r.json()['transaction_id']}")).json()
     shown = {p["wallet_id"]: p["balance_after"] for p in tx["postings"] if p["balance_after"] is not None}
     assert shown == {payees[2].id: 3_100}, tx
+    assert all(p["currency"] == "USD" for p in tx["postings"]), tx  # every leg reads as money, by id or not

@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractRobustConnection
 from contracts.catalogue import COMMANDS, SPECS
 from contracts.ids import SYSTEM_ROLES, object_id, system_account_id, system_wallet_id, wallet_account_id
 from contracts.keys import Scope
-from contracts.refs import references
+from contracts.refs import parties
 from contracts.results import CommandResult
 from ledger_cli.processes import Processes
 from ledger_common.intake import Undecodable, decode
@@ -35,27 +35,27 @@ HONEST, BYSTANDER, ATTACKERS = "honest", "bystander", ("attacker1", "attacker2")
 FUNDS = 1_000_000
 
 
+#: What a key bound to no wallet is let send: the commands that create something and name no side (register a
+#: currency, create a wallet, open an account). The others act on any customer wallet by design (an unbound
+#: ``transfer`` key debits any wallet, an unbound ``wallets`` key freezes any), so no invariant could tell
+#: their attack from their job; what an unbound key may *name* when it creates is the attack here.
+UNBOUND_COMMANDS = tuple(spec for spec in COMMANDS if spec.creates and not parties(spec.payload))
+
+
 def scope_sets() -> list[tuple[frozenset[Scope], bool]]:
     """``(scopes, bound)`` of every attacker key, from the capability table's declaration (contracts.catalogue).
 
     Bound to an attacker's wallet: each scope alone, each command's scope with each scope a side of it needs
     besides (``treasury`` where a system account may stand, ``transfer`` to name a new recipient), and every
-    scope together. Unbound: the scopes whose commands name no wallet, account or object. Other unbound keys
-    act on any customer wallet by design (an unbound ``transfer`` key debits any wallet), so no invariant
-    could tell their attack from their job."""
+    scope together. Unbound: the scope of each of :data:`UNBOUND_COMMANDS`."""
     sets = {frozenset({s}) for s in Scope} | {frozenset(Scope)}
     for spec in COMMANDS:
         for rule in spec.parties:
             extras = {rule.scope} if rule.scope is not None else set()
             extras |= {Scope.TREASURY} if rule.system else set()
             sets |= {frozenset({spec.scope, extra}) for extra in extras if spec.scope is not None}
-    unbound = set(Scope)
-    for spec in COMMANDS:
-        if spec.scope is not None and any(d.ref.kind != "currency" for d in references(spec.payload)):
-            unbound.discard(spec.scope)
-    unbound &= {spec.scope for spec in COMMANDS if spec.scope is not None}
-    ordered = sorted(sets, key=lambda s: sorted(s))
-    return [(s, True) for s in ordered] + [(frozenset({s}), False) for s in sorted(unbound)]
+    unbound = {frozenset({spec.scope}) for spec in UNBOUND_COMMANDS if spec.scope is not None}
+    return [(s, True) for s in sorted(sets, key=sorted)] + [(s, False) for s in sorted(unbound, key=sorted)]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ class Caller:
     name: str
     principal: str
     token: str | None = field(repr=False)  # never in a failure's report
+    scopes: frozenset[Scope] = frozenset()
+    #: The wallet it is bound to (a key of :data:`ATTACKERS`), or None.
+    wallet: str | None = None
     claim: bool = True
 
 
@@ -87,12 +90,16 @@ class World:
     sides: list[Side] = field(default_factory=list)
     objects: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in OBJECTS})
     ids: list[str] = field(default_factory=list)
+    #: The ids among them the ledger derives (system accounts and wallets, wallets' accounts in currencies they
+    #: have none in yet, objects of other callers' command ids): what a squatter would choose.
+    derived: list[str] = field(default_factory=list)
     #: The last posting before the run, and each protected account's (balance, held) then.
     mark: int = 0
     snapshot: dict[str, tuple[int, int]] = field(default_factory=dict)
     sent: Counter[str] = field(default_factory=Counter)
     answers: Counter[str] = field(default_factory=Counter)
-    undecodable: int = 0
+    #: Command ids of the AMQP bodies the intake refuses: each is dead-lettered with its reason, by design.
+    undecodable: set[str] = field(default_factory=set)
     #: (principal, command id) of every command the worker was given: each must have a recorded outcome.
     given: set[tuple[str, str]] = field(default_factory=set)
 
@@ -121,7 +128,7 @@ class World:
         try:
             decode(json.dumps({**envelope, "payload": payload, **claimed}, default=str).encode(), "application/json")
         except Undecodable:
-            self.undecodable += 1
+            self.undecodable.add(command_id)
             self.answers[f"{self._tag(caller, 'amqp')} dead-lettered (invalid command)"] += 1
             await self.publisher.publish(kind, payload, command_id=command_id, principal=principal)
             return None
@@ -157,8 +164,9 @@ async def build(
     amqp: AbstractRobustConnection,
 ) -> World:
     """Wallets, keys and objects of every kind, made through the ``service`` key."""
-    registered = "R" + uuid.uuid4().hex[:8].upper()
-    await write(service, "POST", "/v1/currencies", {"code": registered, "name": "attacked", "exponent": 0})
+    registered, unused = ("R" + uuid.uuid4().hex[:8].upper() for _ in range(2))
+    for code in (registered, unused):  # the wallets have accounts in the first; nothing has moved in the second
+        await write(service, "POST", "/v1/currencies", {"code": code, "name": "attacked", "exponent": 0})
     wallets = {
         name: await new_wallet(service, "USD", registered, funded=FUNDS) for name in (HONEST, BYSTANDER, *ATTACKERS)
     }
@@ -167,14 +175,15 @@ async def build(
     )
     attackers: list[Caller] = []
     for i, (scopes, bound) in enumerate(scope_sets()):
-        wallet = wallets[ATTACKERS[i % 2]].id if bound else None
-        made = await make_key(service, sorted(scopes), wallet_id=wallet, name=f"attacker {i}")
-        name = "+".join(sorted(scopes)) + (f"@{ATTACKERS[i % 2]}" if bound else " (unbound)")
-        attackers.append(Caller(name, f"key:{made['id']}", str(made["secret"])))
+        wallet = ATTACKERS[i % 2] if bound else None
+        made = await make_key(service, sorted(scopes), wallet_id=wallet and wallets[wallet].id, name=f"attacker {i}")
+        name = "+".join(sorted(scopes)) + (f"@{wallet}" if wallet else " (unbound)")
+        attackers.append(Caller(name, f"key:{made['id']}", str(made["secret"]), scopes, wallet))
     # The broker user the test publishes as, as a publisher of its own: every scope, bound to an attacker.
     await grant(procs.settings, set(Scope), wallets[ATTACKERS[1]].id)
+    user = procs.settings.amqp_user
     attackers.append(
-        Caller(f"amqp:{procs.settings.amqp_user} (all scopes)", f"amqp:{procs.settings.amqp_user}", None, False)
+        Caller(f"amqp:{user} (all scopes)", f"amqp:{user}", None, frozenset(Scope), ATTACKERS[1], claim=False)
     )
     world = World(
         procs=procs,
@@ -186,7 +195,7 @@ async def build(
         honest=Caller("honest", f"key:{honest_key['id']}", str(honest_key["secret"])),
         attackers=attackers,
         wallets=wallets,
-        currencies=["USD", registered],
+        currencies=["USD", registered, unused],
         unregistered="U" + uuid.uuid4().hex[:8].upper(),
     )
     await _objects(world)
@@ -221,12 +230,12 @@ def _derivable(world: World) -> None:
         world.sides += [Party(UUID(wallet.id), UUID(a), wallet.handle) for a in wallet.accounts.values()]
         world.objects["wallet"].append(wallet.id)
         world.ids += [wallet.id, *wallet.accounts.values()]
-        world.ids += [str(wallet_account_id(UUID(wallet.id), c)) for c in currencies]
+        world.derived += [str(wallet_account_id(UUID(wallet.id), c)) for c in currencies]
     for currency in currencies:
         for role in SYSTEM_ROLES:
             world.sides.append(System(system_account_id(currency, role), f"@{role}"))
-            world.ids.append(str(system_account_id(currency, role)))
-    world.ids += [str(system_wallet_id(role)) for role in SYSTEM_ROLES]
+            world.derived.append(str(system_account_id(currency, role)))
+    world.derived += [str(system_wallet_id(role)) for role in SYSTEM_ROLES]
     for kind in ("account", "hold", "intent", "wallet"):
-        world.ids.append(str(object_id(kind, principal=world.honest.principal, command_id="order-1")))
-    world.ids += [str(uuid.uuid5(uuid.NAMESPACE_DNS, "attacker")), str(uuid.uuid4()), str(uuid.uuid4())]
+        world.derived.append(str(object_id(kind, principal=world.honest.principal, command_id="order-1")))
+    world.ids += [*world.derived, str(uuid.uuid5(uuid.NAMESPACE_DNS, "attacker")), str(uuid.uuid4())]
