@@ -98,7 +98,8 @@ class ResolveBreak(WithParties):
 
     With a counter party, the adjusting transaction moves the break's difference (or ``amount``) between the
     source's ledger account and the counter account, so the ledger says what the statement says; naming a
-    system account (fees, revenue) needs the ``treasury`` scope too. Refused ``break_not_open`` once resolved.
+    counter party needs the ``transfer`` scope too (money moves), a system account (fees, revenue) ``treasury``
+    as well. Refused ``break_not_open`` once resolved.
     """
 
     break_id: Annotated[UUID, Ref("recon_break")]
@@ -179,7 +180,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ResolveBreak,
         Scope.RECONCILE,
         post("/v1/recon/breaks/{break_id}/resolve", "recon.resolve"),
-        parties=(PartyRule("counter", reach="any", system=True),),
+        # Naming a counter party moves money: it needs `transfer` too (and `treasury` for a system account).
+        parties=(PartyRule("counter", reach="any", scope=Scope.TRANSFER, system=True),),
         bound=False,
     ),
 )

@@ -28,7 +28,7 @@ from tests.e2e.trust import Publisher, grant
 from tests.examples import Party, Side, System, request, route_of
 
 #: Kinds of object commands name; their pools grow with what every command creates.
-OBJECTS = ("hold", "intent", "transaction", "wallet")
+OBJECTS = ("hold", "intent", "transaction", "wallet", "recon_source", "recon_break")
 #: The honest wallet and the bystander (which no caller acts for after the setup) are protected: only the
 #: honest caller's own flows may take money out of them or hold it; anyone may pay into them.
 HONEST, BYSTANDER, ATTACKERS = "honest", "bystander", ("attacker1", "attacker2")
