@@ -116,11 +116,16 @@ async def test_statements_reconcile_and_every_break_is_resolved(
         settled = await sdk.recon.import_file(names["psp"], psp_lines, name="psp.jsonl")
         dry = await sdk.recon.run(names["bank"], dry_run=True)
     assert (first.lines, first.created, again.created, again.file_id) == (8, True, False, first.file_id)
+    # A line the mapping cannot read: a problem naming it, and nothing of the file is kept.
+    bad = bank_csv.replace(b"1250.00,USD,INV-1001", b"1250.001,USD,INV-1001", 1)
+    r = await client.post(f"/v1/recon/sources/{names['bank']}/files", content=bad)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_statement") and "line 2" in r.json()["detail"], r.text
     assert settled.lines == 4 and dry.reconciliation is not None and dry.reconciliation.opened == 5
     assert (await get(client, "/v1/recon/breaks", source=names["bank"]))["breaks"] == []  # a dry run writes none
 
     ran = await _run(client, names["bank"])
     assert ran["matches"] == {"one_to_many": 1, "one_to_one": 1, "reversal": 1}, ran
+    assert ran["lines"] == 8  # the file imported twice and the refused one added none
     reasons = ["amount_differs", "date_outside_window", "duplicate", "ledger_transaction_unmatched"]
     assert ran["breaks"] == dict.fromkeys([*reasons, "statement_line_unmatched"], 1)
     assert (await _run(client, names["psp"]))["matches"] == {"many_to_one": 2}
