@@ -131,6 +131,9 @@ async def test_statements_reconcile_and_every_break_is_resolved(
     assert (await _run(client, names["psp"]))["matches"] == {"many_to_one": 2}
     assert (await _run(client, names["bank"]))["opened"] == 0  # found again: still open, nothing new
 
+    first_page = await get(client, "/v1/recon/breaks", source=names["bank"], limit=3)
+    rest = await get(client, "/v1/recon/breaks", source=names["bank"], limit=3, cursor=first_page["next_cursor"])
+    assert len({b["break_id"] for b in first_page["breaks"] + rest["breaks"]}) == 5 and rest["next_cursor"] is None
     page = await get(client, "/v1/recon/breaks", source=names["bank"], state="open")
     breaks = {b["reason"]: b for b in page["breaks"]}
     late = breaks["date_outside_window"]
