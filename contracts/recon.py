@@ -10,7 +10,7 @@ linked to the break).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -91,6 +91,10 @@ class RunReconciliation(Contract):
 
     source: Annotated[SourceName, Ref("recon_source")]
     dry_run: bool = False
+    #: Only statement lines value-dated up to this day (and postings up to the window after it): a run per
+    #: day keeps a run's memory to the days it reconciles. Breaks of later lines are left as they are, and a
+    #: posting after this day is not reported unmatched yet (its line may come in a later statement).
+    until: date | None = None
 
 
 class ResolveBreak(WithParties):
