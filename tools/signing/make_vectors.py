@@ -6,7 +6,7 @@
 Valid cases are signed with ``contracts.signing.sign``; the invalid ones are those messages altered the
 way a forger who can publish to the exchange could, plus messages whose HMAC matches but break a rule of
 the scheme (computed here by hand). The vectors are the contract: changing the scheme changes them, and
-``tools/signing/verify_vectors.mjs`` (Node.js, no code of ours) must still agree.
+``examples/node-chain-verifier/verify.mjs`` (Node.js, no code of ours) must still agree.
 """
 
 from __future__ import annotations
