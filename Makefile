@@ -79,7 +79,7 @@ run: $(STAMP)
 
 ## test: the whole suite against the local PostgreSQL and RabbitMQ
 test: $(STAMP) $(NODE_STAMP) $(LOG_READER_STAMP) $(OPENAPI_STAMP) prometheus-tools browser-tools cluster-tools
-	$(PY) -m pytest -q -n 2 $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n 2 --durations=15 $(PYTEST_ARGS)
 
 test-fast: $(STAMP) $(NODE_STAMP) prometheus-tools
 	$(PY) -m pytest -q -m "not e2e" $(PYTEST_ARGS)

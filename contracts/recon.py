@@ -10,7 +10,7 @@ linked to the break).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -91,6 +91,10 @@ class RunReconciliation(Contract):
 
     source: Annotated[SourceName, Ref("recon_source")]
     dry_run: bool = False
+    #: Only statement lines value-dated up to this day (and postings up to the window after it): a run per
+    #: day keeps a run's memory to the days it reconciles. Breaks of later lines are left as they are, and a
+    #: posting after this day is not reported unmatched yet (its line may come in a later statement).
+    until: date | None = None
 
 
 class ResolveBreak(WithParties):
@@ -98,7 +102,8 @@ class ResolveBreak(WithParties):
 
     With a counter party, the adjusting transaction moves the break's difference (or ``amount``) between the
     source's ledger account and the counter account, so the ledger says what the statement says; naming a
-    system account (fees, revenue) needs the ``treasury`` scope too. Refused ``break_not_open`` once resolved.
+    counter party needs the ``transfer`` scope too (money moves), a system account (fees, revenue) ``treasury``
+    as well. Refused ``break_not_open`` once resolved.
     """
 
     break_id: Annotated[UUID, Ref("recon_break")]
@@ -179,7 +184,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ResolveBreak,
         Scope.RECONCILE,
         post("/v1/recon/breaks/{break_id}/resolve", "recon.resolve"),
-        parties=(PartyRule("counter", reach="any", system=True),),
+        # Naming a counter party moves money: it needs `transfer` too (and `treasury` for a system account).
+        parties=(PartyRule("counter", reach="any", scope=Scope.TRANSFER, system=True),),
         bound=False,
     ),
 )

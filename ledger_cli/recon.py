@@ -14,7 +14,7 @@ import getpass
 import json
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     run = action.add_parser("run", help="reconcile a source (the recon.run command)")
     run.add_argument("source")
     run.add_argument("--dry-run", action="store_true")
+    run.add_argument("--until", type=date.fromisoformat, help="only lines value-dated up to this day (YYYY-MM-DD)")
     breaks = action.add_parser("breaks", help="list breaks, oldest first")
     breaks.add_argument("--source")
     breaks.add_argument("--state", choices=["open", "explained", "resolved"])
@@ -117,6 +118,8 @@ async def _command(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.action == "run":
         kind, payload = "recon.run", {"source": args.source, "dry_run": args.dry_run}
+        if args.until is not None:
+            payload["until"] = args.until.isoformat()
     elif args.action == "explain":
         kind, payload = "break.explain", {"break_id": str(args.break_id), "explanation": args.explanation}
     else:

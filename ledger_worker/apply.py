@@ -103,7 +103,7 @@ class Applier:
                 todo_needs = needs if len(todo) == len(cmds) else collect(todo)  # replays lock nothing
                 await recon_load.add_needs(conn, todo_needs)
                 book = await load(conn, todo_needs, now=now, currencies=self._currencies)
-                await recon_load.load(conn, book, todo_needs)
+                await recon_load.load(conn, book, todo_needs, recon_load.bounds(todo))
                 callers = await load_callers(conn, {c.principal for c in todo})
                 outcomes = [run(book, cmds[i], _caller(callers, cmds[i], claims[i])) for i in fresh.values()]
                 await store(conn, book, outcomes, None if traced is None else [traced[i] for i in fresh.values()])

@@ -16,6 +16,7 @@ import socket
 
 import asyncpg
 
+from contracts.errors import BrokerUnavailable
 from ledger_common import amqp, event_log, metrics, probes
 from ledger_common.db import retrying
 from ledger_common.settings import Settings
@@ -64,7 +65,7 @@ async def run(settings: Settings, pool: asyncpg.Pool, stop: asyncio.Event) -> No
                 await settings.topology.declare_log(channel)
                 publisher.attach(connection, channel)
                 log.info("relay logging events to %s", settings.topology.log_stream)
-                await _loop(settings, pool, publisher, listener, stop)
+                await _loop(settings, pool, publisher, listener, stop, amqp.connection_lost(connection))
             except Exception as exc:
                 if not amqp.lost_with(connection, exc):
                     raise
@@ -84,8 +85,13 @@ async def _loop(
     publisher: StreamPublisher | None,
     listener: _Listener,
     stop: asyncio.Event,
+    lost: asyncio.Future[None] | None = None,
 ) -> None:
     while not stop.is_set():
+        # Noticed even while no event comes: an idle relay would otherwise stay off the broker (a cluster's
+        # clients not back after a node loss, ledger chaos --cluster) until the next event fails to publish.
+        if lost is not None and lost.done():
+            raise BrokerUnavailable("broker connection lost")
         numbered = await _retried(lambda: _sequence(pool))
         published = await _retried(publisher.publish_once) if publisher is not None else 0
         if numbered == 0 and published < STREAM_BATCH:

@@ -14,6 +14,7 @@ import inspect
 import textwrap
 import types
 import typing
+from datetime import date
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
@@ -40,6 +41,7 @@ base of the resource of the same name (``AsyncHolds`` extends ``AsyncHoldsComman
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Literal, Unpack
 from uuid import UUID
 
@@ -84,6 +86,8 @@ def _render(annotation: Any, name: str) -> tuple[str, str]:
     origin = typing.get_origin(base)
     if base is UUID:
         return "UUID | str", f"v.uuid_text({name})"
+    if base is date:
+        return "date", f"{name}.isoformat()"
     if base in (str, int, bool):
         return base.__name__, name
     if origin is Literal:

@@ -8,6 +8,7 @@ base of the resource of the same name (``Holds`` extends ``HoldsCommands`` with 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Literal, Unpack
 from uuid import UUID
 
@@ -484,10 +485,12 @@ class ReconCommands(Resource):
     """``client.recon``: its commands."""
 
     @route("POST", "/v1/recon/sources/{source}/runs")
-    def run(self, source: str, *, dry_run: bool | None = None, **options: Unpack[CallOptions]) -> CommandResult:
+    def run(
+        self, source: str, *, dry_run: bool | None = None, until: date | None = None, **options: Unpack[CallOptions]
+    ) -> CommandResult:
         """Reconcile a statement source: match its open statement lines against its ledger account's postings.
         (``recon.run``)"""
-        body = {**v.given(dry_run=dry_run)}
+        body = {**v.given(dry_run=dry_run, until=None if until is None else until.isoformat())}
         return self._client.write("POST", f"/v1/recon/sources/{v.path_name(source)}/runs", body or None, options)
 
     @route("POST", "/v1/recon/breaks/{break_id}/explain")

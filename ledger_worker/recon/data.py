@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from contracts.recon import ReconciliationCompleted
@@ -49,6 +49,8 @@ class RunInput:
     #: The transaction of each posting (by posting id).
     transactions: dict[int, UUID]
     open_breaks: list[ReconBreak]
+    #: The last value date the batch's run of this source reconciles (``RunReconciliation.until``), if any.
+    until: date | None = None
     #: Keys of lines earlier runs matched that open lines share (``engine.reconcile``'s ``settled``).
     settled: frozenset[LineKey] = frozenset()
 

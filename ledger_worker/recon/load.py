@@ -8,10 +8,14 @@ locks (lines only gain a match under the source's lock; postings never change).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import asyncpg
 
+from contracts.commands import Command
+from contracts.recon import RunReconciliation
 from ledger_common.recon.engine import Item, Line
 from ledger_common.recon.sources import SourceConfig
 from ledger_worker.book import Book
@@ -43,7 +47,7 @@ async def add_needs(conn: asyncpg.Connection, needs: Needs) -> None:
         needs.currencies.add(row["currency"])
 
 
-async def load(conn: asyncpg.Connection, book: Book, needs: Needs) -> None:
+async def load(conn: asyncpg.Connection, book: Book, needs: Needs, until: dict[str, date]) -> None:
     """Lock the batch's sources and breaks into ``book.recon``; read each run's inputs."""
     names, break_ids = sorted(needs.recon_sources), needs.recon_breaks
     if not names and not break_ids:
@@ -62,6 +66,7 @@ async def load(conn: asyncpg.Connection, book: Book, needs: Needs) -> None:
     for s in sources:
         config = SourceConfig.model_validate(s["config"])
         run = RunInput(s["id"], s["name"], config, [], [], {}, [b for b in breaks.values() if b.source_id == s["id"]])
+        run.until = until.get(s["name"])
         await _read_lines(conn, run)
         await _read_settled(conn, run)
         await _read_items(conn, run)
@@ -70,7 +75,8 @@ async def load(conn: asyncpg.Connection, book: Book, needs: Needs) -> None:
 
 _LINES = (
     "SELECT l.id, l.amount, l.value_date, l.currency, l.reference, l.description FROM recon_lines l"
-    " WHERE l.source_id = $1 AND l.match_id IS NULL AND NOT EXISTS (SELECT 1 FROM recon_breaks b"
+    " WHERE l.source_id = $1 AND l.match_id IS NULL AND ($2::date IS NULL OR l.value_date <= $2)"
+    " AND NOT EXISTS (SELECT 1 FROM recon_breaks b"
     " WHERE b.line_id = l.id AND b.state <> 'open' AND b.resolution IS DISTINCT FROM 'superseded')"
 )
 _REFERENCES = {"description": "t.description", "command_id": "t.command_id", "id": "t.id::text"}
@@ -78,7 +84,7 @@ _REFERENCES = {"description": "t.description", "command_id": "t.command_id", "id
 
 async def _read_lines(conn: asyncpg.Connection, run: RunInput) -> None:
     """The source's lines no match or closed break settled."""
-    async for r in _chunks(conn, _LINES, run.source_id):
+    async for r in _chunks(conn, _LINES, run.source_id, run.until):
         run.lines.append(Line(r[0], r[1], r[2].toordinal(), r[3], r[4], r[5]))
 
 
@@ -100,17 +106,18 @@ async def _read_items(conn: asyncpg.Connection, run: RunInput) -> None:
     """The account's postings no match, closed break or break resolution settled, signed as the statement."""
     rules = run.config.rules
     field = rules.ledger_reference
-    ref = _REFERENCES.get(field) or "t.metadata->>$2"
+    ref = _REFERENCES.get(field) or "t.metadata->>$4"
     sql = (
         f"SELECT p.id, p.transaction_id, p.amount, (p.created_at AT TIME ZONE 'UTC')::date, coalesce({ref}, '')"  # noqa: S608
         " FROM postings p JOIN transactions t ON t.id = p.transaction_id WHERE p.account_id = $1"
+        " AND ($2::date IS NULL OR p.created_at < ($2::date + $3::int + 1)::timestamp AT TIME ZONE 'UTC')"
         " AND NOT EXISTS (SELECT 1 FROM recon_matched_postings m WHERE m.posting_id = p.id)"
         " AND NOT EXISTS (SELECT 1 FROM recon_breaks b WHERE b.posting_id = p.id AND b.state <> 'open'"
         " AND b.resolution IS DISTINCT FROM 'superseded')"
         " AND NOT EXISTS (SELECT 1 FROM recon_breaks b WHERE b.resolving_transaction_id = p.transaction_id)"
     )
-    args: list[Any] = [run.config.account_id]
-    if ref.endswith("$2"):
+    args: list[Any] = [run.config.account_id, run.until, rules.window_days]
+    if ref.endswith("$4"):
         args.append(field.removeprefix("metadata:"))
     currency = run.config.currency
     async for r in _chunks(conn, sql, *args):
@@ -123,3 +130,18 @@ async def _chunks(conn: asyncpg.Connection, sql: str, *args: Any) -> Any:
     while rows := await cursor.fetch(CHUNK):
         for r in rows:
             yield r
+
+
+def bounds(cmds: Sequence[Command]) -> dict[str, date]:
+    """The ``until`` to read each source's lines to: the latest of the batch's runs of it, none if one of them
+    is unbounded (each rule then keeps only the lines up to its own)."""
+    out: dict[str, date] = {}
+    unbounded: set[str] = set()
+    for cmd in cmds:
+        p = cmd.payload
+        if isinstance(p, RunReconciliation):
+            if p.until is None:
+                unbounded.add(p.source)
+            else:
+                out[p.source] = max(p.until, out.get(p.source, p.until))
+    return {k: v for k, v in out.items() if k not in unbounded}

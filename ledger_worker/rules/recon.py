@@ -16,7 +16,7 @@ from contracts.commands import Command
 from contracts.ids import object_id
 from contracts.recon import BreakChanged, ExplainBreak, ReconciliationCompleted, ResolveBreak, RunReconciliation
 from contracts.results import Refusal
-from ledger_common.recon.engine import Break, Match, Result, reconcile
+from ledger_common.recon.engine import Break, Item, Line, Match, Result, reconcile
 from ledger_common.recon.sources import engine_rules
 from ledger_worker.book import Book
 from ledger_worker.model import Account, Refused
@@ -34,15 +34,15 @@ def run_reconciliation(book: Book, cmd: Command, p: RunReconciliation) -> Outcom
     run = book.recon.runs.get(p.source)
     if run is None:
         raise Refused(Refusal.SOURCE_NOT_FOUND, f"no statement source {p.source!r}")
-    # A break explained or resolved earlier in this batch settles its items, as it would for the next batch.
-    closed = [b for b in run.open_breaks if b.state != "open"]
-    lines, items = run.lines, run.items
-    if closed:
-        lines = [x for x in lines if x.id not in {b.line_id for b in closed}]
-        items = [i for i in items if i.id not in {b.posting_id for b in closed}]
+    lines, items = _inputs(run, p)
     result = reconcile(lines, items, engine_rules(run.config.rules), run.settled)
     run_id = object_id("recon_run", principal=cmd.principal, command_id=cmd.command_id)
-    still = {_key(b): b for b in run.open_breaks if b.state == "open"}
+    in_scope = {x.id for x in lines}, {i.id for i in items}
+    if p.until is not None:  # a posting within the window of the last day may yet meet a later statement's line
+        late = {i.id for i in items if i.day > p.until.toordinal() - run.config.rules.window_days}
+        result.breaks = [b for b in result.breaks if b.line_id is not None or b.item_id not in late]
+        in_scope = in_scope[0], in_scope[1] - late
+    still = {_key(b): b for b in run.open_breaks if b.state == "open" and _within(b, *in_scope)}
     found = {(b.reason, b.line_id, b.item_id): b for b in result.breaks}
     opened = [_new_break(book, run, run_id, b) for k, b in found.items() if k not in still]
     ending = [b for k, b in still.items() if k not in found]
@@ -130,6 +130,27 @@ def resolve_break(book: Book, cmd: Command, p: ResolveBreak) -> Outcome:
     out.break_id, out.transaction_id = b.id, transaction_id
     out.emit("break.resolved", changed(b))
     return out
+
+
+def _inputs(run: RunInput, p: RunReconciliation) -> tuple[list[Line], list[Item]]:
+    """The run's lines and postings: up to ``until`` (and the window after it), less the items of breaks an
+    earlier command of this batch explained or resolved (settled, as they would be for the next batch)."""
+    closed = [b for b in run.open_breaks if b.state != "open"]
+    lines, items = run.lines, run.items
+    if p.until is not None:
+        last = p.until.toordinal()
+        lines = [x for x in lines if x.day <= last]
+        items = [i for i in items if i.day <= last + run.config.rules.window_days]
+    if closed:
+        lines = [x for x in lines if x.id not in {b.line_id for b in closed}]
+        items = [i for i in items if i.id not in {b.posting_id for b in closed}]
+    return lines, items
+
+
+def _within(b: ReconBreak, lines: set[int], items: set[int]) -> bool:
+    """Whether a run that read ``lines`` and ``items`` decides this open break (a bounded run leaves the
+    breaks of later lines and postings as they are)."""
+    return b.line_id in lines if b.line_id is not None else b.posting_id in items
 
 
 def changed(b: ReconBreak) -> BreakChanged:

@@ -14,6 +14,7 @@ from playwright.async_api import Page, expect
 from ledger_cli.processes import Processes
 from tests.e2e.access import make_key
 from tests.e2e.api import key, new_wallet, write
+from tests.e2e.test_console import ACCESSIBILITY
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +55,7 @@ async def test_breaks_by_age_and_reason_and_both_sides_of_a_match(
     await expect(listed.get_by_role("row").filter(has_text="statement_line_unmatched")).to_contain_text(
         "not in the ledger"
     )
+    assert await page.evaluate(ACCESSIBILITY) == []
 
     conn = await asyncpg.connect(system.settings.database_url.get_secret_value())
     try:

@@ -5,6 +5,7 @@ over HTTP and AMQP."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -115,16 +116,24 @@ async def test_statements_reconcile_and_every_break_is_resolved(
         settled = await sdk.recon.import_file(names["psp"], psp_lines, name="psp.jsonl")
         dry = await sdk.recon.run(names["bank"], dry_run=True)
     assert (first.lines, first.created, again.created, again.file_id) == (8, True, False, first.file_id)
+    # A line the mapping cannot read: a problem naming it, and nothing of the file is kept.
+    bad = bank_csv.replace(b"1250.00,USD,INV-1001", b"1250.001,USD,INV-1001", 1)
+    r = await client.post(f"/v1/recon/sources/{names['bank']}/files", content=bad)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_statement") and "line 2" in r.json()["detail"], r.text
     assert settled.lines == 4 and dry.reconciliation is not None and dry.reconciliation.opened == 5
     assert (await get(client, "/v1/recon/breaks", source=names["bank"]))["breaks"] == []  # a dry run writes none
 
     ran = await _run(client, names["bank"])
     assert ran["matches"] == {"one_to_many": 1, "one_to_one": 1, "reversal": 1}, ran
+    assert ran["lines"] == 8  # the file imported twice and the refused one added none
     reasons = ["amount_differs", "date_outside_window", "duplicate", "ledger_transaction_unmatched"]
     assert ran["breaks"] == dict.fromkeys([*reasons, "statement_line_unmatched"], 1)
     assert (await _run(client, names["psp"]))["matches"] == {"many_to_one": 2}
     assert (await _run(client, names["bank"]))["opened"] == 0  # found again: still open, nothing new
 
+    first_page = await get(client, "/v1/recon/breaks", source=names["bank"], limit=3)
+    rest = await get(client, "/v1/recon/breaks", source=names["bank"], limit=3, cursor=first_page["next_cursor"])
+    assert len({b["break_id"] for b in first_page["breaks"] + rest["breaks"]}) == 5 and rest["next_cursor"] is None
     page = await get(client, "/v1/recon/breaks", source=names["bank"], state="open")
     breaks = {b["reason"]: b for b in page["breaks"]}
     late = breaks["date_outside_window"]
@@ -216,3 +225,43 @@ async def test_the_reconcile_scope_is_required_over_amqp(publisher: Publisher, i
     await grant(isolated_settings, [Scope.RECONCILE])
     allowed = await publisher.send("recon.run", {"source": "amqp-bank"}, command_id=f"ok-{uuid.uuid4().hex}")
     assert allowed.status == "applied" and allowed.reconciliation is not None, allowed
+
+
+async def test_the_cli_imports_runs_lists_and_resolves(
+    system: Processes, client: httpx.AsyncClient, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from ledger_cli import recon as cli
+
+    bank, suspense = await new_wallet(client), await new_wallet(client, funded=1_000)
+    await _paid_in(client, bank, 700, "CLI-1")
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    config = SourceConfig(
+        account_id=uuid.UUID(bank.usd),
+        currency="USD",
+        columns=Columns(amount="amount", value_date="date", reference="ref", closing_balance="balance"),
+    )
+    (tmp_path / "source.json").write_text(config.model_dump_json())
+    day = datetime.now(UTC).date().isoformat()
+    (tmp_path / "st.csv").write_text(f"date,amount,ref,balance\n{day},7.00,CLI-1,7.00\n{day},1.00,CLI-2,8.00\n")
+    parser = argparse.ArgumentParser()
+    cli.add_parser(parser.add_subparsers(dest="command"))
+
+    def ledger(*argv: str) -> str:
+        assert cli.recon(system.settings, parser.parse_args(["recon", *argv])) in (0, 1)
+        return capsys.readouterr().out
+
+    # The CLI's own asyncio.run needs a thread without a running loop.
+    async def run(*argv: str) -> str:
+        return await asyncio.to_thread(ledger, *argv)
+
+    await run("source", name, str(tmp_path / "source.json"))
+    assert "2 lines imported" in await run("import", name, str(tmp_path / "st.csv"))
+    assert "already imported" in await run("import", name, str(tmp_path / "st.csv"))
+    assert '"one_to_one": 1' in await run("run", name)
+    listed = await run("breaks", "--source", name, "--json")
+    (only,) = json.loads(listed)
+    assert only["reason"] == "statement_line_unmatched" and only["line"]["reference"] == "CLI-2"
+    assert "drift          100  DRIFT" in await run("balances", name)
+    assert '"status": "applied"' in await run("resolve", str(only["break_id"]), "--counter-wallet", suspense.handle)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -18,15 +20,29 @@ from tests.e2e.conftest import publish_command, subscribe
 pytestmark = pytest.mark.e2e
 
 
-def close_broker_connections(namespace: str) -> int:
-    """Close only this test's connections (named ``<namespace><role>``), as a broker failover would."""
+def broker_connections(namespace: str) -> dict[str, str]:
+    """This test's broker connections (named ``<namespace><role>``): pid -> the client_properties line."""
     out = subprocess.run(
         ["rabbitmqctl", "list_connections", "-q", "--no-table-headers", "pid", "client_properties"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    pids = [line.split("\t")[0] for line in out.splitlines() if f'"connection_name","{namespace}' in line]
+    found = (line.split("\t", 1) for line in out.splitlines() if f'"connection_name","{namespace}' in line)
+    return {pid: props for pid, props in found}
+
+
+def roles(namespace: str) -> list[str]:
+    """The roles holding this test's connections, one entry per connection (sorted)."""
+    names = re.findall(
+        rf'"connection_name","{re.escape(namespace)}([^"]*)"', "".join(broker_connections(namespace).values())
+    )
+    return sorted(names)
+
+
+def close_broker_connections(namespace: str) -> int:
+    """Close only this test's connections (named ``<namespace><role>``), as a broker failover would."""
+    pids = list(broker_connections(namespace))
     for pid in pids:
         subprocess.run(["rabbitmqctl", "close_connection", pid, "test cut"], capture_output=True, check=False)
     return len(pids)
@@ -85,5 +101,17 @@ async def test_database_and_broker_cuts_lose_nothing(isolated: Processes, amqp: 
                 break
             await asyncio.sleep(0.1)
         assert r.status_code == 200, r.text
+    # Idle now: every connection cut again comes back without an event or a request to notice the loss by
+    # (the relay's event log connection once waited for the next event; a cluster's lost node kept it away).
+    await asyncio.sleep(1.5)  # the deposit's event is logged: nothing more comes
+    before = roles(s.ledger_namespace)
+    assert {"gateway", "worker", "relay", "relay-log"} <= set(before), before
+    assert close_broker_connections(s.ledger_namespace) == len(before)
+    deadline = time.monotonic() + 20  # the relay polls for a lost connection every RELAY_POLL_SECONDS (1 s)
+    for _ in range(100):
+        if (now := roles(s.ledger_namespace)) == before or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert now == before
     assert all(p.poll() is None for p in isolated.procs.values())
     await admin.close()

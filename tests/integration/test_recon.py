@@ -122,3 +122,39 @@ async def test_a_run_matches_breaks_and_resolves(pool: asyncpg.Pool, tmp_path: P
     assert last.reconciliation.breaks == {"amount_differs": 1, "ledger_transaction_unmatched": 1}, last
     unknown = await apply_one(pool, cmd("recon.run", source="no-such-source"))
     assert unknown.refusal == "source_not_found"
+
+
+async def test_a_run_bounded_by_a_day_decides_only_that_days_lines(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    _, bank = await funded_wallet(pool, 0)
+    await _deposit(pool, bank, 500, "TODAY")
+    await _deposit(pool, bank, 900, "LATER")  # the bank value-dates it two days on (within the window)
+    today = datetime.now(UTC).date()
+    later = today + timedelta(days=2)
+    csv = tmp_path / "days.csv"
+    csv.write_text(f"d,a,r\n{today},5.00,TODAY\n{later},9.00,LATER\n{later},3.00,ORPHAN\n")
+    name = f"days-{uuid.uuid4().hex[:8]}"
+    config = SourceConfig(
+        account_id=bank,
+        currency="USD",
+        columns=Columns(amount="a", value_date="d", reference="r"),
+        rules=MatchRules(window_days=2),
+    )
+    async with pool.acquire() as conn:
+        await define_source(conn, name, config)
+        await import_statement(conn, name, csv)
+
+    # Up to today: the later lines are not read, and the LATER deposit is not reported unmatched yet (its line
+    # may come in a later statement, within the window).
+    bounded = await apply_one(pool, cmd("recon.run", source=name, until=today.isoformat()))
+    assert bounded.reconciliation is not None
+    summary = bounded.reconciliation
+    assert (summary.lines, summary.matches, summary.breaks) == (1, {"one_to_one": 1}, {}), summary
+    whole = await apply_one(pool, cmd("recon.run", source=name))
+    assert whole.reconciliation is not None
+    assert (whole.reconciliation.matches, whole.reconciliation.breaks) == (
+        {"one_to_one": 1},
+        {"statement_line_unmatched": 1},
+    )
+    # A bounded run again leaves the later line's break as it is.
+    again = await apply_one(pool, cmd("recon.run", source=name, until=today.isoformat()))
+    assert again.reconciliation is not None and (again.reconciliation.opened, again.reconciliation.closed) == (0, 0)
