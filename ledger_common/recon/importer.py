@@ -96,10 +96,13 @@ def file_digest(path: Path) -> bytes:
     return digest.digest()
 
 
-async def import_statement(conn: asyncpg.Connection, source_name: str, path: Path, name: str = "") -> Imported:
-    """Import ``path`` into ``source_name``: once per distinct content."""
+async def import_statement(
+    conn: asyncpg.Connection, source_name: str, path: Path, name: str = "", sha256: bytes | None = None
+) -> Imported:
+    """Import ``path`` into ``source_name``: once per distinct content. ``sha256``: the file's digest when
+    the caller has it already (an upload hashed as it arrived), saving a read of the file."""
     source = await get_source(conn, source_name)
-    sha = file_digest(path)
+    sha = sha256 or file_digest(path)
     found = await conn.fetchrow(
         "SELECT id, line_count FROM recon_files WHERE source_id = $1 AND sha256 = $2", source.id, sha
     )
