@@ -26,6 +26,12 @@ function sameText(a, b) {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The bytes the v2 HMAC covers: "v2" LF signed_at LF routing_key LF message_id LF type LF body. */
+export function stringToSign(signedAt, [routingKey, messageId, type], body) {
+  const head = ["v2", signedAt, routingKey, messageId, type].map((f) => f + "\n").join("");
+  return Buffer.concat([Buffer.from(head, "utf8"), body]);
+}
+
 /** message: {routing_key, message_id, type, body (Buffer), headers}; keys: {kid: secret text}. */
 export function verifySignature(message, keys, options = {}) {
   const h = message.headers ?? {};
@@ -52,8 +58,7 @@ export function verifySignature(message, keys, options = {}) {
     if (typeof f !== "string" || f === "" || f.includes("\n")) throw new VerifyError("bad routing key, id or type");
   }
   // 6. the string to sign; 7. the HMAC compared in constant time; 8. optionally, the signing time.
-  const head = ["v2", signedAt, ...fields].map((f) => f + "\n").join("");
-  const data = Buffer.concat([Buffer.from(head, "utf8"), message.body]);
+  const data = stringToSign(signedAt, fields, message.body);
   if (!sameText("v2=" + hmacHex(secret, data), given)) throw new VerifyError("signature mismatch");
   if (options.max_age !== undefined) {
     const age = (options.now ?? Date.now() / 1000) - Number(signedAt);
@@ -169,14 +174,28 @@ function run(chainPath, signingPath) {
   }
   const signing = JSON.parse(readFileSync(signingPath, "utf8"));
   for (const c of signing.cases) {
+    const m = c.message;
+    const body = Buffer.from(m.body_base64, "base64");
     let error = null;
     try {
-      verifySignature({ ...c.message, body: Buffer.from(c.message.body_base64, "base64") }, c.keys, c.options ?? {});
+      verifySignature({ ...m, body }, c.keys, c.options ?? {});
     } catch (e) {
       if (!(e instanceof VerifyError)) throw e;
       error = e.message;
     }
-    failures = outcome(`signature: ${c.name}`, c.valid, error, failures);
+    // The vector's own consistency: its text body is its bytes, and a valid case's string to sign is the one
+    // built here byte for byte.
+    const given = c.string_to_sign_base64 === undefined ? null : Buffer.from(c.string_to_sign_base64, "base64");
+    const fields = [m.routing_key, m.message_id, m.type];
+    if (m.body_text !== undefined && !body.equals(Buffer.from(m.body_text, "utf8"))) {
+      console.log(`FAIL signature: ${c.name}: body_text is not body_base64`);
+      failures++;
+    } else if (given !== null && !stringToSign(m.headers["x-ledger-signed-at"], fields, body).equals(given)) {
+      console.log(`FAIL signature: ${c.name}: string to sign differs`);
+      failures++;
+    } else {
+      failures = outcome(`signature: ${c.name}`, c.valid, error, failures);
+    }
   }
   const total = chains.cases.length + signing.cases.length;
   console.log(`${chains.cases.length} chain cases, ${signing.cases.length} signature cases, ${failures} failed of ${total}`);

@@ -12,7 +12,6 @@ command type, milliseconds). ``examples/node-chain-verifier/verify.mjs`` (Node.j
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +26,7 @@ from contracts.bounds import MAX_AMOUNT  # noqa: E402
 from contracts.chain import GENESIS, POSTING_EVENTS, entry_hash, epoch_micros, event_text  # noqa: E402
 from contracts.events import BalanceChanged, EventEnvelope  # noqa: E402
 from contracts.signing import sign  # noqa: E402
+from tools import vectors  # noqa: E402
 
 OUT = ROOT / "contracts" / "chain_vectors.json"
 KEY = ("k1", "k1-0b7c2d61e5a94f8cb3f1a2d4e6c8b0a9")  # the signing vectors' k1
@@ -214,20 +214,8 @@ def document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
-
-
 def main() -> int:
-    text = render()
-    if sys.argv[1:] == ["--check"]:
-        if OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run python tools/chain/make_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}: {len(document()['cases'])} cases")
-    return 0
+    return vectors.write_or_check(OUT, document(), "tools/chain/make_vectors.py", sys.argv[1:])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 Valid cases are signed with ``contracts.signing.sign``; the invalid ones are those messages altered the
 way a forger who can publish to the exchange could, plus messages whose HMAC matches but break a rule of
 the scheme (computed here by hand). The vectors are the contract: changing the scheme changes them, and
-``tools/signing/verify_vectors.mjs`` (Node.js, no code of ours) must still agree.
+``examples/node-chain-verifier/verify.mjs`` (Node.js, no code of ours) must still agree.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import base64
 import copy
 import hashlib
 import hmac
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from contracts.signing import (  # noqa: E402  (run as a script from anywhere)
     sign,
     string_to_sign,
 )
+from tools import vectors  # noqa: E402
 
 OUT = ROOT / "contracts" / "signing_vectors.json"
 
@@ -341,20 +341,8 @@ def document() -> dict[str, Any]:
     }
 
 
-def render() -> str:
-    return json.dumps(document(), indent=2, ensure_ascii=False) + "\n"
-
-
 def main() -> int:
-    text = render()
-    if sys.argv[1:] == ["--check"]:
-        if OUT.read_text(encoding="utf-8") != text:
-            print(f"{OUT.relative_to(ROOT)} is stale: run python tools/signing/make_vectors.py", file=sys.stderr)
-            return 1
-        return 0
-    OUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUT.relative_to(ROOT)}: {len(document()['cases'])} cases")
-    return 0
+    return vectors.write_or_check(OUT, document(), "tools/signing/make_vectors.py", sys.argv[1:])
 
 
 if __name__ == "__main__":
