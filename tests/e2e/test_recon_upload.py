@@ -23,8 +23,9 @@ import pytest
 from contracts.bounds import MAX_STATEMENT_BYTES
 from contracts.keys import Scope
 from contracts.recon import Columns, SourceConfig
+from contracts.recon_views import Imported
 from ledger_cli.processes import Processes
-from ledger_sdk import AsyncClient
+from ledger_sdk import AsyncClient, Client
 from tests.e2e.access import make_key
 from tests.e2e.api import new_wallet
 from tests.e2e.test_edge import _address, _answer, _document, _rss, _status
@@ -112,9 +113,16 @@ async def test_a_multi_mb_statement_is_streamed_in_and_every_line_imported(
         # file, nothing added.
         with _piped(path) as pipe:
             again = await sdk.recon.import_file(source, pipe, name="again.csv")
+
+    def sync_import() -> Imported:  # the sync client, from an open file: sent as read, its size announced
+        with Client(system.base_url, api_key=token) as sync, path.open("rb") as f:
+            return sync.recon.import_file(source, f)
+
+    third = await asyncio.to_thread(sync_import)
     size = path.stat().st_size
     print(f"{size / 2**20:.1f} MB, {LINES} lines: {memory}")
     assert (first.lines, first.created, again.created, again.file_id) == (LINES, True, False, first.file_id)
+    assert (third.created, third.file_id) == (False, first.file_id)
     assert await _imported(db, source) == (1, LINES)
     assert memory.grown < 48 * 2**20, memory  # the file is 7 MB; the importer's batches are what grows
 
