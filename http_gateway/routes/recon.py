@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from starlette.requests import ClientDisconnect
 
 from contracts.bounds import MAX_STATEMENT_BYTES
 from contracts.keys import Scope
@@ -105,9 +106,12 @@ async def _save(request: Request, path: Path) -> bytes:
     before it stops reading the socket), and its SHA-256, so the importer need not read the file for it."""
     digest = hashlib.sha256()
     with path.open("wb") as f:
-        async for chunk in request.stream():
-            f.write(chunk)
-            digest.update(chunk)
+        try:
+            async for chunk in request.stream():
+                f.write(chunk)
+                digest.update(chunk)
+        except ClientDisconnect:  # an upload given up: nothing to import, and no error of the gateway's
+            raise Problem(400, "upload_incomplete", "the connection closed before the file was all sent") from None
     return digest.digest()
 
 

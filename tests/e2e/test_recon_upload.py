@@ -174,7 +174,15 @@ async def test_at_the_bound_the_upload_is_taken_and_one_byte_more_is_413_with_no
         past = await _ask(system, _head(source, MAX_STATEMENT_BYTES + 1, key, expect))
         assert _status(past) == 413 and b"connection: close" in past.lower(), past[:300]
         assert _document(past)["limit"] == MAX_STATEMENT_BYTES
+    # An upload given up halfway leaves nothing either, and is no error of the gateway's.
+    logged = len(system.log("gateway"))
+    _, writer = await asyncio.open_connection(*_address(system))
+    writer.write(_head(source, 10 * 2**20, token) + b"x" * 2**20)
+    await writer.drain()
+    writer.close()
+    await asyncio.sleep(0.5)
     assert await _imported(db, source) == (0, 0)
+    assert "internal error" not in system.log("gateway")[logged:]
 
 
 async def test_an_upload_without_key_or_scope_is_answered_unread(
