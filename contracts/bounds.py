@@ -18,6 +18,10 @@ MAX_AMOUNT = 10**38 - 1
 #: of 64 legs with 32 metadata values of 512 characters each written as ``\uXXXX`` escapes, is about
 #: 120 KiB; the bound keeps a hostile caller from making a process read and parse megabytes.
 MAX_BODY_BYTES = 256 * 1024
+#: Largest statement file uploaded over HTTP (``POST /v1/recon/sources/{name}/files``), the one route whose
+#: body is not a command: it is streamed to a temporary file as it arrives, never held, and imported from
+#: there. A bank's or PSP's file of 1,000,000 lines is 60 to 200 MB.
+MAX_STATEMENT_BYTES = 512 * 1024 * 1024
 #: Largest request head over HTTP: the request target plus every header line (``name: value`` and its line
 #: end). A bearer token, a traceparent and 16 metadata filters of 512 characters fit many times over.
 MAX_HEAD_BYTES = 32 * 1024
@@ -63,6 +67,14 @@ BOUNDS: tuple[Entry, ...] = (
         "413 `payload_too_large`, answered from `Content-Length` before a byte of the body is read (a chunked"
         " body: once the bound is passed), and the connection closed past 16 MiB; over AMQP dead-lettered"
         " `body too large`, and the broker refuses messages over its `max_message_size` (`ledger broker-setup`)",
+    ),
+    Entry(
+        "statement",
+        f"{MAX_STATEMENT_BYTES} bytes (512 MiB)",
+        "a statement file uploaded over HTTP (`POST /v1/recon/sources/{name}/files`), instead of `body`; its key"
+        " and scope are checked before a byte of it is read, and it is streamed to a temporary file",
+        "413 `payload_too_large` from `Content-Length` before a byte is read (a chunked body: once the bound is"
+        " passed), nothing imported, the connection closed past 16 MiB",
     ),
     Entry(
         "head",

@@ -36,6 +36,7 @@ from http_gateway.routes import (
     transactions,
     wallets,
 )
+from http_gateway.streamed import streamed_routes
 from http_gateway.writes import PREFIX, check_command_routes, command_routes
 from ledger_common import metrics, probes, tracing
 from ledger_common.db import create_pool
@@ -89,7 +90,6 @@ def create_app(settings: Settings) -> FastAPI:
         from http_gateway.traced import TraceRequests
 
         app.add_middleware(TraceRequests)
-    app.add_middleware(BodyLimit)  # outermost: a body over the bound is refused before anything reads it
     # Authentication for all of /v1 (401 before anything else); each route adds its scope (403).
     # Every error a route can answer is declared once per kind of route, as a problem document.
     dependencies = [Depends(authenticate), Depends(pages.known_query), Depends(pages.strict_body)]
@@ -108,6 +108,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(v1)
     check_every_route_declares_a_scope(app.routes)
     check_command_routes(app.routes)
+    # Outermost (added last): a body over the bound is refused before anything reads it; a route that
+    # declares a bound of its own (a statement upload, http_gateway/streamed.py) is found among the routes.
+    app.add_middleware(BodyLimit, streamed=streamed_routes(app.routes))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -11,12 +11,14 @@ Two layers, each bounding what a caller can make the gateway hold in memory befo
   found (chunked) to be over ``MAX_BODY_BYTES`` is answered 413 without the app reading any of it (or the
   rest); past ``DRAIN_BYTES`` the connection is closed instead of reading the body on to drop it.
   FastAPI reads and parses a route's body before any dependency runs, the key check included, so this
-  has to come first.
+  has to come first. A route that streams its body to disk (``http_gateway.streamed``: a statement
+  upload) has a bound of its own, checked the same way, and its body is left for it to read.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,36 +27,43 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from contracts.bounds import MAX_BODY_BYTES, MAX_HEAD_BYTES
 from contracts.errors import Rejected
 from http_gateway.problems import PROBLEM_JSON, problem_document, problem_response
+from http_gateway.streamed import StreamedBody, StreamedRoute, find
 
 #: A body announced over the bound but at most this large is read on and dropped after the 413; the
 #: connection is closed on a larger one.
 DRAIN_BYTES = 16 * 1024 * 1024
 #: Bytes of a request head the exact count leaves out, at most: a method, `` HTTP/1.1``, line ends.
 _FRAMING = 64
-_TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES} bytes"
 
 
 class BodyLimit:
-    """413 ``payload_too_large`` for a body over ``max_bytes``, before the app reads any of it."""
+    """413 ``payload_too_large`` for a body over ``max_bytes`` (or over the bound a streamed route declares
+    for itself, ``http_gateway.streamed``), before the app reads any of it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES, streamed: Sequence[StreamedRoute] = ()) -> None:
+        self.app, self.max_bytes, self.streamed = app, max_bytes, tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = _content_length(scope)
-        if length is not None:
-            if length > self.max_bytes:
-                # Up to 16 MiB, uvicorn reads the body on after the answer and drops it, so a client that
-                # sends it all before reading gets the 413; more, and the connection is closed.
-                await _too_large(scope, receive, send, close=length > DRAIN_BYTES)
-                return
-            await self.app(scope, receive, send)  # the parser never delivers more than announced
+        route = find(self.streamed, scope) if self.streamed else None
+        limit = self.max_bytes if route is None else route.max_bytes
+        length = _content_length(scope, limit)
+        if length is not None and length > limit:
+            # Up to 16 MiB, uvicorn reads the body on after the answer and drops it, so a client that
+            # sends it all before reading gets the 413; more, and the connection is closed.
+            await _too_large(scope, receive, send, limit, close=length > DRAIN_BYTES)
             return
-        if not _chunked(scope):
-            await self.app(scope, receive, send)
+        chunked = length is None and _chunked(scope)
+        if route is not None:
+            # The route reads its body itself, after the key and scope checks, as it streams it to disk:
+            # nothing is read ahead of it here, a chunked body is counted as it goes.
+            body = StreamedBody(receive, send, None if chunked else length or 0, limit, DRAIN_BYTES)
+            await self.app(scope, body.receive, body.send)
+            return
+        if not chunked:
+            await self.app(scope, receive, send)  # the parser never delivers more than announced
             return
         # A chunked body says its size only by ending: read it (up to the bound) before the app does.
         messages: list[Message] = []
@@ -63,20 +72,20 @@ class BodyLimit:
             message = await receive()
             messages.append(message)
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await _too_large(scope, receive, send, close=True)  # a chunked body says no size to drain
+            if size > limit:
+                await _too_large(scope, receive, send, limit, close=True)  # a chunked body says no size to drain
                 return
             if message["type"] != "http.request" or not message.get("more_body", False):
                 break
         await self.app(scope, _replay(messages, receive), send)
 
 
-def _content_length(scope: Scope) -> int | None:
+def _content_length(scope: Scope, limit: int) -> int | None:
     """The announced length; one that is not a plain number counts as too large (the parser refuses most)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
             text = value.decode("latin-1").strip()
-            return int(text) if text.isdigit() and len(text) < 20 else MAX_BODY_BYTES + 1
+            return int(text) if text.isdigit() and len(text) < 20 else limit + 1
     return None
 
 
@@ -93,11 +102,12 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return replayed
 
 
-async def _too_large(scope: Scope, receive: Receive, send: Send, *, close: bool) -> None:
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int, *, close: bool) -> None:
     # ``Connection: close``: the unread rest of the body is never read (a client still sending it may see
     # the connection reset rather than this answer; ``Expect: 100-continue`` avoids sending it at all).
     headers = {"Connection": "close"} if close else None
-    response = problem_response(413, "payload_too_large", _TOO_LARGE, headers, limit=MAX_BODY_BYTES)
+    detail = f"the request body is larger than {limit} bytes"
+    response = problem_response(413, "payload_too_large", detail, headers, limit=limit)
     await response(scope, receive, send)
 
 

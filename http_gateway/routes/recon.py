@@ -3,12 +3,15 @@
 Runs, explanations and resolutions are commands (``contracts.recon``, routes made from the catalogue).
 Declaring a source and importing a statement are not: they record what the outside says, move no money
 and are idempotent by themselves (a source by its name, a file by its SHA-256), so they are written here
-under the ``reconcile`` scope, for keys bound to no wallet. An upload is bounded by the body limit
-(``MAX_BODY_BYTES``); larger statements are imported with ``ledger recon import``, streamed from disk.
+under the ``reconcile`` scope, for keys bound to no wallet. An upload has a bound of its own
+(``MAX_STATEMENT_BYTES``, http_gateway/streamed.py): nothing reads it before its key and scope are checked,
+and it is streamed to a temporary file as it arrives (never held), hashed on the way, then imported from
+there as ``ledger recon import`` does.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -18,7 +21,9 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from starlette.requests import ClientDisconnect
 
+from contracts.bounds import MAX_STATEMENT_BYTES
 from contracts.keys import Scope
 from contracts.recon import BreakReason, BreakState, SourceConfig, SourceName
 from contracts.recon_views import (
@@ -37,6 +42,7 @@ from http_gateway import pages
 from http_gateway.auth import UNBOUND, Principal, require
 from http_gateway.deps import PoolDep
 from http_gateway.problems import Problem
+from http_gateway.streamed import streamed_body
 from ledger_common.recon import queries
 from ledger_common.recon.importer import SourceNotFound, StatementError, define_source, import_statement
 
@@ -66,13 +72,9 @@ async def get_source(source: Name, pool: PoolDep, principal: Reconciler) -> Sour
     "/sources/{source}/files",
     operation_id="recon.import_file",
     response_model=Imported,
-    # The body is the file's bytes, whatever its type (CSV or JSON lines, as the source declares).
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    openapi_extra=streamed_body(
+        MAX_STATEMENT_BYTES, "The file's bytes, whatever its type (CSV or JSON lines, as the source declares)"
+    ),
 )
 async def import_file(
     source: Name,
@@ -81,19 +83,36 @@ async def import_file(
     principal: Reconciler,
     name: Annotated[str, Query(max_length=200, description="The file's name, for people")] = "upload",
 ) -> Imported:
-    """Import a statement file (CSV or JSON lines, as the source declares): once per distinct content."""
-    body = await request.body()
+    """Import a statement file (CSV or JSON lines, as the source declares, up to 512 MiB): once per
+    distinct content."""
+    # Known before a byte is read, and no database connection held while a slow client sends.
+    if await pool.fetchval("SELECT id FROM recon_sources WHERE name = $1", source) is None:
+        raise Problem(404, "source_not_found", f"no statement source {source!r}")
     with tempfile.TemporaryDirectory() as tmp:  # the importer streams from disk, as for any size of file
         path = Path(tmp) / "statement"
-        path.write_bytes(body)
+        digest = await _save(request, path)
         async with pool.acquire() as conn:
             try:
-                done = await import_statement(conn, source, path, name)
+                done = await import_statement(conn, source, path, name, sha256=digest)
             except SourceNotFound as exc:
                 raise Problem(404, "source_not_found", str(exc)) from None
             except StatementError as exc:
                 raise Problem(422, "invalid_statement", str(exc)) from None
     return Imported(file_id=done.file_id, lines=done.lines, created=done.created)
+
+
+async def _save(request: Request, path: Path) -> bytes:
+    """The body written to ``path`` as it arrives (a chunk at a time: uvicorn holds at most 64 KiB of it
+    before it stops reading the socket), and its SHA-256, so the importer need not read the file for it."""
+    digest = hashlib.sha256()
+    with path.open("wb") as f:
+        try:
+            async for chunk in request.stream():
+                f.write(chunk)
+                digest.update(chunk)
+        except ClientDisconnect:  # an upload given up: nothing to import, and no error of the gateway's
+            raise Problem(400, "upload_incomplete", "the connection closed before the file was all sent") from None
+    return digest.digest()
 
 
 @router.get("/sources/{source}/balances", operation_id="recon.balances", response_model=BalanceCheck)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from time import monotonic
 from typing import Any, Generic, TypedDict, TypeVar
 
@@ -147,7 +147,7 @@ class AsyncClient:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | AsyncIterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any, Unpack
+from pathlib import Path
+from typing import IO, Any, Unpack
 from urllib.parse import quote
 from uuid import UUID
 
@@ -42,19 +45,31 @@ class AsyncRecon(AsyncReconCommands):
     async def import_file(
         self,
         source: str,
-        content: bytes,
+        content: bytes | str | os.PathLike[str] | IO[bytes],
         *,
-        name: str = "upload",
+        name: str | None = None,
         **options: Unpack[CallOptions],
     ) -> Imported:
-        """Import a statement file (up to the gateway's body limit; ``ledger recon import`` streams any size).
-        Importing the same bytes again changes nothing (``created`` is false)."""
+        """Import a statement file (up to 512 MiB): its bytes, or a path or an open binary file, which is
+        sent as it is read, never held whole. Importing the same bytes again changes nothing (``created`` is
+        false). A file's answer comes once it is imported: it is waited for up to 10 minutes unless
+        ``timeout`` says otherwise."""
+        headers = {"Content-Type": "application/octet-stream"}
+        body: bytes | AsyncStatementFile = content if isinstance(content, bytes) else AsyncStatementFile(content)
+        if isinstance(body, AsyncStatementFile):
+            options.setdefault("timeout", FILE_TIMEOUT)
+            if body.size is not None:  # the gateway refuses a file over its bound before it is sent
+                headers["Content-Length"] = str(body.size)
+            if not body.replayable:
+                options["max_retries"] = 0
+        if name is None:
+            name = Path(content).name if isinstance(content, str | os.PathLike) else "upload"
         response = await self._client.request(
             "POST",
             f"{_source(source)}/files",
             params={"name": name},
-            content=content,
-            headers={"Content-Type": "application/octet-stream"},
+            content=body,
+            headers=headers,
             options=options,
         )
         return Imported.model_validate(response.json())
@@ -109,6 +124,50 @@ class AsyncRecon(AsyncReconCommands):
     async def get_match(self, match_id: UUID | str, **options: Unpack[CallOptions]) -> MatchView:
         """A match: its statement lines and ledger postings side by side."""
         return await self._client.get(f"/v1/recon/matches/{UUID(str(match_id))}", MatchView, None, options)
+
+
+#: Seconds a file's upload waits for each step (its answer comes after the import: a million lines take a while).
+FILE_TIMEOUT = 600.0
+#: Bytes read from a statement file at a time while it is sent.
+CHUNK = 1 << 20
+
+
+class AsyncStatementFile:
+    """A statement file sent as it is read: a path (opened anew for each attempt, so a retry sends it
+    whole again) or an open binary file (sent from where it stands; one that cannot seek back there is
+    sent once and not retried). Its size, when known, is announced as ``Content-Length``."""
+
+    def __init__(self, file: str | os.PathLike[str] | IO[bytes]) -> None:
+        self.path: Path | None = None
+        self.file: IO[bytes] | None = None
+        self.start: int | None = 0
+        self.size: int | None
+        if isinstance(file, str | os.PathLike):
+            self.path = Path(file)
+            self.size = self.path.stat().st_size
+        else:
+            self.file = file
+            self.start = file.tell() if file.seekable() else None
+            self.size = None if self.start is None else file.seek(0, os.SEEK_END) - self.start
+            if self.start is not None:
+                file.seek(self.start)
+
+    @property
+    def replayable(self) -> bool:
+        return self.start is not None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        # Plain reads of a local file, a megabyte at a time: short next to sending the megabyte.
+        if self.file is None:
+            assert self.path is not None
+            with self.path.open("rb") as f:
+                while chunk := f.read(CHUNK):
+                    yield chunk
+            return
+        if self.start is not None:
+            self.file.seek(self.start)
+        while chunk := self.file.read(CHUNK):
+            yield chunk
 
 
 def _source(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from time import monotonic
 from typing import Any, Generic, TypedDict, TypeVar
 
@@ -148,7 +148,7 @@ class Client:
         *,
         params: dict[str, Any] | None = None,
         json: Any = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         headers: dict[str, str] | None = None,
         replayable: bool = True,
         options: CallOptions | None = None,

@@ -8,6 +8,7 @@ one fails ``test_every_declared_bound_is_tested``. HTTP and AMQP both, where the
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 import uuid
@@ -23,15 +24,17 @@ from contracts.bounds import MAX_AMOUNT
 from contracts.results import CommandResult
 from contracts.topology import DEAD_LETTER_REASON_HEADER
 from ledger_cli.processes import Processes
-from tests.e2e import test_edge
 from tests.e2e.api import key, new_wallet, write
 from tests.ledger import cmd
 
 pytestmark = pytest.mark.e2e
 
-#: The test of each bound (this module's unless a module is named).
+#: The test of each bound (this module's unless a module of tests/e2e is named).
 TESTED = {
     "body": ("test_edge.test_a_body_at_the_bound_is_read_and_one_byte_more_is_refused", "test_amqp_body"),
+    "statement": (
+        "test_recon_upload.test_at_the_bound_the_upload_is_taken_and_one_byte_more_is_413_with_nothing_imported",
+    ),
     "head": ("test_edge.test_a_head_at_the_bound_is_served_and_one_byte_more_is_431",),
     "json_depth": ("test_json_depth",),
     "amount": ("test_amount",),
@@ -51,11 +54,11 @@ TESTED = {
 
 def test_every_declared_bound_is_tested() -> None:
     assert set(TESTED) == {b.name for b in bounds.BOUNDS}
-    here = sys.modules[__name__]
     for names in TESTED.values():
         for name in names:
             module, _, function = name.rpartition(".")
-            assert callable(getattr(test_edge if module else here, function)), name
+            found = importlib.import_module(f"tests.e2e.{module}") if module else sys.modules[__name__]
+            assert callable(getattr(found, function)), name
 
 
 async def _post(c: httpx.AsyncClient, path: str, body: Any, **headers: str) -> httpx.Response:
