@@ -46,6 +46,10 @@ from http_gateway.streamed import streamed_body
 from ledger_common.recon import queries
 from ledger_common.recon.importer import SourceNotFound, StatementError, define_source, import_statement
 
+#: The oldest age a break filter may ask for: 100 years (``now() - age`` must stay a timestamp PostgreSQL holds;
+#: 999999999999 seconds was a 500).
+MAX_AGE_SECONDS = 100 * 365 * 86400
+
 router = APIRouter(prefix="/recon", tags=["reconciliation"], dependencies=[UNBOUND])
 Reconciler = Annotated[Principal, require(Scope.RECONCILE)]
 Name = Annotated[SourceName, PathParam(description="The statement source's name")]
@@ -148,7 +152,9 @@ async def list_breaks(
     source: Annotated[SourceName | None, Query()] = None,
     state: Annotated[BreakState | None, Query()] = None,
     reason: Annotated[BreakReason | None, Query()] = None,
-    older_than: Annotated[int | None, Query(ge=0, description="Only breaks open longer than this (seconds)")] = None,
+    older_than: Annotated[
+        int | None, Query(ge=0, le=MAX_AGE_SECONDS, description="Only breaks open longer than this (seconds)")
+    ] = None,
     cursor: pages.Cursor = None,
     limit: pages.Limit = 50,
 ) -> BreakPage:

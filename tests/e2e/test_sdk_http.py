@@ -18,6 +18,7 @@ import pytest
 import ledger_sdk
 from contracts.catalogue import COMMANDS
 from contracts.keys import RateLimit, SpendingLimit
+from contracts.recon import Columns, SourceConfig
 from ledger_cli.processes import Processes
 from ledger_sdk import AsyncClient, Client, Leg, account
 from tests.unit.test_sdk_coverage import methods
@@ -169,6 +170,29 @@ async def scenario(c: Any, admin: Any, make_client: Any) -> None:
         await run(admin.dead_letters.replay(source="events", id=f"no-such-{s}"))
     with pytest.raises(ledger_sdk.Conflict):
         await run(admin.dead_letters.purge(source="events", id=f"no-such-{s}"))
+
+    # Reconciliation: a statement line the ledger lacks opens a break; the deposit it stood for closes it.
+    bank = await run(c.wallets.create(owner_id=f"bank-{s}", handle=f"@bk_{s}", currencies=["USD"]))
+    (bank_usd,) = (await run(c.wallets.get(f"@bk_{s}"))).accounts
+    source, columns = f"bank-{s}", Columns(amount="Amount", value_date="Date", reference="Ref")
+    config = SourceConfig(account_id=bank_usd.id, currency="USD", columns=columns)
+    assert (await run(c.recon.define_source(source, config))).name == source
+    assert (await run(c.recon.get_source(source))).config == config
+    statement = f"Date,Amount,Ref\n{datetime.now(UTC).date().isoformat()},25.00,R-{s}\n".encode()
+    assert (await run(c.recon.import_file(source, statement, name="bank.csv"))).lines == 1
+    await run(c.recon.run(source))
+    (opened,) = (await run(c.recon.breaks(source=source))).breaks
+    assert opened.reason == "statement_line_unmatched" and opened.state == "open"
+    assert any(x.source == source for x in (await run(c.recon.open_breaks())).counts)
+    paid = {"reference": f"R-{s}"}
+    await run(c.deposits.create(to=f"@bk_{s}", amount="25.00", currency="USD", metadata=paid))
+    await run(c.recon.run(source))
+    closed = await run(c.recon.get_break(opened.break_id))
+    assert closed.state != "open" and closed.line is not None and closed.line.match_id is not None, closed
+    assert [x.amount for x in (await run(c.recon.get_match(closed.line.match_id))).postings] == [2500]
+    assert [r.source for r in (await run(c.recon.runs(source=source))).runs] == [source, source]
+    assert (await run(c.recon.balances(source))).source == source
+    assert bank.wallet_id == bank_usd.wallet_id
 
     # The event log, and a named reader's position.
     page = await run(c.events.list(after=0, wallet=a, limit=2, reader=f"sdk-{s}"))

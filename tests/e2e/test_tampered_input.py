@@ -44,6 +44,7 @@ CURSOR_ROUTES = {
     ("GET", "/v1/wallets/me/transactions"): ("cursor", "p"),
     ("GET", "/v1/wallets/{wallet}/events"): ("after", "e"),
     ("GET", "/v1/wallets/me/events"): ("after", "e"),
+    ("GET", "/v1/recon/breaks"): ("cursor", "b"),
 }
 #: A cursor of each kind as the API issues them (the one of a route's own kind pages; the others are forged).
 ISSUED = {
@@ -51,6 +52,7 @@ ISSUED = {
     "t": pages.encode("t", datetime(2026, 1, 1, tzinfo=UTC), uuid.UUID(int=0)),
     "p": pages.encode("p", 2**62),
     "e": pages.encode("e", {"w": [0, 0], "a": {}}),
+    "b": pages.encode("b", datetime(2026, 1, 1, tzinfo=UTC), uuid.UUID(int=0)),
 }
 
 
