@@ -7,7 +7,10 @@ from typing import Any
 
 import httpx
 
+from contracts.catalogue import COMMANDS, SPECS
 from contracts.events import EventEnvelope
+from contracts.refs import parties
+from contracts.spec import CommandSpec, Route
 
 
 def key() -> str:
@@ -89,3 +92,31 @@ def stream(events: list[EventEnvelope], account_id: str) -> list[tuple[str, int 
 def wallet_stream(events: list[EventEnvelope], wallet_id: str) -> list[tuple[str, int | None]]:
     """``(type, sequence)`` of a wallet's own events (``wallet.*``)."""
     return [(e.type, e.sequence) for e in events if e.account_id is None and str(e.wallet_id) == wallet_id]
+
+
+async def every_command_example(client: httpx.AsyncClient) -> list[tuple[CommandSpec, Route, dict[str, Any]]]:
+    """One example payload per command route of the catalogue, each acting on objects of its own (made here,
+    over ``client``), between two funded wallets: the parties a route may reach anywhere are the other's."""
+    from tests import examples  # its helpers make objects through the routes of this module
+
+    mine, theirs = await new_wallet(client, funded=100_000), await new_wallet(client, funded=100_000)
+    own = examples.Party(uuid.UUID(mine.id), uuid.UUID(mine.usd), mine.handle)
+    other = examples.Party(uuid.UUID(theirs.id), uuid.UUID(theirs.usd), theirs.handle)
+
+    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
+        return await write(client, method, path, body)
+
+    out = []
+    for spec in COMMANDS:
+        for route in spec.routes:
+            made = {}
+            for name, kind in examples.made_here(spec).items():
+                holder, counter = (other, own) if examples.counter_of(spec, kind) else (own, other)
+                made[name] = await examples.make(maker, spec, kind, holder, counter)
+            sides: dict[str, examples.Side | None] = {"leg:debit": own, "leg:credit": other}
+            for p in parties(spec.payload):
+                rule = next(r for r in spec.parties if r.name == p.name)
+                sides[p.name] = None if p.optional else other if rule.reach == "any" else own
+            out.append((spec, route, examples.example(spec, sides, made, by_wallet=False, route=route)))
+    return out

@@ -15,16 +15,14 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
 
-from contracts.catalogue import COMMANDS, SPECS
-from contracts.refs import parties
+from contracts.catalogue import COMMANDS
 from ledger_cli.processes import Processes
 from tests import examples
-from tests.e2e.api import new_wallet, write
+from tests.e2e.api import every_command_example
 
 pytestmark = pytest.mark.e2e
 
@@ -76,32 +74,12 @@ def _body_model(document: dict[str, Any], method: str, path: str) -> str | None:
 
 async def _jobs(client: httpx.AsyncClient, document: dict[str, Any]) -> list[dict[str, Any]]:
     """One call per command route, each acting on objects of its own."""
-    mine, theirs = await new_wallet(client, funded=100_000), await new_wallet(client, funded=100_000)
-    own = examples.Party(UUID(mine.id), UUID(mine.usd), mine.handle)
-    other = examples.Party(UUID(theirs.id), UUID(theirs.usd), theirs.handle)
-
-    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
-        return await write(client, method, path, body)
-
     jobs = []
-    for spec in COMMANDS:
-        for route in spec.routes:
-            made = {}
-            for name, kind in examples.made_here(spec).items():
-                holder, counter = (other, own) if examples.counter_of(spec, kind) else (own, other)
-                made[name] = await examples.make(maker, spec, kind, holder, counter)
-            sides: dict[str, examples.Side | None] = {"leg:debit": own, "leg:credit": other}
-            for p in parties(spec.payload):
-                rule = next(r for r in spec.parties if r.name == p.name)
-                sides[p.name] = None if p.optional else other if rule.reach == "any" else own
-            payload = examples.example(spec, sides, made, by_wallet=False, route=route)
-            _, path, body = examples.request(route, payload)
-            values = {t[1:-1]: v for t, v in zip(route.path.split("/"), path.split("/"), strict=True) if t[0:1] == "{"}
-            model = _body_model(document, route.method, route.path)
-            jobs.append(
-                {"operation": route.operation, "path": values, "model": model, "body": body, "key": examples.key()}
-            )
+    for _, route, payload in await every_command_example(client):
+        _, path, body = examples.request(route, payload)
+        values = {t[1:-1]: v for t, v in zip(route.path.split("/"), path.split("/"), strict=True) if t[0:1] == "{"}
+        model = _body_model(document, route.method, route.path)
+        jobs.append({"operation": route.operation, "path": values, "model": model, "body": body, "key": examples.key()})
     return jobs
 
 

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import UUID
 
 import httpx
 import pytest
 
-from contracts.catalogue import COMMANDS, SPECS
 from contracts.refs import parties
 from contracts.results import CommandResult
 from contracts.spec import CommandSpec, Route
 from http_gateway.bodies import plan
 from ledger_cli.processes import Processes
 from ledger_sdk import AsyncClient, Client, Leg, account
-from tests import examples
-from tests.e2e.api import new_wallet, write
+from tests.e2e.api import every_command_example
 from tools.sdk_commands import PARTY_NAMES
 
 pytestmark = pytest.mark.e2e
@@ -49,34 +46,10 @@ def call(client: Any, spec: CommandSpec, route: Route, payload: dict[str, Any]) 
     return method(*(payload[p] for p in route.params), **kwargs)
 
 
-async def _payloads(c: httpx.AsyncClient) -> list[tuple[CommandSpec, Route, dict[str, Any]]]:
-    mine, theirs = await new_wallet(c, funded=100_000), await new_wallet(c, funded=100_000)
-    own = examples.Party(UUID(mine.id), UUID(mine.usd), mine.handle)
-    other = examples.Party(UUID(theirs.id), UUID(theirs.usd), theirs.handle)
-
-    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
-        return await write(c, method, path, body)
-
-    out = []
-    for spec in COMMANDS:
-        for route in spec.routes:
-            made = {}
-            for name, kind in examples.made_here(spec).items():
-                holder, counter = (other, own) if examples.counter_of(spec, kind) else (own, other)
-                made[name] = await examples.make(maker, spec, kind, holder, counter)
-            sides: dict[str, examples.Side | None] = {"leg:debit": own, "leg:credit": other}
-            for p in parties(spec.payload):
-                rule = next(r for r in spec.parties if r.name == p.name)
-                sides[p.name] = None if p.optional else other if rule.reach == "any" else own
-            out.append((spec, route, examples.example(spec, sides, made, by_wallet=False, route=route)))
-    return out
-
-
 @pytest.mark.parametrize("sync", [False, True], ids=["async", "sync"])
 async def test_every_command_method_sends_its_command(system: Processes, client: httpx.AsyncClient, sync: bool) -> None:
     token = system.settings.service_api_key.get_secret_value()
-    jobs = await _payloads(client)
+    jobs = await every_command_example(client)
     if sync:
 
         def run_all() -> list[CommandResult]:
