@@ -47,6 +47,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        app.state.uploads = 0  # statement uploads being received (routes/recon.py, GATEWAY_MAX_UPLOADS)
         app.state.currencies = Currencies()
         app.state.pool = await create_pool(settings.database_url.get_secret_value(), size=settings.db_pool_size)
         app.state.keys = KeyCache(settings.database_url.get_secret_value(), enabled=settings.gateway_key_cache)

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     #: Allocations between young-generation collections in the gateway, worker and relay (Python: 700;
     #: 0 keeps Python's), after a ``gc.freeze()`` of everything loaded at start (ledger_common/runtime.py).
     gc_threshold: int = Field(default=20_000, ge=0)
+    #: Statement uploads one gateway receives at once (each up to contracts.bounds.MAX_STATEMENT_BYTES, spooled
+    #: to its TMPDIR): one more is answered 429 before a byte of it is read, so disk use stays bounded.
+    gateway_max_uploads: int = Field(default=2, ge=1, le=64)
     #: Verify API keys from memory, kept current by PostgreSQL notifications (http_gateway/keycache.py);
     #: false: one database round trip per request.
     gateway_key_cache: bool = True

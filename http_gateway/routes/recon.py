@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -92,7 +94,7 @@ async def import_file(
     # Known before a byte is read, and no database connection held while a slow client sends.
     if await pool.fetchval("SELECT id FROM recon_sources WHERE name = $1", source) is None:
         raise Problem(404, "source_not_found", f"no statement source {source!r}")
-    with tempfile.TemporaryDirectory() as tmp:  # the importer streams from disk, as for any size of file
+    with _upload_slot(request), tempfile.TemporaryDirectory() as tmp:  # the importer streams from disk
         path = Path(tmp) / "statement"
         digest = await _save(request, path)
         async with pool.acquire() as conn:
@@ -103,6 +105,25 @@ async def import_file(
             except StatementError as exc:
                 raise Problem(422, "invalid_statement", str(exc)) from None
     return Imported(file_id=done.file_id, lines=done.lines, created=done.created)
+
+
+@contextmanager
+def _upload_slot(request: Request) -> Iterator[None]:
+    """One of the gateway's ``GATEWAY_MAX_UPLOADS`` upload slots for the time of one upload, or a 429 before
+    a byte of its body is read: each upload may spool up to 512 MiB to disk."""
+    state = request.app.state
+    if state.uploads >= state.settings.gateway_max_uploads:
+        raise Problem(
+            429,
+            "too_many_uploads",
+            f"this gateway is receiving {state.settings.gateway_max_uploads} statements already; retry later",
+            headers={"Retry-After": "5"},
+        )
+    state.uploads += 1
+    try:
+        yield
+    finally:
+        state.uploads -= 1
 
 
 async def _save(request: Request, path: Path) -> bytes:

@@ -222,3 +222,28 @@ async def _push(system: Processes, head: bytes) -> tuple[int | None, int]:
         return None, sent
     finally:
         writer.close()
+
+
+async def test_uploads_past_the_gateways_slots_are_429_unread_and_a_slot_frees_when_one_ends(
+    system: Processes, client: httpx.AsyncClient, source: str, db: asyncpg.Connection
+) -> None:
+    """Each upload may spool 512 MiB to disk: ``GATEWAY_MAX_UPLOADS`` (2 here) at once, one more is refused
+    with 429 and ``Retry-After`` before a byte of it is read; an upload given up frees its slot."""
+    token = system.settings.service_api_key.get_secret_value()
+    slots = system.settings.gateway_max_uploads
+    holders = []
+    for _ in range(slots):  # uploads that announce 10 MB, send 1 MB and wait
+        _, writer = await asyncio.open_connection(*_address(system))
+        writer.write(_head(source, 10 * 2**20, token) + b"x" * 2**20)
+        await writer.drain()
+        holders.append(writer)
+    await asyncio.sleep(1.0)  # both are in their route, receiving
+    refused = await _ask(system, _head(source, 2**20, token, "Expect: 100-continue"))
+    assert _status(refused) == 429 and b"retry-after: 5" in refused.lower(), refused[:300]
+    assert _document(refused)["code"] == "too_many_uploads"
+    for writer in holders:
+        writer.close()
+    await asyncio.sleep(1.0)  # given up: 400 upload_incomplete, and their slots are free again
+    r = await client.post(f"/v1/recon/sources/{source}/files", content=b"d,a,r,n\n2026-12-01,1.00,x,y\n")
+    assert r.status_code == 200, r.text
+    assert await _imported(db, source) == (1, 1)

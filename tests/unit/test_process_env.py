@@ -55,6 +55,7 @@ def _unusual() -> Settings:
         log_level="DEBUG",
         log_format="json",
         gc_threshold=1234,
+        gateway_max_uploads=5,
         gateway_key_cache=False,
         metrics_enabled=False,
         metrics_host="0.0.0.0",
