@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from contracts.results import Refusal, refusal_status  # noqa: E402
 from tools import sdk_commands  # noqa: E402
+from tools.ruffed import ruffed  # noqa: E402
 
 SDK = ROOT / "ledger_sdk"
 GROUP = {403: "PermissionDenied", 404: "NotFoundError", 409: "Conflict"}
@@ -112,20 +113,9 @@ def outputs() -> dict[Path, str]:
 
 
 def main(argv: list[str]) -> int:
-    import subprocess
-
     stale = []
-    for path, text in outputs().items():
-        # Lint-fix and format as the repository does, so the generated files pass ``make lint``.
-        for tool in (["check", "--fix", "--quiet", "--exit-zero"], ["format"]):
-            text = subprocess.run(  # noqa: S603
-                [sys.executable, "-m", "ruff", *tool, "--stdin-filename", str(path), "-"],
-                input=text,
-                capture_output=True,
-                text=True,
-                check=True,
-                cwd=ROOT,
-            ).stdout
+    for path, generated in outputs().items():
+        text = ruffed(path, generated)  # lint-fixed and formatted as the repository is
         if "--check" in argv:
             if not path.exists() or path.read_text() != text:
                 stale.append(str(path.relative_to(ROOT)))

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import ledger_sdk  # noqa: E402
 from ledger_sdk import errors as sdk_errors  # noqa: E402
 from ledger_sdk import refusals as sdk_refusals  # noqa: E402
+from tools.ruffed import ruffed  # noqa: E402
 
 REFERENCE = ROOT / "sdk" / "REFERENCE.md"
 INTRO = """# ledger-sdk reference
@@ -280,16 +281,7 @@ def undocumented() -> list[str]:
 def formatted(text: str) -> str:
     """``text`` as ``ruff format`` leaves it (it formats the Python blocks of Markdown files), so that the file
     passes ``make lint``; the signatures, not valid Python, stay as rendered."""
-    import subprocess
-
-    return subprocess.run(  # noqa: S603 - this interpreter's ruff
-        [sys.executable, "-m", "ruff", "format", "--stdin-filename", str(REFERENCE), "-"],
-        input=text,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    ).stdout
+    return ruffed(REFERENCE, text, (("format",),))
 
 
 def main(argv: list[str]) -> int:
