@@ -18,6 +18,7 @@ from http_gateway.amounts import Currencies
 from http_gateway.auth import authenticate, check_every_route_declares_a_scope
 from http_gateway.bus import CommandBus
 from http_gateway.deps import BusDep, PoolDep
+from http_gateway.dispatch import CommandDispatch
 from http_gateway.edge import BodyLimit
 from http_gateway.keycache import KeyCache
 from http_gateway.log_waiter import LogWaiter
@@ -84,6 +85,8 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    # Innermost of our middleware (added first): a write to a fixed command path goes straight to its route.
+    app.add_middleware(CommandDispatch, routes=app.routes)
     gateway_metrics.install(app, enabled=settings.metrics_enabled)  # GET /metrics, outside /v1 and the schema
     api_docs.install(app)  # GET /docs: Swagger UI from installed files, nothing from elsewhere
     console.install(app)  # GET /console: static files that call /v1 with the key pasted; outside the schema

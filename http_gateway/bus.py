@@ -9,9 +9,10 @@ HTTP answer can carry them as they are (``http_gateway.writes``).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
-from typing import Any
+from typing import Any, cast
 from uuid import uuid4
 
 import aiormq
@@ -46,9 +47,17 @@ class CommandBus:
         self._ready = asyncio.Event()
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         self._channel: AbstractChannel | None = None
-        self._publisher: aiormq.abc.AbstractChannel | None = None
+        self._publisher: aiormq.Channel | None = None
         self._exchange = self._topology.commands_exchange
         self.reply_queue = f"{self._topology.namespace}ledger.{role}.replies.{uuid4().hex}"
+        self._user = settings.amqp_user  # parsed from AMQP_URL once, not per publish
+        # Correlation ids only have to be unique among this process's requests (its reply queue is its own):
+        # a counter, cheaper per request than a uuid4.
+        self._correlation = itertools.count(1)
+
+    def correlation_id(self) -> str:
+        """A correlation id for a command sent through this bus: never the same twice in this process."""
+        return f"{next(self._correlation):x}"
 
     async def start(self) -> None:
         self._supervisor = asyncio.create_task(self._supervise())
@@ -90,7 +99,8 @@ class CommandBus:
         exchange, _ = await self._topology.declare_commands(self._channel)
         self._exchange = exchange.name
         queue = await self._channel.declare_queue(self.reply_queue, exclusive=True, auto_delete=True)
-        self._publisher = await self._channel.get_underlay_channel()
+        # aiormq's own class, whose basic_publish takes ``wait`` (its abstract base does not say so).
+        self._publisher = cast(aiormq.Channel, await self._channel.get_underlay_channel())
         await self._publisher.basic_consume(queue.name, self._on_reply, no_ack=True)
 
     @property
@@ -105,7 +115,8 @@ class CommandBus:
     async def send(self, cmd: Command, *, timeout: float) -> CommandResult | None:
         """Publish ``cmd`` (confirmed) and wait up to ``timeout`` for its result; None on timeout, or at once
         when the connection (and the reply queue with it) is lost while waiting."""
-        cmd = cmd.model_copy(update={"correlation_id": cmd.correlation_id or uuid4().hex, "reply_to": self.reply_queue})
+        correlation_id = cmd.correlation_id or self.correlation_id()
+        cmd = cmd.model_copy(update={"correlation_id": correlation_id, "reply_to": self.reply_queue})
         reply = await self.request(cmd, cmd.model_dump_json().encode(), timeout=timeout)
         return None if reply is None else CommandResult.model_validate_json(reply)
 
@@ -131,7 +142,7 @@ class CommandBus:
                 correlation_id=correlation_id,
                 reply_to=self.reply_queue,
                 message_id=cmd.command_id,
-                user_id=self._settings.amqp_user,  # checked by RabbitMQ: the worker's proof of who sent it
+                user_id=self._user,  # checked by RabbitMQ: the worker's proof of who sent it
             )
             await self._publish(self._publisher, body, properties, routing_key(cmd, self._topology.partitions))
             # The command is durable in its queue and the caller has no answer: a client that retries with
@@ -147,17 +158,23 @@ class CommandBus:
             self._pending.pop(correlation_id, None)
 
     async def _publish(
-        self, channel: aiormq.abc.AbstractChannel, body: bytes, properties: spec.Basic.Properties, routing_key: str
+        self, channel: aiormq.Channel, body: bytes, properties: spec.Basic.Properties, routing_key: str
     ) -> None:
         """Publish (confirmed); a broker lost or refusing mid-publish is a 503, not a 500 (found by ledger chaos).
 
         The command may or may not have reached the queue: the client retries with the same key, which
-        idempotency makes safe.
+        idempotency makes safe. ``wait=False``: the broker's confirm is what is awaited, not also the moment
+        the frame is handed to the socket (a suspension and a future less per request).
         """
         started = time.perf_counter()
         try:
             confirmation = await channel.basic_publish(
-                body, exchange=self._exchange, routing_key=routing_key, properties=properties, mandatory=True
+                body,
+                exchange=self._exchange,
+                routing_key=routing_key,
+                properties=properties,
+                mandatory=True,
+                wait=False,
             )
             if isinstance(confirmation, spec.Basic.Nack | spec.Basic.Reject):
                 raise aiormq.exceptions.DeliveryError(None, confirmation)

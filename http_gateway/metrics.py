@@ -13,6 +13,7 @@ already read everything the counts summarise; a wallet-bound key cannot, and get
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import Response
@@ -31,6 +32,9 @@ class RequestMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._templates: dict[int, str] | None = None
+        # The labelled series by their labels: ``labels()`` takes a lock and builds a key each time.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
 
     def _template(self, scope: Scope) -> str:
         """The full template of the route that matched: an included router's route knows only its own
@@ -63,8 +67,16 @@ class RequestMetrics:
         finally:
             method = scope["method"] if scope["method"] in metrics.METHODS else "other"
             route = self._template(scope)
-            metrics.HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            metrics.HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+            counted_series = self._counted.get((method, route, status))
+            if counted_series is None:
+                counted_series = self._counted[(method, route, status)] = metrics.HTTP_REQUESTS.labels(
+                    method, route, str(status)
+                )
+            timed = self._timed.get((method, route))
+            if timed is None:
+                timed = self._timed[(method, route)] = metrics.HTTP_SECONDS.labels(method, route)
+            counted_series.inc()
+            timed.observe(time.perf_counter() - started)
 
 
 router = APIRouter()

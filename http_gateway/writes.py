@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import Header, Request, params
 from fastapi.responses import JSONResponse, Response
@@ -110,6 +109,8 @@ class CommandRoute(APIRoute):
     ) -> None:
         self.plan, self.conversion = p, Conversion(p)
         spec, route = p.spec, p.route
+        self.created = spec.creates  # derived from the payload model: worked out once, not per request
+        self.envelope: Any = COMMAND_CLASSES[spec.type]  # its ``type`` is the class's own
         if spec.scope is None:
             raise RuntimeError(f"{spec.type} is the ledger's own: it has no route")
         segment = route.path.removeprefix(PREFIX + "/").split("/")[0]
@@ -118,9 +119,9 @@ class CommandRoute(APIRoute):
             route.path,
             _endpoint(p),
             methods=[route.method],
-            status_code=201 if spec.creates else 200,
+            status_code=201 if self.created else 200,
             response_model=CommandResult,
-            responses={**responses, **(CREATED if spec.creates else RESPONSES)},
+            responses={**responses, **(CREATED if self.created else RESPONSES)},
             openapi_extra={COMMAND_EXTENSION: spec.type},
             dependencies=[*dependencies, require(spec.scope)] + ([] if spec.bound else [UNBOUND]),
             operation_id=route.operation,
@@ -161,26 +162,28 @@ class CommandRoute(APIRoute):
             reserved = ", ".join(RESERVED_COMMAND_PREFIXES)
             raise Problem(400, "reserved_idempotency_key", f"Idempotency-Key prefixes {reserved} are the ledger's own")
         COMMAND_ID.set(key)  # the rest of this request's log lines are about it
-        envelope: Any = COMMAND_CLASSES[spec.type]  # its ``type`` is the class's own
-        cmd = envelope(
+        # Every field is valid already (the key matched its pattern, the payload was validated, the rest is
+        # the gateway's own), so the envelope is assembled without validating them again; the worker
+        # validates the message it receives whoever sent it.
+        cmd = self.envelope.model_construct(
             command_id=key,
             issued_at=datetime.now(UTC),
             principal=principal.name,
-            correlation_id=uuid4().hex,
+            correlation_id=bus.correlation_id(),
             reply_to=bus.reply_queue,
             payload=payload,
         )
         timeout, started = state.settings.reply_timeout_seconds, time.monotonic()
         reply = await bus.request(cmd, cmd.model_dump_json().encode(), timeout=timeout)
         if reply is not None:
-            return answer(reply, key, spec.type, created=spec.creates)
+            return answer(reply, key, spec.type, created=self.created)
         # No reply in time, or lost with a broker node: the recorded outcome, if any (http_gateway/outcomes.py).
         found = await outcomes.recorded(pool, cmd, asked_at=cmd.issued_at, until=started + timeout)
         if found is None:
             url = f"/v1/commands/{key}"
             body = Pending(command_id=key, status="pending", status_url=url)
             return JSONResponse(body.model_dump(mode="json"), status_code=202, headers={"Location": url})
-        return result_answer(found.result, found.replayed, created=spec.creates)
+        return result_answer(found.result, found.replayed, created=self.created)
 
 
 def answer(reply: bytes, command_id: str, kind: str, *, created: bool) -> Response:

@@ -31,6 +31,9 @@ class CannedBus:
     reply_queue = "replies"
     connected = True
 
+    def correlation_id(self) -> str:
+        return uuid.uuid4().hex
+
     def _result(self, cmd: Any) -> CommandResult:
         balances = tuple(
             AccountBalance(
