@@ -128,7 +128,8 @@ class CommandBus:
             raise BrokerUnavailable("no broker connection")
         correlation_id = cmd.correlation_id
         assert correlation_id is not None and cmd.reply_to == self.reply_queue
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bytes] = loop.create_future()
         self._pending[correlation_id] = future
         try:
             headers: dict[str, Any] | None = None
@@ -148,7 +149,12 @@ class CommandBus:
             # The command is durable in its queue and the caller has no answer: a client that retries with
             # the same key gets the one outcome (tests/e2e/test_sdk_faults.py kills the gateway here).
             crash_point("gateway.after_publish")
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
+            # The reply's own timer, not wait_for(shield(...)): that wraps the one future in two more per request.
+            expiry = loop.call_later(timeout, _expire, future)
+            try:
+                return await future
+            finally:
+                expiry.cancel()
         except TimeoutError:
             metrics.GATEWAY_REPLY_TIMEOUTS.inc()
             return None
@@ -188,3 +194,9 @@ class CommandBus:
         if future is not None and not future.done():
             future.set_result(message.body)
         # else: the caller gave up (202 already sent); the result is in GET /v1/commands
+
+
+def _expire(future: asyncio.Future[bytes]) -> None:
+    """No reply within the timeout: the request stops waiting (its command is durable in its queue)."""
+    if not future.done():
+        future.set_exception(TimeoutError())
