@@ -35,6 +35,9 @@ def _gateway(settings: Settings, _: argparse.Namespace) -> int:
         timeout_keep_alive=75,  # longer than client/LB idle timeouts, so the client closes first
         access_log=False,
         http=BoundedHttpTools,  # httptools with a bound on the request head (contracts.bounds)
+        # Nothing the gateway does reads the client's address or scheme (answers carry relative URLs, keys
+        # are not tied to addresses), so X-Forwarded-* is not parsed on every request (1 % of its CPU).
+        proxy_headers=False,
     )
     return 0
 

@@ -90,5 +90,6 @@ if __name__ == "__main__":
         log_level="warning",
         access_log=False,
         http="httptools",
+        proxy_headers=False,  # as the gateway's
         loop="auto",  # uvloop when installed, as the gateway's uvicorn.run does
     )
