@@ -5,6 +5,7 @@ same exception handlers and request metrics."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import httpx
 from fastapi import FastAPI
@@ -67,3 +68,20 @@ def test_a_looked_up_route_answers_behind_the_exception_handlers_and_is_counted(
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["code"] == "unauthorized"
     assert series._value.get() == before + 1  # counted under its template, as when the router found it
+
+
+def test_what_no_handler_answers_is_the_server_errors_500_problem_document() -> None:
+    app = _app()  # no bus: a valid request as the service key fails on it, an error of ours
+
+    async def go() -> httpx.Response:
+        transport = httpx.ASGITransport(app, raise_app_exceptions=False)  # it is re-raised for the server's log
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            token = app.state.settings.service_api_key.get_secret_value()
+            body = {"debit_account_id": str(uuid.uuid4()), "credit_account_id": str(uuid.uuid4()), "amount": 5}
+            headers = {"Idempotency-Key": "k-2", "Authorization": f"Bearer {token}"}
+            return await client.post("/v1/transfers", json={**body, "currency": "USD"}, headers=headers)
+
+    answer = asyncio.run(go())
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["code"] == "internal_error"
