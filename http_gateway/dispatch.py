@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from starlette._utils import is_async_callable
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -48,48 +46,29 @@ class CommandDispatch:
     def __init__(self, app: ASGIApp, routes: Iterable[BaseRoute]) -> None:
         self.app = app
         self._routes = routes  # the app's live list: complete by the first request, when the table is built
-        self._table: dict[tuple[str, str], CommandRoute] | None = None
-        self._by_status: dict[int, Any] = {}  # Starlette's ExceptionHandler: for a request or a websocket
-        self._by_kind: dict[type[BaseException], Any] = {}
+        self._table: dict[tuple[str, str], tuple[CommandRoute, ASGIApp]] | None = None
 
-    def _build(self, scope: Scope) -> dict[tuple[str, str], CommandRoute]:
-        # The handlers the app's ExceptionMiddleware is given (FastAPI.build_middleware_stack): the app's, less
-        # the server-error one, which the outermost ServerErrorMiddleware keeps for these requests too.
-        for key, handler in scope["app"].exception_handlers.items():
-            if isinstance(key, int):
-                self._by_status[key] = handler
-            elif key is not Exception:
-                self._by_kind[key] = handler
-        return fixed_routes(self._routes)
+    def _build(self, scope: Scope) -> dict[tuple[str, str], tuple[CommandRoute, ASGIApp]]:
+        fastapi_app: Any = scope["app"]
+        # What the app's ExceptionMiddleware is given (FastAPI.build_middleware_stack): its handlers less the
+        # server-error one, which the outermost ServerErrorMiddleware keeps for this request too.
+        handlers = {k: v for k, v in fastapi_app.exception_handlers.items() if k not in (500, Exception)}
+        return {
+            key: (route, ExceptionMiddleware(route.app, handlers=handlers, debug=fastapi_app.debug))
+            for key, route in fixed_routes(self._routes).items()
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope.get("root_path"):
             table = self._table
             if table is None:
                 table = self._table = self._build(scope)
-            route = table.get((scope["method"], scope["path"]))
-            if route is not None:
+            found = table.get((scope["method"], scope["path"]))
+            if found is not None:
+                route, guarded = found
                 # What the router puts in the scope when it matches the route.
                 scope["router"] = scope["app"].router
                 scope["route"], scope["endpoint"], scope["path_params"] = route, route.endpoint, {}
-                await self._answer(route, scope, receive, send)
+                await guarded(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-    async def _answer(self, route: CommandRoute, scope: Scope, receive: Receive, send: Send) -> None:
-        """The route's answer, or the app's answer to what it raised, as Starlette's ExceptionMiddleware
-        does it; without its wrappers around ``send``, as a command route sends nothing before it answers."""
-        request = Request(scope, receive, send)
-        try:
-            response = await route.answer(request)
-        except Exception as exc:
-            handler = self._by_status.get(exc.status_code) if isinstance(exc, HTTPException) else None
-            handler = handler or next((self._by_kind[k] for k in type(exc).__mro__ if k in self._by_kind), None)
-            if handler is None:
-                raise  # to the server-error middleware: a 500 problem document, and the server's log
-            answered = await handler(request, exc) if is_async_callable(handler) else handler(request, exc)
-            exc.__traceback__ = None  # an exception instance raised again would pile up tracebacks
-            if answered is None:
-                return
-            response = answered
-        await response(scope, receive, send)
