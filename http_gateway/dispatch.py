@@ -2,7 +2,7 @@
 
 Most of the gateway's traffic is the catalogue's writes at fixed paths (``POST /v1/transfers``…). The router
 tries every route's pattern in turn, through /v1's included routers, and FastAPI opens an exit stack per
-request around it: about 5 % of the gateway's CPU per transfer (docs/benchmarks.md). :class:`CommandDispatch`
+request around it: about 6 % of the gateway's CPU per transfer (docs/benchmarks.md). :class:`CommandDispatch`
 is the innermost of the app's own middleware, so the body limit, the request metrics and tracing still run
 outside it; a ``(method, path)`` of such a route goes to the route behind the app's exception handlers, as the
 router would send it; anything else (a path with parameters, another route, a 404) goes on to the router.
