@@ -27,8 +27,8 @@ from pathlib import Path
 from ledger_cli.bench.accounts import create_accounts
 from ledger_cli.bench.http1 import Connection
 from ledger_cli.bench.measure import Tally, closed_loop
-from ledger_cli.bench.run import _http_key
-from ledger_cli.bench.scenarios import HTTP_TIMEOUT, Context, _post_transfer
+from ledger_cli.bench.run import http_key
+from ledger_cli.bench.scenarios import HTTP_TIMEOUT, Context, post_transfer
 from ledger_cli.processes import Processes, Supervisor
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
@@ -75,7 +75,7 @@ async def _round(ctx: Context, urls: dict[str, str], pids: dict[str, int], secon
     ]
 
     async def one(lane: int) -> None:
-        await _post_transfer(conns[lane], ctx, tallies[names[lane % 2]])
+        await post_transfer(conns[lane], ctx, tallies[names[lane % 2]])
 
     before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
     try:
@@ -103,7 +103,7 @@ async def main(other: Path, seconds: float, rounds: int, lanes: int) -> None:
         port = _free_port()
         other_proc = _other_gateway(processes, other, port)
         await _listening(port, other_proc)
-        token = await _http_key(settings, own.run_id)
+        token = await http_key(settings, own.run_id)
         ctx = Context(None, accounts, None, own.run_id, supervisor.base_url, token, random.Random(1))  # type: ignore[arg-type]
         urls = {"this": supervisor.base_url, "other": f"http://127.0.0.1:{port}"}
         pid = supervisor.pid("gateway")

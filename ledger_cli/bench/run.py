@@ -180,7 +180,7 @@ async def _scenarios(
         return {**processes(), **({"floor": floor.pid} if floor else {})}
 
     monitor = Monitor(settings.database_url.get_secret_value(), measured)
-    token = await _http_key(settings, run_id)
+    token = await http_key(settings, run_id)
     ctx = Context(bus, accounts, opts, run_id, http_url, token, random.Random(opts.seed), rate=opts.rate or 500.0)
     ctx.floor_url = floor.url if floor else None
     try:
@@ -214,7 +214,7 @@ async def _scenarios(
             await floor.stop()
 
 
-async def _http_key(settings: Settings, run_id: str) -> str:
+async def http_key(settings: Settings, run_id: str) -> str:
     """The HTTP scenarios' bearer token: a ``transfer`` key with a rate limit it never reaches, so each
     request pays what a real caller's does (key lookup, rate-limit bucket), not the bootstrap key's nothing."""
     spec = KeySpec(

@@ -159,7 +159,8 @@ async def idle(ctx: Context) -> Tally:
     return tally
 
 
-async def _post_transfer(conn: Connection, ctx: Context, tally: Tally) -> None:
+async def post_transfer(conn: Connection, ctx: Context, tally: Tally) -> None:
+    """One ``POST /v1/transfers`` between two of the run's accounts, its outcome counted in ``tally``."""
     key = ctx.command_id("http")
     body = orjson.dumps(_transfer_payload(ctx.accounts.uniform_pair(ctx.rng), ctx.rng))
     started = time.perf_counter()
@@ -199,7 +200,7 @@ async def _http_loop(ctx: Context, url: str) -> Tally:
     conns = [Connection(url, auth, HTTP_TIMEOUT) for _ in range(concurrency)]
 
     async def one(lane: int) -> None:
-        await _post_transfer(conns[lane], ctx, tally)
+        await post_transfer(conns[lane], ctx, tally)
 
     try:
         tally.seconds = await closed_loop(ctx.opts.seconds, concurrency, one)
