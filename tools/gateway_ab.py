@@ -1,10 +1,10 @@
 """Two gateways side by side on one system: CPU per ``POST /v1/transfers`` of this code against another's.
 
-``python tools/gateway_ab.py OTHER_DIR [--seconds 30] [--rounds 3] [--lanes 32]``: a system of the bench's own
-(database, namespace, a worker, a relay) with two gateways, this checkout's and one run from ``OTHER_DIR`` (a
-worktree of another commit: ``git worktree add /tmp/before <commit>``), both against the same worker at the
-same time. The bench's HTTP client sends ``--lanes`` closed-loop lanes to each; each gateway's CPU time
-(``/proc``) is read over the same window and divided by the requests it answered.
+``python tools/gateway_ab.py OTHER_DIR [--seconds 30] [--rounds 3] [--lanes 32] [--accounts 20000]``: a system of
+the bench's own (database, namespace, a worker, a relay) with two gateways, this checkout's and one run from
+``OTHER_DIR`` (a worktree of another commit: ``git worktree add /tmp/before <commit>``), both against the same
+worker at the same time. The bench's HTTP client sends ``--lanes`` closed-loop lanes to each; each gateway's
+CPU time (``/proc``) is read over the same window and divided by the requests it answered.
 
 Why beside ``ledger bench``: the machine's speed drifts by a third within minutes, and a gateway's CPU per
 request moves with the system's throughput (fewer requests share each wake-up of its loop), so two bench runs
@@ -90,14 +90,14 @@ async def _round(ctx: Context, urls: dict[str, str], pids: dict[str, int], secon
         print(f"{name:>6}: {t.completed:6d} requests, {per:.3f} ms CPU per request, {t.failed} failed, load {load:.1f}")
 
 
-async def main(other: Path, seconds: float, rounds: int, lanes: int) -> None:
+async def main(other: Path, seconds: float, rounds: int, lanes: int, accounts_count: int) -> None:
     own = await OwnSystem.create(Settings(), prefix="gwab")
     settings = own.direct.model_copy(update={"log_level": "WARNING"})
     processes = own.processes(settings)
     supervisor = Supervisor(processes)
     other_proc: subprocess.Popen[bytes] | None = None
     try:
-        accounts = await create_accounts(own.dsn, count=20_000, owner=f"gwab-{own.run_id}")
+        accounts = await create_accounts(own.dsn, count=accounts_count, owner=f"gwab-{own.run_id}")
         for name in ("worker-1", "relay-1", "gateway"):
             await supervisor.start(name)
         port = _free_port()
@@ -127,5 +127,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--lanes", type=int, default=32)
+    parser.add_argument("--accounts", type=int, default=20_000)
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.other.resolve(), args.seconds, args.rounds, args.lanes)))
+    sys.exit(asyncio.run(main(args.other.resolve(), args.seconds, args.rounds, args.lanes, args.accounts)))
