@@ -7,10 +7,12 @@ read route can; ``db.classify`` is also checked on errors real PostgreSQL raised
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import aio_pika
 import asyncpg
@@ -21,6 +23,7 @@ from fastapi import FastAPI
 from contracts.errors import BrokerUnavailable, Bug, DatabaseUnavailable
 from http_gateway import problems
 from http_gateway.problems import PROBLEM_JSON, Problem
+from ledger_cli.chaos.proxy import Proxy
 from ledger_cli.processes import free_port
 from ledger_common import amqp, db
 from ledger_common.keystore import KeyNotFound
@@ -81,6 +84,29 @@ async def test_whatever_fails_on_a_cut_connection_is_its_loss() -> None:
     with pytest.raises(RuntimeError) as closed:
         await connection.channel()
     assert amqp.lost_with(connection, closed.value) and amqp.lost_with(connection, surprise)
+
+
+async def test_a_connection_the_broker_cut_is_lost_before_aio_pika_says_so() -> None:
+    """ledger chaos seed 22 (cut_broker): the relay's event log asked a channel of a connection the proxy had
+    just reset. aiormq knew it closed, aio-pika did not yet (it learns through a callback), and the
+    RuntimeError crashed the relay. The cut here is the chaos proxy's, as in that run."""
+    proxy = Proxy("127.0.0.1", urlsplit(AMQP_URL).port or 5672)
+    await proxy.start()
+    try:
+        user = urlsplit(AMQP_URL)
+        connection = await aio_pika.connect(
+            f"amqp://{user.username}:{user.password}@127.0.0.1:{proxy.port}/", timeout=5
+        )
+        assert connection.transport is not None
+        underlay = connection.transport.connection
+        proxy.cut()
+        await asyncio.wait([underlay.closing], timeout=10)  # aiormq has seen the cut
+        assert underlay.is_closed
+        with pytest.raises(RuntimeError) as closed:
+            await connection.channel()
+        assert amqp.lost_with(connection, closed.value)
+    finally:
+        await proxy.close()
 
 
 @pytest.fixture
