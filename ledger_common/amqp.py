@@ -19,6 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 from contracts.errors import BrokerUnavailable, Bug, LedgerError
 from contracts.nodes import address, node_urls
 from ledger_common.settings import Settings
+from ledger_sdk.amqp._connect import is_closed
 
 log = logging.getLogger("ledger")
 
@@ -104,16 +105,10 @@ def classify(exc: BaseException) -> LedgerError:
 
 def lost_with(connection: AbstractConnection, exc: BaseException) -> bool:
     """Whether ``exc`` is the broker connection's loss: a broker-transient error, or anything raised while
-    ``connection`` is closed (aiormq raises a bare ``RuntimeError("... closed")`` for a channel asked of a
-    connection that was just cut; seen crashing the relay in ``ledger chaos``'s ``cut_broker``)."""
+    ``connection`` is closed (``ledger_sdk.amqp._connect.is_closed``: aiormq raises a bare
+    ``RuntimeError("... closed")`` for a channel asked of a connection that was just cut; seen crashing the
+    relay in ``ledger chaos``'s ``cut_broker``)."""
     return is_closed(connection) or isinstance(classify(exc), BrokerUnavailable)
-
-
-def is_closed(connection: AbstractConnection) -> bool:
-    """Closed by us or cut by the broker. aio-pika learns of a cut through a callback a moment after aiormq
-    sees it, and a channel asked in that moment fails (ledger chaos seed 22), so aiormq's word counts too."""
-    transport = connection.transport
-    return connection.is_closed or transport is None or transport.connection.is_closed
 
 
 async def settle(message: AbstractIncomingMessage, *, ack: bool, requeue: bool = False) -> None:

@@ -19,6 +19,20 @@ from contracts.nodes import node_urls
 UNREACHABLE = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
+def is_closed(connection: AbstractConnection) -> bool:
+    """Closed by us or cut by the broker. aio-pika learns of a cut through a callback a moment after aiormq
+    sees it, and a channel asked in that moment raises a bare ``RuntimeError("... closed")`` (``ledger chaos``
+    found it stopping the relay and a log reader), so aiormq's word counts too."""
+    transport = connection.transport
+    return connection.is_closed or transport is None or transport.connection.is_closed
+
+
+def lost_with(connection: AbstractConnection, exc: BaseException) -> bool:
+    """Whether ``exc`` is ``connection``'s loss (reconnect), not a bug: a broker or network error, or anything
+    raised while the connection is closed."""
+    return isinstance(exc, UNREACHABLE) or is_closed(connection)
+
+
 async def connect_any(url: str, *, robust: bool = False) -> AbstractConnection:
     """A connection to the first node of ``url`` that answers (a robust one: aio-pika reconnects it)."""
     urls = node_urls(url)

@@ -41,7 +41,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
-import aio_pika
 from aio_pika.abc import AbstractConnection, AbstractIncomingMessage
 from pydantic import ValidationError
 
@@ -50,7 +49,7 @@ from contracts.keys import KeyEvent
 from contracts.signing import SignatureError, check_message, parse_keys
 from contracts.topology import Topology
 from ledger_sdk.amqp import _probe
-from ledger_sdk.amqp._connect import connect_any
+from ledger_sdk.amqp._connect import UNREACHABLE, connect_any, lost_with
 from ledger_sdk.amqp._seek import ReaderBehind, Step, step
 from ledger_sdk.amqp.store import EventStore, MemoryEventStore
 
@@ -62,7 +61,6 @@ log = logging.getLogger(__name__)
 Start = Literal["beginning", "now"] | datetime | int
 LogHandler = Callable[[EventEnvelope], Awaitable[object]]
 LogKeyHandler = Callable[[KeyEvent], Awaitable[object]]
-_LOST = (aio_pika.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError)
 
 
 class LogReader:
@@ -124,13 +122,15 @@ class LogReader:
             while not stop.is_set():
                 try:
                     connection = await connect_any(self._url)  # after a lost node: another one
-                except _LOST as exc:
+                except UNREACHABLE as exc:
                     log.warning("log reader %s: broker unreachable (%s); retrying", self.name, type(exc).__name__)
                     await _pause(stop, 1.0)
                     continue
                 try:
                     await self._follow(connection, handler, stop)
-                except _LOST as exc:
+                except Exception as exc:
+                    if not lost_with(connection, exc):
+                        raise
                     log.warning("log reader %s: connection lost (%s); reconnecting", self.name, type(exc).__name__)
                     self.reconnects += 1
                     await _pause(stop, 0.5)

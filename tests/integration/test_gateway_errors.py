@@ -27,6 +27,7 @@ from ledger_cli.chaos.proxy import Proxy
 from ledger_cli.processes import free_port
 from ledger_common import amqp, db
 from ledger_common.keystore import KeyNotFound
+from ledger_sdk.amqp import _connect as sdk_connect
 from tests.conftest import AMQP_URL
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -89,7 +90,8 @@ async def test_whatever_fails_on_a_cut_connection_is_its_loss() -> None:
 async def test_a_connection_the_broker_cut_is_lost_before_aio_pika_says_so() -> None:
     """ledger chaos seed 22 (cut_broker): the relay's event log asked a channel of a connection the proxy had
     just reset. aiormq knew it closed, aio-pika did not yet (it learns through a callback), and the
-    RuntimeError crashed the relay. The cut here is the chaos proxy's, as in that run."""
+    RuntimeError crashed the relay; seed 42 stopped the SDK's LogReader the same way. The cut here is the
+    chaos proxy's, as in those runs."""
     proxy = Proxy("127.0.0.1", urlsplit(AMQP_URL).port or 5672)
     await proxy.start()
     try:
@@ -104,7 +106,8 @@ async def test_a_connection_the_broker_cut_is_lost_before_aio_pika_says_so() -> 
         assert underlay.is_closed
         with pytest.raises(RuntimeError) as closed:
             await connection.channel()
-        assert amqp.lost_with(connection, closed.value)
+        assert amqp.lost_with(connection, closed.value)  # the relay reconnects
+        assert sdk_connect.lost_with(connection, closed.value)  # so does the SDK's LogReader
     finally:
         await proxy.close()
 
