@@ -19,7 +19,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_ji
 from contracts.errors import BrokerUnavailable, Bug, LedgerError
 from contracts.nodes import address, node_urls
 from ledger_common.settings import Settings
-from ledger_sdk.amqp._connect import is_closed
+from ledger_sdk.amqp._connect import connect_node, is_closed
 
 log = logging.getLogger("ledger")
 
@@ -60,7 +60,7 @@ async def _first_reachable(urls: tuple[str, ...], name: str, role: str) -> Abstr
     failed: BaseException | None = None
     for url in urls[start:] + urls[:start]:
         try:
-            connection = await aio_pika.connect(
+            connection = await connect_node(
                 url, client_properties={"connection_name": name}, timeout=NODE_CONNECT_TIMEOUT
             )
         except _UNREACHABLE as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractConnection
@@ -33,6 +34,19 @@ def lost_with(connection: AbstractConnection, exc: BaseException) -> bool:
     return isinstance(exc, UNREACHABLE) or is_closed(connection)
 
 
+async def connect_node(url: str, *, robust: bool = False, **kwargs: Any) -> AbstractConnection:
+    """A connection to one node (``kwargs``: aio-pika's). aiormq raises ``StopAsyncIteration`` when the node
+    closes the connection during the handshake, as a node being killed does (tests/e2e/test_cluster.py saw a
+    worker exit on it): that is the node being unreachable, a ``ConnectionResetError``. Let through, a
+    ``StopAsyncIteration`` ends whatever ``async for`` it reaches without a word (tenacity's retry loop)."""
+    try:
+        connection: AbstractConnection
+        connection = await (aio_pika.connect_robust(url, **kwargs) if robust else aio_pika.connect(url, **kwargs))
+        return connection
+    except StopAsyncIteration as exc:
+        raise ConnectionResetError("the broker node closed the connection during the handshake") from exc
+
+
 async def connect_any(url: str, *, robust: bool = False) -> AbstractConnection:
     """A connection to the first node of ``url`` that answers (a robust one: aio-pika reconnects it)."""
     urls = node_urls(url)
@@ -40,7 +54,7 @@ async def connect_any(url: str, *, robust: bool = False) -> AbstractConnection:
     failed: BaseException | None = None
     for node in urls[start:] + urls[:start]:
         try:
-            return await (aio_pika.connect_robust(node) if robust else aio_pika.connect(node))
+            return await connect_node(node, robust=robust)
         except UNREACHABLE as exc:
             failed = exc
     assert failed is not None
