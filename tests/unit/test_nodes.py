@@ -115,13 +115,15 @@ async def test_a_node_closing_mid_handshake_is_unreachable_not_the_end_of_the_re
     """aiormq raises StopAsyncIteration when a node closes the connection during the handshake (a node being
     killed: tests/e2e/test_cluster.py saw a worker exit with ``AssertionError: unreachable``). Escaping into
     tenacity's ``async for``, it ended the retry loop without a word; it is the node's loss."""
+    import aio_pika
+
     from ledger_common import amqp
     from ledger_sdk.amqp import _connect
 
     async def closed_mid_handshake(*_: object, **__: object) -> None:
         raise StopAsyncIteration
 
-    monkeypatch.setattr(_connect.aio_pika, "connect", closed_mid_handshake)
+    monkeypatch.setattr(aio_pika, "connect", closed_mid_handshake)
     url = "amqp://ledger:secret@mq1:5672,mq2:5672/vhost"
     with pytest.raises(ConnectionResetError):
         await amqp.connect_url(url, "test", retry=False)  # every node tried, then the last loss raised
