@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, unquote, urlsplit
 
+import aio_pika
 import asyncpg
 import pytest
 from hypothesis import given
@@ -11,8 +12,9 @@ from hypothesis import strategies as st
 
 from contracts.errors import DatabaseUnavailable
 from contracts.nodes import address, hosts_in_query, node_urls
-from ledger_common import db
+from ledger_common import amqp, db
 from ledger_common.settings import Settings
+from ledger_sdk.amqp import _connect
 
 _text = st.text(st.characters(codec="utf-8"), min_size=1, max_size=12)
 _hostname = st.from_regex(r"\A[a-z][a-z0-9-]{0,10}(\.[a-z0-9]{1,5}){0,2}\Z")
@@ -115,10 +117,6 @@ async def test_a_node_closing_mid_handshake_is_unreachable_not_the_end_of_the_re
     """aiormq raises StopAsyncIteration when a node closes the connection during the handshake (a node being
     killed: tests/e2e/test_cluster.py saw a worker exit with ``AssertionError: unreachable``). Escaping into
     tenacity's ``async for``, it ended the retry loop without a word; it is the node's loss."""
-    import aio_pika
-
-    from ledger_common import amqp
-    from ledger_sdk.amqp import _connect
 
     async def closed_mid_handshake(*_: object, **__: object) -> None:
         raise StopAsyncIteration
