@@ -108,6 +108,7 @@ async def test_a_connection_the_broker_cut_is_lost_before_aio_pika_says_so() -> 
             await connection.channel()
         assert amqp.lost_with(connection, closed.value)  # the relay reconnects
         assert sdk_connect.lost_with(connection, closed.value)  # so does the SDK's LogReader
+        await connection.close()  # not left to the garbage collector (aio-pika warns then)
     finally:
         await proxy.close()
 
