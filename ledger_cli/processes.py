@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import httpx
@@ -49,6 +49,23 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def listening(port: int, exited: Callable[[], int | None], what: str, *, seconds: float = 30) -> None:
+    """Wait until something accepts connections on 127.0.0.1:``port``; ``RuntimeError`` if ``exited()`` (the
+    process that should listen there) returns an exit code first, or after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if (code := exited()) is not None:
+            raise RuntimeError(f"{what} exited with {code}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"{what} did not listen within {seconds:g} s")
 
 
 def deal(partitions: int, workers: int) -> list[tuple[int, ...]]:

@@ -18,10 +18,8 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from ledger_cli.bench.accounts import create_accounts
@@ -29,7 +27,7 @@ from ledger_cli.bench.http1 import Connection
 from ledger_cli.bench.measure import Tally, closed_loop
 from ledger_cli.bench.run import http_key
 from ledger_cli.bench.scenarios import HTTP_TIMEOUT, Context, post_transfer
-from ledger_cli.processes import Processes, Supervisor
+from ledger_cli.processes import Processes, Supervisor, free_port, listening
 from ledger_cli.system import OwnSystem
 from ledger_common.settings import Settings
 
@@ -37,27 +35,6 @@ from ledger_common.settings import Settings
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the other gateway exited with {proc.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.2)
-            continue
-        writer.close()
-        return
-    raise RuntimeError("the other gateway did not listen within 60 s")
 
 
 def _other_gateway(processes: Processes, other: Path, port: int) -> subprocess.Popen[bytes]:
@@ -100,9 +77,9 @@ async def main(other: Path, seconds: float, rounds: int, lanes: int, accounts_co
         accounts = await create_accounts(own.dsn, count=accounts_count, owner=f"gwab-{own.run_id}")
         for name in ("worker-1", "relay-1", "gateway"):
             await supervisor.start(name)
-        port = _free_port()
+        port = free_port()
         other_proc = _other_gateway(processes, other, port)
-        await _listening(port, other_proc)
+        await listening(port, other_proc.poll, "the other gateway", seconds=60)
         token = await http_key(settings, own.run_id)
         ctx = Context(None, accounts, None, own.run_id, supervisor.base_url, token, random.Random(1))  # type: ignore[arg-type]
         urls = {"this": supervisor.base_url, "other": f"http://127.0.0.1:{port}"}

@@ -13,9 +13,7 @@ Run as ``python -m ledger_cli.bench.floor PORT``.
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
-import time
 from typing import Annotated
 
 from fastapi import FastAPI
@@ -53,23 +51,17 @@ class FloorServer:
 
     @classmethod
     async def start(cls) -> FloorServer:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+        from ledger_cli.processes import free_port, listening  # not in the floor's own process
+
+        port = free_port()
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "ledger_cli.bench.floor", str(port))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if proc.returncode is not None:
-                raise RuntimeError(f"the floor server exited with {proc.returncode}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            return cls(proc, port)
-        proc.kill()
-        raise RuntimeError("the floor server did not listen within 30 s")
+        try:
+            await listening(port, lambda: proc.returncode, "the floor server")
+        except RuntimeError:
+            if proc.returncode is None:
+                proc.kill()
+            raise
+        return cls(proc, port)
 
     async def stop(self) -> None:
         self._proc.terminate()
