@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -11,6 +11,9 @@ from contracts.catalogue import COMMANDS, SPECS
 from contracts.events import EventEnvelope
 from contracts.refs import parties
 from contracts.spec import CommandSpec, Route
+
+if TYPE_CHECKING:  # tests.examples imports this module
+    from tests import examples
 
 
 def key() -> str:
@@ -102,6 +105,16 @@ async def every_command_example(client: httpx.AsyncClient) -> list[tuple[Command
     mine, theirs = await new_wallet(client, funded=100_000), await new_wallet(client, funded=100_000)
     own = examples.Party(uuid.UUID(mine.id), uuid.UUID(mine.usd), mine.handle)
     other = examples.Party(uuid.UUID(theirs.id), uuid.UUID(theirs.usd), theirs.handle)
+    return await command_examples(client, own=own, other=other)
+
+
+async def command_examples(
+    client: httpx.AsyncClient, *, own: examples.Party, other: examples.Party
+) -> list[tuple[CommandSpec, Route, dict[str, Any]]]:
+    """One example payload per command route of the catalogue between ``own`` and ``other``
+    (``tests.examples.Party``), each acting on objects of its own made here over ``client``: the parties a
+    route may reach anywhere are ``other``'s, the rest ``own``'s."""
+    from tests import examples  # its helpers make objects through the routes of this module
 
     async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
@@ -109,7 +122,7 @@ async def every_command_example(client: httpx.AsyncClient) -> list[tuple[Command
 
     out = []
     for spec in COMMANDS:
-        for route in spec.routes:
+        for route in spec.routes:  # every route of a command, each with objects of its own
             made = {}
             for name, kind in examples.made_here(spec).items():
                 holder, counter = (other, own) if examples.counter_of(spec, kind) else (own, other)

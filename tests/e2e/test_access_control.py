@@ -18,16 +18,15 @@ import asyncpg
 import httpx
 import pytest
 
-from contracts.catalogue import COMMANDS, SPECS
+from contracts.catalogue import COMMANDS
 from contracts.keys import Scope
-from contracts.refs import parties
 from http_gateway.app import create_app
 from http_gateway.auth import endpoints
 from ledger_cli.processes import Processes
 from ledger_common.settings import Settings
 from tests import examples
 from tests.e2e.access import bearer, idem, make_key
-from tests.e2e.api import Wallet, new_wallet, write
+from tests.e2e.api import Wallet, command_examples, new_wallet, write
 
 pytestmark = pytest.mark.e2e
 
@@ -204,23 +203,9 @@ async def _world(client: httpx.AsyncClient) -> World:
     own = examples.Party(UUID(wallet.id), UUID(wallet.usd), wallet.handle)
     theirs = examples.Party(UUID(other.id), UUID(other.usd), other.handle)
 
-    async def maker(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-        method, path, body = examples.request(examples.route_of(SPECS[kind]), payload)
-        return await write(client, method, path, body)
-
-    for spec in COMMANDS:
-        for route in spec.routes:  # every route of a command, each with objects of its own
-            made = {}
-            for name, kind in examples.made_here(spec).items():
-                holder, counter = (theirs, own) if examples.counter_of(spec, kind) else (own, theirs)
-                made[name] = await examples.make(maker, spec, kind, holder, counter)
-            sides: dict[str, examples.Side | None] = {"leg:debit": own, "leg:credit": theirs}
-            for p in parties(spec.payload):
-                rule = next(r for r in spec.parties if r.name == p.name)
-                sides[p.name] = None if p.optional else theirs if rule.reach == "any" else own
-            payload = examples.example(spec, sides, made, by_wallet=False, route=route)
-            _, path, body = examples.request(route, payload)
-            world.commands[(route.method, route.path)] = Example(path=_path_values(route.path, path), json=body)
+    for _, route, payload in await command_examples(client, own=own, other=theirs):
+        _, path, body = examples.request(route, payload)
+        world.commands[(route.method, route.path)] = Example(path=_path_values(route.path, path), json=body)
     return world
 
 
