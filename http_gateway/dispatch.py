@@ -13,7 +13,7 @@ declared ahead of it for the same method and path keeps its precedence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from starlette.middleware.exceptions import ExceptionMiddleware
@@ -21,8 +21,6 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from http_gateway.writes import CommandRoute
-
-Table = Mapping[tuple[str, str], CommandRoute]
 
 
 def fixed_routes(routes: Iterable[BaseRoute]) -> dict[tuple[str, str], CommandRoute]:
