@@ -212,18 +212,26 @@ async def test_a_resend_after_a_reply_timeout_gets_the_recorded_result(
     s = system.settings
     handle, account = await _wallet(publisher)
     impatient = CommandPublisher(amqp, user=s.amqp_user, namespace=s.ledger_namespace, reply_timeout=0.0001)
+    early = 0  # sends whose reply beat their own confirm (a loaded machine, seen in CI): they simply succeed
     async with impatient:
-        command = impatient.command("deposit", {"wallet": handle, "amount": 300, "currency": "USD"})
-        with pytest.raises(ReplyTimeout) as raised:
-            await impatient.send_command(command)
-        assert raised.value.command_id == command.command_id
-        assert raised.value.status_url == f"/v1/commands/{command.command_id}"
+        for _ in range(5):
+            command = impatient.command("deposit", {"wallet": handle, "amount": 300, "currency": "USD"})
+            try:
+                await impatient.send_command(command)
+            except ReplyTimeout as exc:
+                raised = exc
+                break
+            early += 1
+        else:
+            pytest.fail("5 sends with a 0.1 ms reply timeout all got their reply")
+        assert raised.command_id == command.command_id
+        assert raised.status_url == f"/v1/commands/{command.command_id}"
         await asyncio.sleep(1)  # its late reply arrives for nobody: ignored
     retried = await publisher.send_command(command)  # the same id (and payload): a retry
     assert retried.status == "applied" and retried.replayed
-    assert next(b.balance for b in retried.balances if b.account_id == account) == 300
+    assert next(b.balance for b in retried.balances if b.account_id == account) == 300 * (early + 1)
     after = await publisher.send("deposit", {"wallet": handle, "amount": 1, "currency": "USD"})
-    assert next(b.balance for b in after.balances if b.account_id == account) == 301
+    assert next(b.balance for b in after.balances if b.account_id == account) == 300 * (early + 1) + 1
 
 
 async def test_the_subscriber_receives_the_commands_events_in_stream_order(
